@@ -1,0 +1,21 @@
+from django.conf import settings
+
+from .roles import user_can
+
+
+def navigation(request):
+    """Flags for the navigation bar, from the one capability table."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"county_name": settings.COUNTY_NAME}
+    return {
+        "county_name": settings.COUNTY_NAME,
+        "nav": {
+            "enrollment": user_can(user, "enrollment.view"),
+            "enrollment_change": user_can(user, "enrollment.change"),
+            "import": user_can(user, "enrollment.import"),
+            "participation": user_can(user, "participation.view"),
+            "facilities": user_can(user, "facilities.view"),
+            "admin": user.is_staff,
+        },
+    }

@@ -1,0 +1,52 @@
+"""What each role may do: one table, read by views, API permissions and templates.
+
+Where a role may act (which township, which facility) is the business of accounts.scoping.
+"""
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+
+from .models import Role
+
+COUNTY_ROLES = frozenset(
+    {Role.REVIEWER, Role.APPROVER, Role.CASHIER, Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}
+)
+ALL_STAFF = COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # households, members, enrollments
+    "enrollment.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    "enrollment.change": frozenset({Role.TOWNSHIP_CLERK, Role.ADMINISTRATOR}),
+    "enrollment.import": frozenset({Role.TOWNSHIP_CLERK, Role.ADMINISTRATOR}),
+    "enrollment.export": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    "participation.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    # designated facilities registry
+    "facilities.view": COUNTY_ROLES,
+    "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+}
+
+
+def user_can(user, capability: str) -> bool:
+    """True when the user's role carries the capability (superusers carry all)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.role in CAPABILITIES[capability]
+
+
+def capability_required(capability: str):
+    """View decorator: 403 unless the logged-in user's role carries the capability."""
+    if capability not in CAPABILITIES:
+        raise KeyError(capability)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not user_can(request.user, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,258 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.scoping import scope_by_township
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class Relation(models.TextChoices):
+    HEAD = "head", _("户主")
+    SPOUSE = "spouse", _("配偶")
+    SON = "son", _("子")
+    DAUGHTER = "daughter", _("女")
+    PARENT = "parent", _("父母")
+    GRANDCHILD = "grandchild", _("孙子女")
+    OTHER = "other", _("其他")
+
+
+class Category(models.TextChoices):
+    """Member category; the subsidised groups have their contribution paid by civil affairs."""
+
+    ORDINARY = "ordinary", _("普通")
+    WUBAO = "wubao", _("五保")
+    DIBAO = "dibao", _("低保")
+    POOR = "poor", _("贫困")
+
+
+class Payer(models.TextChoices):
+    SELF = "self", _("个人缴纳")
+    CIVIL_AFFAIRS = "civil_affairs", _("民政代缴")
+
+
+class TownshipQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "pk")
+
+
+class Township(models.Model):
+    code = models.CharField(_("乡镇代码"), max_length=9, unique=True)
+    name = models.CharField(_("乡镇名称"), max_length=50)
+
+    objects = TownshipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("乡镇")
+        verbose_name_plural = _("乡镇")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VillageQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "township")
+
+
+class Village(models.Model):
+    code = models.CharField(_("村代码"), max_length=12, unique=True)
+    name = models.CharField(_("村名称"), max_length=50)
+    township = models.ForeignKey(
+        Township, verbose_name=_("乡镇"), on_delete=models.PROTECT, related_name="villages"
+    )
+
+    objects = VillageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("村")
+        verbose_name_plural = _("村")
+
+    def __str__(self) -> str:
+        return f"{self.township.name}{self.name}"
+
+
+class VillagePopulation(models.Model):
+    """A village's agricultural population (农业人口) of a year: the participation denominator."""
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("村"), on_delete=models.CASCADE, related_name="populations"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    population = models.PositiveIntegerField(_("农业人口"))
+
+    class Meta:
+        ordering = ["village__code", "year"]
+        verbose_name = _("农业人口")
+        verbose_name_plural = _("农业人口")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "year"], name="one_population_per_village_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.year}: {self.population}"
+
+
+class HouseholdQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "village__township")
+
+
+class Household(models.Model):
+    """户: the unit of enrollment. Holds one co-op card (合作医疗证) and the payout bank account."""
+
+    number = models.CharField(_("户号"), max_length=30, unique=True)
+    village = models.ForeignKey(
+        Village, verbose_name=_("村"), on_delete=models.PROTECT, related_name="households"
+    )
+    head = models.ForeignKey(
+        "Member", verbose_name=_("户主"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    address = models.CharField(_("住址"), max_length=200, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    bank_name = models.CharField(_("开户银行"), max_length=60, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
+    card_number = models.CharField(_("合作医疗证号"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("家庭户")
+        verbose_name_plural = _("家庭户")
+        indexes = [models.Index(fields=["village", "number"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class MemberQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "household__village__township")
+
+
+class Member(models.Model):
+    """参合人员. The resident ID number is unique in the county (a person is on one household)."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("家庭户"), on_delete=models.PROTECT, related_name="members"
+    )
+    name = models.CharField(_("姓名"), max_length=30)
+    id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"))
+    relation = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices)
+    category = models.CharField(
+        _("人员类别"), max_length=10, choices=Category.choices, default=Category.ORDINARY
+    )
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+
+    history = HistoricalRecords()
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["household__number", "id"]
+        verbose_name = _("参合人员")
+        verbose_name_plural = _("参合人员")
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "member__household__village__township")
+
+
+class Enrollment(models.Model):
+    """A member's participation in a scheme year: counts once the contribution is recorded."""
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("参合人员"), on_delete=models.PROTECT, related_name="enrollments"
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    contribution = models.DecimalField(_("缴费金额"), **MONEY)
+    receipt_no = models.CharField(_("收据号"), max_length=40)
+    paid_date = models.DateField(_("缴费日期"))
+    payer = models.CharField(_("缴费方式"), max_length=15, choices=Payer.choices, default=Payer.SELF)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["recorded_at"])
+    objects = EnrollmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "member_id"]
+        verbose_name = _("参合缴费")
+        verbose_name_plural = _("参合缴费")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "year"], name="one_enrollment_per_member_year"),
+            models.CheckConstraint(name="contribution_not_negative", condition=Q(contribution__gte=0)),
+        ]
+        indexes = [models.Index(fields=["year", "paid_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.year}"
+
+
+class ImportJob(models.Model):
+    """A roster file uploaded in the browser: validated, previewed, then imported (maybe by a task)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("等待校验")
+        VALIDATING = "validating", _("正在校验")
+        INVALID = "invalid", _("校验未通过")
+        READY = "ready", _("待确认")
+        QUEUED = "queued", _("已排队")
+        IMPORTING = "importing", _("正在导入")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    year = models.PositiveSmallIntegerField(_("年度"))
+    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        Township, verbose_name=_("乡镇"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text=_("经办员上传时只能导入本乡镇的村"),
+    )
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理行数"), default=0)
+    errors = models.JSONField(_("错误"), default=list, blank=True)
+    summary = models.JSONField(_("结果"), default=dict, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("花名册导入")
+        verbose_name_plural = _("花名册导入")
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, self.processed_rows * 100 // self.total_rows)

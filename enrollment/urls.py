@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import views, views_import, views_participation
+
+app_name = "enrollment"
+urlpatterns = [
+    # households, members, contributions, card (views.py)
+    path("households/", views.household_search, name="household_search"),
+    path("households/new/", views.household_create, name="household_create"),
+    path("households/<int:pk>/", views.household_detail, name="household_detail"),
+    path("households/<int:pk>/edit/", views.household_edit, name="household_edit"),
+    path("households/<int:pk>/members/new/", views.member_add, name="member_add"),
+    path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
+    path("members/<int:pk>/contribution/", views.enrollment_record, name="enrollment_record"),
+    path("households/<int:pk>/card.pdf", views.household_card_pdf, name="household_card_pdf"),
+    # roster import and export (views_import.py)
+    path("import/", views_import.roster_import, name="roster_import"),
+    path("import/<int:pk>/", views_import.roster_import_detail, name="roster_import_detail"),
+    path("import/<int:pk>/progress/", views_import.roster_import_progress, name="roster_import_progress"),
+    path("export/roster.xlsx", views_import.roster_export, name="roster_export"),
+    path("export/enrollments.xlsx", views_import.enrollment_export, name="enrollment_export"),
+    # participation (views_participation.py)
+    path("participation/", views_participation.participation, name="participation"),
+    path("participation.xlsx", views_participation.participation_export, name="participation_export"),
+]

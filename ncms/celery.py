@@ -1,0 +1,20 @@
+"""Celery application.
+
+With REDIS_URL unset, tasks run eagerly in the calling process (embedded mode). With REDIS_URL
+set, Redis is broker and result store and tasks run in `celery -A ncms worker`.
+
+Periodic jobs are declared here, in one place, each with why it runs when it does.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+
+app = Celery("ncms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic jobs (celery beat). Later issues add the monthly fund report (1st of the month)
+# and the nightly facility flags here.
+app.conf.beat_schedule = {}

@@ -1,0 +1,111 @@
+"""Read the spreadsheets clerks send: CSV (UTF-8 with or without BOM, GBK/GB18030) and XLSX.
+
+Every cell comes back as text, so callers validate one kind of value. A cell that a spreadsheet
+stored as a number (XLSX numeric cell) comes back as `NumericCell`, a str subclass, so that an ID
+column can refuse it: an 18-digit ID kept as a number has already lost its last digits.
+"""
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ncms.errors import NcmsError
+
+
+class NumericCell(str):
+    """Text of a cell the spreadsheet stored as a number."""
+
+
+class TableError(NcmsError):
+    """The file as a whole cannot be read (empty, wrong type, undecodable)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="bad_file")
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]  # data rows; rows[i] is spreadsheet row i + 2
+    encoding: str  # "xlsx" or the text encoding used
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"  # a superset of GBK, what Chinese Excel saves
+    except UnicodeDecodeError as exc:
+        raise TableError("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或 XLSX 文件") from exc
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return NumericCell("1" if value else "0")
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same double: 380.0, 4.20102199001011e+17
+        return NumericCell(repr(value).upper() if "e" in repr(value) else repr(value))
+    if isinstance(value, int):
+        return NumericCell(str(value))
+    return str(value).strip()
+
+
+def _trim(rows: list[list[str]]) -> list[list[str]]:
+    """Drop fully blank trailing rows (spreadsheets keep formatted empty rows)."""
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """Read a CSV or XLSX file given as bytes. Raises TableError for a file that cannot be read."""
+    name = (filename or "").lower()
+    if not data:
+        raise TableError("文件是空的")
+    if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if name.endswith(".xls"):
+        raise TableError("不支持旧版 .xls 文件：请在表格软件中另存为 .xlsx 或 CSV")
+    text, encoding = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = _trim([[cell.strip() for cell in row] for row in reader])
+    if not rows:
+        raise TableError("文件是空的")
+    headers = [h.strip() for h in rows[0]]
+    return Table(headers=headers, rows=[_pad(row, len(headers)) for row in rows[1:]], encoding=encoding)
+
+
+def _pad(row: list[str], width: int) -> list[str]:
+    return row + [""] * (width - len(row)) if len(row) < width else row
+
+
+def _read_xlsx(data: bytes) -> Table:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    import zipfile
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise TableError("无法读取 XLSX 文件：文件已损坏或不是 Excel 工作簿") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows = _trim([[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)])
+    finally:
+        workbook.close()
+    if not rows:
+        raise TableError("文件是空的")
+    headers = [str(h).strip() for h in rows[0]]
+    while headers and headers[-1] == "":
+        headers.pop()
+    return Table(headers=headers, rows=[_pad(row, len(headers)) for row in rows[1:]], encoding="xlsx")

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from django.contrib.auth.decorators import login_not_required
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("enrollment/", include("enrollment.urls")),
+    path("facilities/", include("facilities.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "新型农村合作医疗管理系统"
+admin.site.site_title = "新农合"
+admin.site.index_title = "系统管理"

@@ -1,0 +1,173 @@
+"""Shared fixtures: places, users of every role, a real Celery worker, a Chromium browser."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Role
+from tests.factories import FacilityFactory, TownshipFactory, UserFactory, VillageFactory
+
+PASSWORD = "pass-1234-word"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def township(db):
+    return TownshipFactory(code="420102100", name="城关镇")
+
+
+@pytest.fixture
+def other_township(db):
+    return TownshipFactory(code="420102200", name="河口乡")
+
+
+@pytest.fixture
+def village(township):
+    return VillageFactory(township=township, code="420102100201", name="东湖村")
+
+
+@pytest.fixture
+def other_village(other_township):
+    return VillageFactory(township=other_township, code="420102200201", name="西山村")
+
+
+@pytest.fixture
+def facility(township):
+    return FacilityFactory(code="F001", name="城关镇卫生院", township=township)
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(role, township=None, facility=None, username=None) -> a user with PASSWORD."""
+
+    def make(role, *, township=None, facility=None, username=None, **extra):
+        return UserFactory(
+            username=username or f"{role}-{township.code if township else ''}{facility.code if facility else ''}",
+            role=role, township=township, facility=facility, **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def clerk(make_user, township):
+    return make_user(Role.TOWNSHIP_CLERK, township=township, username="clerk")
+
+
+@pytest.fixture
+def other_clerk(make_user, other_township):
+    return make_user(Role.TOWNSHIP_CLERK, township=other_township, username="clerk2")
+
+
+@pytest.fixture
+def users_by_role(make_user, township, facility):
+    """One user of every role (township clerk of `township`, facility clerk of `facility`)."""
+    users = {}
+    for role in Role:
+        users[role] = make_user(
+            role,
+            township=township if role == Role.TOWNSHIP_CLERK else None,
+            facility=facility if role == Role.FACILITY_CLERK else None,
+            username=f"u-{role}",
+            is_staff=(role == Role.ADMINISTRATOR),
+        )
+    return users
+
+
+# --- Celery -------------------------------------------------------------------------------
+# With REDIS_URL set, tests marked celery_worker send their tasks through the real Redis broker to
+# a real `celery worker` process that uses the test database. Such tests must use
+# `transactional_db` so the worker sees committed rows. Without REDIS_URL, tasks run eagerly.
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    if not settings.REDIS_URL:
+        yield None
+        return
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        pytest.fail("a real Celery worker needs DATABASE_URL (PostgreSQL) when REDIS_URL is set")
+    env = dict(os.environ)
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env["MEDIA_ROOT"] = str(settings.BASE_DIR / "var" / "test-media")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "ncms", "worker", "--pool=solo", "--loglevel=WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+        env=env, cwd=settings.BASE_DIR,
+    )
+    from ncms.celery import app
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if app.control.inspect(timeout=1).ping():
+            break
+        if proc.poll() is not None:
+            pytest.fail("the Celery worker exited on start")
+    else:
+        proc.kill()
+        pytest.fail("the Celery worker did not answer within 60 s")
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process, transactional_db, settings):
+    """Use in tests that enqueue tasks: a real worker on PostgreSQL+Redis, eager otherwise.
+
+    The worker process reads MEDIA_ROOT from its environment, so uploads go to the shared root.
+    """
+    if celery_worker_process is not None:
+        settings.MEDIA_ROOT = settings.BASE_DIR / "var" / "test-media"
+    return celery_worker_process
+
+
+# --- Browser ------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def login_in_browser(page, live_server, username, password=PASSWORD):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{live_server.url}/")

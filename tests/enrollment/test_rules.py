@@ -1,0 +1,79 @@
+"""GB 11643 resident ID validation (enrollment.rules), no database."""
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from enrollment.rules import (
+    FEMALE, MALE, InvalidIdNumber, id_check_character, looks_mangled_by_excel, make_resident_id,
+    parse_resident_id,
+)
+
+
+def test_known_valid_id_with_x_check_character():
+    # 11010519491231002X is the standard's worked example (a woman born 1949-12-31)
+    parsed = parse_resident_id("11010519491231002X")
+    assert parsed.number == "11010519491231002X"
+    assert parsed.birth_date == date(1949, 12, 31)
+    assert parsed.sex == FEMALE
+    assert parsed.region == "110105"
+
+
+def test_lower_case_x_is_accepted_and_normalised():
+    assert parse_resident_id("11010519491231002x").number == "11010519491231002X"
+
+
+def test_odd_sequence_digit_is_a_man():
+    # 440524188001010014: the standard's other example, a man born 1880-01-01
+    assert parse_resident_id("440524188001010014").sex == MALE
+
+
+def test_bad_checksum_is_refused_and_names_the_right_character():
+    with pytest.raises(InvalidIdNumber, match="校验码.*X"):
+        parse_resident_id("110105194912310021")
+
+
+def test_impossible_birth_date_is_refused():
+    body = "42010219900230001"  # 30 February
+    with pytest.raises(InvalidIdNumber, match="出生日期不存在"):
+        parse_resident_id(body + id_check_character(body))
+
+
+def test_future_birth_date_is_refused():
+    body = "42010220990101001"
+    with pytest.raises(InvalidIdNumber, match="不合理"):
+        parse_resident_id(body + id_check_character(body), today=date(2026, 11, 23))
+
+
+@pytest.mark.parametrize("raw", ["4.21127E+17", "4.20102199001011E+17", "4.2e17", " 4.21127e+17 "])
+def test_excel_scientific_notation_is_refused_with_advice_to_format_as_text(raw):
+    assert looks_mangled_by_excel(raw)
+    with pytest.raises(InvalidIdNumber, match="文本"):
+        parse_resident_id(raw)
+
+
+@pytest.mark.parametrize("raw,reason", [("4201021990010112", "18位"), ("42010219900101123A", "数字"),
+                                        ("", "18位"), ("42010219900101123456", "18位")])
+def test_wrong_shape_is_refused(raw, reason):
+    with pytest.raises(InvalidIdNumber, match=reason):
+        parse_resident_id(raw)
+
+
+@given(
+    born=st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31)),
+    sequence=st.integers(min_value=0, max_value=99),
+    sex=st.sampled_from([MALE, FEMALE]),
+)
+def test_generated_ids_round_trip(born, sequence, sex):
+    number = make_resident_id("420102", born, sequence, sex)
+    parsed = parse_resident_id(number)
+    assert (parsed.birth_date, parsed.sex, parsed.number) == (born, sex, number)
+
+
+@given(position=st.integers(min_value=0, max_value=16), delta=st.integers(min_value=1, max_value=9))
+def test_any_single_digit_error_in_the_body_is_caught(position, delta):
+    number = "11010519491231002X"
+    changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
+    with pytest.raises(InvalidIdNumber):
+        parse_resident_id(changed)

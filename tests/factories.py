@@ -1,0 +1,107 @@
+"""factory_boy factories shared by all tests."""
+from datetime import date
+from decimal import Decimal
+
+import factory
+
+from accounts.models import Role, User
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Township, Village, VillagePopulation
+from enrollment.rules import FEMALE, MALE, make_resident_id
+from facilities.models import Facility, FacilityStatus, Level
+
+
+class TownshipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Township
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"420102{100 + n:03d}")
+    name = factory.Sequence(lambda n: f"第{n}乡")
+
+
+class VillageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Village
+        django_get_or_create = ("code",)
+
+    township = factory.SubFactory(TownshipFactory)
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.township.code}{200 + n:03d}")
+    name = factory.Sequence(lambda n: f"第{n}村")
+
+
+class VillagePopulationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VillagePopulation
+
+    village = factory.SubFactory(VillageFactory)
+    year = 2026
+    population = 100
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    village = factory.SubFactory(VillageFactory)
+    number = factory.Sequence(lambda n: f"H{n:08d}")
+    card_number = factory.LazyAttribute(lambda o: f"HZ{o.number}")
+    address = factory.LazyAttribute(lambda o: f"{o.village.name}1组")
+    phone = "13800000000"
+    bank_name = "农村信用社"
+    bank_account = factory.Sequence(lambda n: f"6228{n:015d}")
+
+
+def _id_for(n: int, sex: str) -> str:
+    born = date(1950 + n % 60, 1 + n % 12, 1 + n % 28)
+    return make_resident_id("420102", born, n, sex)
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    household = factory.SubFactory(HouseholdFactory)
+    name = factory.Sequence(lambda n: f"张{'三四五六七八九'[n % 7]}{'明华国英'[n % 4]}")
+    sex = factory.Sequence(lambda n: MALE if n % 2 else FEMALE)
+    # sequence numbers spread over several birth dates so IDs never collide
+    id_number = factory.LazyAttributeSequence(lambda o, n: _id_for(n * 7 + 3, o.sex))
+    birth_date = factory.LazyAttribute(lambda o: date(int(o.id_number[6:10]), int(o.id_number[10:12]), int(o.id_number[12:14])))
+    relation = Relation.HEAD
+    category = Category.ORDINARY
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enrollment
+
+    member = factory.SubFactory(MemberFactory)
+    year = 2026
+    contribution = Decimal("380.00")
+    receipt_no = factory.Sequence(lambda n: f"R2026{n:07d}")
+    paid_date = date(2026, 1, 15)
+    payer = Payer.SELF
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"F{n:03d}")
+    name = factory.Sequence(lambda n: f"第{n}卫生院")
+    level = Level.TOWNSHIP
+    township = factory.SubFactory(TownshipFactory)
+    agreement_start = date(2026, 1, 1)
+    agreement_end = date(2026, 12, 31)
+    status = FacilityStatus.ACTIVE
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    full_name = factory.Sequence(lambda n: f"用户{n}")
+    role = Role.REVIEWER
+    password = factory.django.Password("pass-1234-word")
