@@ -22,6 +22,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "participation.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
     # designated facilities registry
     "facilities.view": COUNTY_ROLES,
+    # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
+    "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
 }
 
