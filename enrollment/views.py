@@ -1,35 +1,207 @@
-"""Stub views: replaced by the real ones."""
+"""Clerk pages of households, members and contributions, and the co-op card PDF.
+
+Thin adapters: scoping comes from `for_user` (out of scope → 404), what a role may do from
+`capability_required` (→ 403), every write from enrollment/services.py.
+"""
+from collections import OrderedDict
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.roles import capability_required, user_can
+from enrollment import selectors, services
+from enrollment.forms import (ContributionForm, HouseholdCreateForm, HouseholdForm, HouseholdSearchForm,
+                              MemberForm, add_service_error)
+from enrollment.models import Enrollment, Household, Member
+from ncms.errors import NcmsError
+
+PAGE_SIZE = 20
 
 
-def household_search(request, *args, **kwargs):
-    return HttpResponse("TODO household_search")
+def scheme_year() -> int:
+    """The current scheme year (calendar year, Asia/Shanghai)."""
+    return timezone.localdate().year
 
 
-def household_create(request, *args, **kwargs):
-    return HttpResponse("TODO household_create")
+def default_contribution() -> Decimal:
+    """The individual contribution offered by default: settings.ENROLLMENT_DEFAULT_CONTRIBUTION or 380.00."""
+    return Decimal(str(getattr(settings, "ENROLLMENT_DEFAULT_CONTRIBUTION", "380.00"))).quantize(Decimal("0.01"))
 
 
-def household_detail(request, *args, **kwargs):
-    return HttpResponse("TODO household_detail")
+def _members_with_year(household: Household, year: int):
+    """The household's members, each with `enrollment_this_year` (or None), head first."""
+    this_year = Enrollment.objects.filter(year=year)
+    members = list(
+        household.members.order_by("id").prefetch_related(
+            Prefetch("enrollments", queryset=this_year, to_attr="enrollments_this_year")
+        )
+    )
+    for member in members:
+        member.enrollment_this_year = member.enrollments_this_year[0] if member.enrollments_this_year else None
+    members.sort(key=lambda m: (m.pk != household.head_id, m.pk))
+    return members
 
 
-def household_edit(request, *args, **kwargs):
-    return HttpResponse("TODO household_edit")
+@capability_required("enrollment.view")
+def household_search(request):
+    form = HouseholdSearchForm(request.GET or None, user=request.user)
+    q, village, searched = "", None, bool(request.GET)
+    if form.is_valid():
+        q, village = form.cleaned_data["q"], form.cleaned_data["village"]
+    households = selectors.household_search(user=request.user, q=q, village=village)
+    page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "enrollment/household_search.html", {
+        "form": form, "page": page, "searched": searched, "query": query.urlencode(),
+        "can_change": user_can(request.user, "enrollment.change"),
+    })
 
 
-def member_add(request, *args, **kwargs):
-    return HttpResponse("TODO member_add")
+@capability_required("enrollment.view")
+def household_detail(request, pk):
+    household = get_object_or_404(
+        Household.objects.for_user(request.user).select_related("village__township", "head"), pk=pk
+    )
+    year = scheme_year()
+    members = _members_with_year(household, year)
+    by_year: OrderedDict[int, list] = OrderedDict()
+    enrollments = (
+        Enrollment.objects.filter(member__household=household)
+        .select_related("member", "recorded_by").order_by("-year", "member_id")
+    )
+    for enrollment in enrollments:
+        by_year.setdefault(enrollment.year, []).append(enrollment)
+    years = [
+        {"year": y, "enrollments": rows, "total": sum((e.contribution for e in rows), Decimal("0.00"))}
+        for y, rows in by_year.items()
+    ]
+    return render(request, "enrollment/household_detail.html", {
+        "household": household, "members": members, "year": year, "years": years,
+        "enrolled_count": sum(1 for m in members if m.enrollment_this_year),
+        "history": selectors.household_history(household=household),
+        "can_change": user_can(request.user, "enrollment.change"),
+    })
 
 
-def member_edit(request, *args, **kwargs):
-    return HttpResponse("TODO member_edit")
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def household_create(request):
+    form = HouseholdCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = services.household_create(user=request.user, **form.household_kwargs())
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("家庭户 %(number)s 已建档") % {"number": household.number})
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/household_form.html", {"form": form, "household": None})
 
 
-def enrollment_record(request, *args, **kwargs):
-    return HttpResponse("TODO enrollment_record")
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def household_edit(request, pk):
+    household = get_object_or_404(Household.objects.for_user(request.user), pk=pk)
+    initial = {"village": household.village, "address": household.address, "phone": household.phone,
+               "bank_name": household.bank_name, "bank_account": household.bank_account}
+    form = HouseholdForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(user=request.user, household=household, **form.household_kwargs())
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("家庭户信息已保存"))
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/household_form.html", {"form": form, "household": household})
 
 
-def household_card_pdf(request, *args, **kwargs):
-    return HttpResponse("TODO household_card_pdf")
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def member_add(request, pk):
+    household = get_object_or_404(Household.objects.for_user(request.user), pk=pk)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_add(user=request.user, household=household, **form.service_kwargs())
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("已添加成员 %(name)s") % {"name": member.name})
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/member_form.html", {"form": form, "household": household, "member": None})
 
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def member_edit(request, pk):
+    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
+    initial = {"name": member.name, "id_number": member.id_number, "sex": member.sex,
+               "birth_date": member.birth_date, "relation": member.relation,
+               "category": member.category, "phone": member.phone}
+    form = MemberForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(user=request.user, member=member, **form.service_kwargs())
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("成员信息已保存"))
+            return redirect("enrollment:household_detail", pk=member.household_id)
+    return render(request, "enrollment/member_form.html",
+                  {"form": form, "household": member.household, "member": member})
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def enrollment_record(request, pk):
+    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
+    year = scheme_year()
+    existing = Enrollment.objects.filter(member=member, year=year).select_related("recorded_by").first()
+    initial = {"contribution": default_contribution(), "paid_date": timezone.localdate()}
+    form = ContributionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.enrollment_record_contribution(
+                user=request.user, member=member, year=year, contribution=data["contribution"],
+                receipt_no=data["receipt_no"], paid_date=data["paid_date"], payer=data["payer"] or None,
+            )
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("%(name)s 的%(year)s年度缴费已登记") % {"name": member.name, "year": year})
+            return redirect("enrollment:household_detail", pk=member.household_id)
+    return render(request, "enrollment/enrollment_form.html", {
+        "form": form, "member": member, "household": member.household, "year": year,
+        "existing": existing, "default_payer": services.default_payer(member.category),
+    })
+
+
+@capability_required("enrollment.view")
+def household_card_pdf(request, pk):
+    """The co-op card (合作医疗证) as a PDF, rendered by WeasyPrint with a CJK font."""
+    from weasyprint import HTML
+
+    household = get_object_or_404(
+        Household.objects.for_user(request.user).select_related("village__township", "head"), pk=pk
+    )
+    year = scheme_year()
+    html = render_to_string("enrollment/card.html", {
+        "household": household, "members": _members_with_year(household, year), "year": year,
+        "county_name": settings.COUNTY_NAME, "printed": timezone.localdate(),
+    }, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="card-{household.card_number}.pdf"'
+    return response

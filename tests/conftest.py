@@ -20,6 +20,13 @@ def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Argon2 (the production hasher, see tests/test_settings.py) costs about a second per user on
+    a loaded 2-core machine; tests that are not about hashing use a fast one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def township(db):
     return TownshipFactory(code="420102100", name="城关镇")

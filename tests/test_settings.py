@@ -60,3 +60,9 @@ def test_debug_off_without_secret_key_refuses_to_start():
     result = run_with({"DEBUG": "0"}, "-c", PROBE)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_passwords_are_hashed_with_argon2_outside_tests():
+    from ncms import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"

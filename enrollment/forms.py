@@ -1,0 +1,198 @@
+"""Forms of the clerk pages: households, members and contributions.
+
+The forms parse and give early, field-level messages (the ID checked per GB 11643, money with two
+places); the services in enrollment/services.py decide and write.
+"""
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Category, Payer, Relation, Sex, Village
+from enrollment.rules import InvalidIdNumber, parse_resident_id
+from ncms.errors import NcmsError
+
+SEX_WORDS = {Sex.MALE: _("男"), Sex.FEMALE: _("女")}
+
+# Which form field a service refusal belongs to (by NcmsError.code); the rest go on top of the form.
+ERROR_FIELDS = {
+    "bad_id_number": "id_number",
+    "duplicate_id_number": "id_number",
+    "sex_mismatch": "sex",
+    "birth_date_mismatch": "birth_date",
+    "missing_name": "name",
+    "bad_name": "name",
+    "bad_relation": "relation",
+    "second_head": "relation",
+    "head_relation": "relation",
+    "bad_category": "category",
+    "duplicate_household_number": "number",
+    "duplicate_card_number": "number",
+    "village_out_of_scope": "village",
+    "bad_contribution": "contribution",
+    "bad_receipt_no": "receipt_no",
+    "bad_household_number": "number",
+    "bad_paid_date": "paid_date",
+    "missing_paid_date": "paid_date",
+    "bad_payer": "payer",
+}
+
+
+def add_service_error(form: forms.Form, error: NcmsError, *, prefix: str = "") -> None:
+    """Show a service's refusal on the field it concerns (or on top of the form)."""
+    field = ERROR_FIELDS.get(error.code)
+    if field and prefix + field in form.fields:
+        form.add_error(prefix + field, error.message)
+    else:
+        form.add_error(None, error.message)
+
+
+def date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class IdNumberField(forms.CharField):
+    """An 18-character resident ID, checked per GB 11643 with the reason in clerk words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 18)
+        kwargs.setdefault("min_length", None)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "off", "inputmode": "text", "size": 22})
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return parse_resident_id(value).number
+        except InvalidIdNumber as exc:
+            raise forms.ValidationError(str(exc), code="bad_id_number") from exc
+
+    def to_python(self, value):
+        return (value or "").strip().replace(" ", "")
+
+
+class MoneyField(forms.DecimalField):
+    """Decimal yuan with two places (fen), never negative."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 18)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("error_messages", {
+            "invalid": _("请输入金额，例如 380.00"),
+            "max_decimal_places": _("金额最多两位小数（分）"),
+            "min_value": _("金额不能为负数"),
+        })
+        super().__init__(**kwargs)
+
+
+def _check_against_id(form: forms.Form, prefix: str = "") -> None:
+    """Sex and birth date, when given, must agree with the ID number (they come from it)."""
+    data = form.cleaned_data
+    number = data.get(prefix + "id_number")
+    if not number:
+        return
+    resident = parse_resident_id(number)
+    sex = data.get(prefix + "sex")
+    if sex and sex != resident.sex:
+        form.add_error(prefix + "sex", _("性别与身份证号不符：身份证号显示为%(sex)s性") % {"sex": SEX_WORDS[resident.sex]})
+    birth = data.get(prefix + "birth_date")
+    if birth and birth != resident.birth_date:
+        form.add_error(
+            prefix + "birth_date",
+            _("出生日期与身份证号不符：身份证号显示为%(date)s") % {"date": resident.birth_date.isoformat()},
+        )
+
+
+SEX_CHOICES = [("", _("按身份证号"))] + list(Sex.choices)
+
+
+class MemberForm(forms.Form):
+    name = forms.CharField(label=_("姓名"), max_length=30)
+    id_number = IdNumberField(label=_("身份证号"))
+    sex = forms.ChoiceField(label=_("性别"), choices=SEX_CHOICES, required=False,
+                            help_text=_("可不填，按身份证号自动填写"))
+    birth_date = forms.DateField(label=_("出生日期"), required=False, widget=date_input(),
+                                 help_text=_("可不填，按身份证号自动填写"))
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    category = forms.ChoiceField(label=_("人员类别"), choices=Category.choices, initial=Category.ORDINARY)
+    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_against_id(self)
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "id_number": data["id_number"], "sex": data["sex"] or None,
+                "birth_date": data["birth_date"], "relation": data["relation"],
+                "category": data["category"], "phone": data["phone"]}
+
+
+class HouseholdForm(forms.Form):
+    village = forms.ModelChoiceField(label=_("村"), queryset=Village.objects.none(),
+                                     empty_label=_("请选择村"))
+    address = forms.CharField(label=_("住址"), max_length=200, required=False)
+    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    bank_name = forms.CharField(label=_("开户银行"), max_length=60, required=False)
+    bank_account = forms.CharField(label=_("银行账号"), max_length=40, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = Village.objects.for_user(user).select_related("township")
+
+    def household_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {key: data[key] for key in ("village", "address", "phone", "bank_name", "bank_account")}
+
+
+class HouseholdCreateForm(HouseholdForm):
+    """A new household and its head (户主), registered together."""
+
+    number = forms.CharField(label=_("户号"), max_length=30, help_text=_("全县唯一；合作医疗证号为 HZ+户号"))
+    head_name = forms.CharField(label=_("户主姓名"), max_length=30)
+    head_id_number = IdNumberField(label=_("户主身份证号"))
+    head_sex = forms.ChoiceField(label=_("户主性别"), choices=SEX_CHOICES, required=False)
+    head_birth_date = forms.DateField(label=_("户主出生日期"), required=False, widget=date_input())
+    head_category = forms.ChoiceField(label=_("户主人员类别"), choices=Category.choices,
+                                      initial=Category.ORDINARY)
+    head_phone = forms.CharField(label=_("户主联系电话"), max_length=20, required=False)
+
+    field_order = ["village", "number", "address", "phone", "bank_name", "bank_account"]
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_against_id(self, prefix="head_")
+        return cleaned
+
+    def household_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kwargs = super().household_kwargs()
+        kwargs["number"] = data["number"].strip()
+        kwargs["head"] = {
+            "name": data["head_name"], "id_number": data["head_id_number"],
+            "sex": data["head_sex"] or None, "birth_date": data["head_birth_date"],
+            "category": data["head_category"], "phone": data["head_phone"],
+        }
+        return kwargs
+
+
+PAYER_CHOICES = [("", _("自动（五保、低保、贫困为民政代缴，其余个人缴纳）"))] + list(Payer.choices)
+
+
+class ContributionForm(forms.Form):
+    contribution = MoneyField(label=_("缴费金额（元）"))
+    receipt_no = forms.CharField(label=_("收据号"), max_length=40)
+    paid_date = forms.DateField(label=_("缴费日期"), widget=date_input())
+    payer = forms.ChoiceField(label=_("缴费方式"), choices=PAYER_CHOICES, required=False)
+
+
+class HouseholdSearchForm(forms.Form):
+    q = forms.CharField(label=_("姓名、身份证号或户号"), required=False, max_length=40)
+    village = forms.ModelChoiceField(label=_("村"), queryset=Village.objects.none(), required=False,
+                                     empty_label=_("全部村"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = Village.objects.for_user(user).select_related("township")

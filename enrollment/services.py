@@ -1,0 +1,286 @@
+"""Writes of enrollment: households, members and yearly contributions, one clerk action each.
+
+Every service is keyword-only and atomic, checks that the object lies in the user's scope (a
+township clerk writes only in their own township), validates the resident ID per GB 11643
+(`rules.parse_resident_id`: sex and birth date come from the ID and must agree with it), keeps an
+ID at most once in the county, and records who made the change in the django-simple-history rows
+of the same transaction (`instance._history_user = user`).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from accounts.roles import user_can
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex, Village
+from enrollment.rules import InvalidIdNumber, parse_resident_id
+from ncms.errors import NcmsError
+from ncms.money import parse_money
+
+# Categories whose contribution civil affairs pays (民政代缴).
+SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})
+HOUSEHOLD_FIELDS = ("address", "phone", "bank_name", "bank_account")
+SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
+
+
+def card_number_for(number: str) -> str:
+    """The co-op card number (合作医疗证号) of a household: "HZ" followed by the household number."""
+    return f"HZ{number}"
+
+
+def _require_change(user) -> None:
+    if not user_can(user, "enrollment.change"):
+        raise NcmsError("您没有登记参合信息的权限", code="forbidden")
+
+
+def _village_in_scope(user, village: Village) -> Village:
+    if village is None or not Village.objects.for_user(user).filter(pk=village.pk).exists():
+        raise NcmsError("只能在本乡镇的村登记家庭户", code="village_out_of_scope")
+    return village
+
+
+def _household_in_scope(user, household: Household, *, lock: bool = False) -> Household:
+    queryset = Household.objects.for_user(user)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    found = queryset.filter(pk=household.pk).first()
+    if found is None:
+        raise NcmsError("该家庭户不属于您所在的乡镇", code="household_out_of_scope")
+    return found
+
+
+def _member_in_scope(user, member: Member, *, lock: bool = False) -> Member:
+    queryset = Member.objects.for_user(user).select_related("household")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    found = queryset.filter(pk=member.pk).first()
+    if found is None:
+        raise NcmsError("该参合人员不属于您所在的乡镇", code="member_out_of_scope")
+    return found
+
+
+def _clean_text(value, *, label: str, required: bool = False, max_length: int | None = None,
+                code: str = "bad_text") -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise NcmsError(f"请填写{label}", code=code)
+    if max_length and len(text) > max_length:
+        raise NcmsError(f"{label}最多{max_length}个字", code=code)
+    return text
+
+
+def _member_values(*, name, id_number, relation, category, sex=None, birth_date=None, phone="",
+                   exclude_pk=None) -> dict:
+    """Validated member fields: the ID checked (GB 11643) and unique, sex and birth date from it."""
+    name = (name or "").strip()
+    if not name:
+        raise NcmsError("请填写姓名", code="missing_name")
+    if len(name) > 30:
+        raise NcmsError("姓名最多30个字", code="bad_name")
+    try:
+        resident = parse_resident_id(id_number or "")
+    except InvalidIdNumber as exc:
+        raise NcmsError(str(exc), code="bad_id_number") from exc
+    if sex and sex != resident.sex:
+        raise NcmsError(
+            f"性别与身份证号不符：身份证号显示为{SEX_WORDS[resident.sex]}性", code="sex_mismatch"
+        )
+    if birth_date and birth_date != resident.birth_date:
+        raise NcmsError(
+            f"出生日期与身份证号不符：身份证号显示为{resident.birth_date:%Y-%m-%d}", code="birth_date_mismatch"
+        )
+    if relation not in Relation.values:
+        raise NcmsError("请选择与户主的关系", code="bad_relation")
+    category = category or Category.ORDINARY
+    if category not in Category.values:
+        raise NcmsError("请选择人员类别", code="bad_category")
+    clash = Member.objects.filter(id_number=resident.number).exclude(pk=exclude_pk)
+    holder = clash.select_related("household").first()
+    if holder is not None:
+        raise NcmsError(
+            f"身份证号{resident.number}已登记在户号{holder.household.number}（{holder.name}），"
+            "同一人在全县只能登记一次",
+            code="duplicate_id_number",
+        )
+    return {
+        "name": name, "id_number": resident.number, "sex": resident.sex,
+        "birth_date": resident.birth_date, "relation": relation, "category": category,
+        "phone": _clean_text(phone, label="联系电话", max_length=20),
+    }
+
+
+def _save_member(member: Member, user) -> Member:
+    member._history_user = user
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:  # a concurrent save took the same ID number
+        raise NcmsError("该身份证号已被登记，同一人在全县只能登记一次", code="duplicate_id_number") from exc
+    return member
+
+
+@transaction.atomic
+def household_create(*, user, village: Village, number: str, address: str = "", phone: str = "",
+                     bank_name: str = "", bank_account: str = "", head: dict) -> Household:
+    """Register a household (建档) with its head as the first member.
+
+    The household number is unique in the county; the co-op card number is "HZ" + number.
+    `head` holds the member fields (name, id_number, sex, birth_date, category, phone).
+    """
+    _require_change(user)
+    _village_in_scope(user, village)
+    number = _clean_text(number, label="户号", required=True, max_length=30, code="bad_household_number")
+    if Household.objects.filter(number=number).exists():
+        raise NcmsError(f"户号{number}已存在，户号在全县不能重复", code="duplicate_household_number")
+    card_number = card_number_for(number)
+    if Household.objects.filter(card_number=card_number).exists():
+        raise NcmsError(f"合作医疗证号{card_number}已被使用", code="duplicate_card_number")
+    head_values = _member_values(
+        name=head.get("name"), id_number=head.get("id_number"), relation=Relation.HEAD,
+        category=head.get("category"), sex=head.get("sex"), birth_date=head.get("birth_date"),
+        phone=head.get("phone", ""),
+    )
+    household = Household(
+        village=village, number=number, card_number=card_number,
+        address=_clean_text(address, label="住址", max_length=200),
+        phone=_clean_text(phone, label="联系电话", max_length=20),
+        bank_name=_clean_text(bank_name, label="开户银行", max_length=60),
+        bank_account=_clean_text(bank_account, label="银行账号", max_length=40),
+    )
+    household._history_user = user
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError as exc:
+        raise NcmsError(f"户号{number}已存在，户号在全县不能重复", code="duplicate_household_number") from exc
+    head_member = _save_member(Member(household=household, **head_values), user)
+    household.head = head_member
+    household._history_user = user
+    household.save(update_fields=["head"])
+    return household
+
+
+@transaction.atomic
+def household_update(*, user, household: Household, village: Village | None = None, **fields) -> Household:
+    """Change a household's village (within the township), address, phone or bank account."""
+    _require_change(user)
+    household = _household_in_scope(user, household, lock=True)
+    unknown = set(fields) - set(HOUSEHOLD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown household fields: {sorted(unknown)}")
+    changed = []
+    if village is not None and village.pk != household.village_id:
+        household.village = _village_in_scope(user, village)
+        changed.append("village")
+    limits = {"address": ("住址", 200), "phone": ("联系电话", 20), "bank_name": ("开户银行", 60),
+              "bank_account": ("银行账号", 40)}
+    for field, value in fields.items():
+        label, max_length = limits[field]
+        value = _clean_text(value, label=label, max_length=max_length)
+        if getattr(household, field) != value:
+            setattr(household, field, value)
+            changed.append(field)
+    if changed:
+        household._history_user = user
+        household.save(update_fields=changed)
+    return household
+
+
+@transaction.atomic
+def member_add(*, user, household: Household, name: str, id_number: str, relation: str,
+               category: str = Category.ORDINARY, sex: str | None = None,
+               birth_date: date | None = None, phone: str = "") -> Member:
+    """Add a member (参合人员) to a household of the user's township; one head per household."""
+    _require_change(user)
+    household = _household_in_scope(user, household, lock=True)
+    values = _member_values(name=name, id_number=id_number, relation=relation, category=category,
+                            sex=sex, birth_date=birth_date, phone=phone)
+    if relation == Relation.HEAD and household.head_id is not None:
+        raise NcmsError("该户已有户主，一户只能有一位户主", code="second_head")
+    member = _save_member(Member(household=household, **values), user)
+    if relation == Relation.HEAD:
+        household.head = member
+        household._history_user = user
+        household.save(update_fields=["head"])
+    return member
+
+
+@transaction.atomic
+def member_update(*, user, member: Member, name: str, id_number: str, relation: str,
+                  category: str = Category.ORDINARY, sex: str | None = None,
+                  birth_date: date | None = None, phone: str = "") -> Member:
+    """Correct a member's details; the ID is validated again and stays unique in the county."""
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    household = Household.objects.select_for_update().get(pk=member.household_id)
+    values = _member_values(name=name, id_number=id_number, relation=relation, category=category,
+                            sex=sex, birth_date=birth_date, phone=phone, exclude_pk=member.pk)
+    is_head = household.head_id == member.pk
+    if relation == Relation.HEAD and not is_head and household.head_id is not None:
+        raise NcmsError("该户已有户主，一户只能有一位户主", code="second_head")
+    if is_head and relation != Relation.HEAD:
+        raise NcmsError("户主的关系不能直接修改；请先把另一位成员设为户主", code="head_relation")
+    changed = [field for field, value in values.items() if getattr(member, field) != value]
+    for field in changed:
+        setattr(member, field, values[field])
+    if changed:
+        member._history_user = user
+        try:
+            with transaction.atomic():
+                member.save(update_fields=changed)
+        except IntegrityError as exc:
+            raise NcmsError("该身份证号已被登记，同一人在全县只能登记一次", code="duplicate_id_number") from exc
+    if relation == Relation.HEAD and not is_head:
+        household.head = member
+        household._history_user = user
+        household.save(update_fields=["head"])
+    return member
+
+
+def default_payer(category: str) -> str:
+    """Civil affairs pays for the subsidised groups (五保, 低保, 贫困); everyone else pays themself."""
+    return Payer.CIVIL_AFFAIRS if category in SUBSIDISED else Payer.SELF
+
+
+@transaction.atomic
+def enrollment_record_contribution(*, user, member: Member, year: int, contribution, receipt_no: str,
+                                   paid_date: date, payer: str | None = None) -> Enrollment:
+    """Record a member's contribution for a scheme year: from then on they are a participant.
+
+    One enrollment per member per year (and, the ID being unique, per person in the county).
+    The payer defaults to civil affairs for the subsidised groups and to self otherwise.
+    """
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    try:
+        amount = parse_money(contribution)
+    except ValueError as exc:
+        raise NcmsError(f"缴费金额不正确：{exc}", code="bad_contribution") from exc
+    if amount < Decimal("0"):
+        raise NcmsError("缴费金额不能为负数", code="bad_contribution")
+    receipt_no = _clean_text(receipt_no, label="收据号", required=True, max_length=40, code="bad_receipt_no")
+    if paid_date is None:
+        raise NcmsError("请填写缴费日期", code="missing_paid_date")
+    if paid_date.year > year:
+        raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}晚于{year}年度", code="bad_paid_date")
+    payer = payer or default_payer(member.category)
+    if payer not in Payer.values:
+        raise NcmsError("请选择缴费方式", code="bad_payer")
+    existing = Enrollment.objects.filter(member=member, year=year).first()
+    if existing is not None:
+        raise NcmsError(
+            f"{member.name}已经登记了{year}年度的缴费（收据号{existing.receipt_no}），同一人每年只能参合一次",
+            code="already_enrolled",
+        )
+    enrollment = Enrollment(member=member, year=year, contribution=amount, receipt_no=receipt_no,
+                            paid_date=paid_date, payer=payer, recorded_by=user)
+    enrollment._history_user = user
+    try:
+        with transaction.atomic():
+            enrollment.save()
+    except IntegrityError as exc:
+        raise NcmsError(f"{member.name}已经登记了{year}年度的缴费，同一人每年只能参合一次",
+                        code="already_enrolled") from exc
+    return enrollment
