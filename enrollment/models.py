@@ -211,6 +211,11 @@ class Enrollment(models.Model):
         return f"{self.member} {self.year}"
 
 
+class ImportJobQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "township")
+
+
 class ImportJob(models.Model):
     """A roster file uploaded in the browser: validated, previewed, then imported (maybe by a task)."""
 
@@ -242,6 +247,8 @@ class ImportJob(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,23 +1,248 @@
-"""Stub views: replaced by the real ones."""
-from django.http import HttpResponse
+"""Roster import in the browser (upload → preview with the row errors → confirm) and XLSX exports.
+
+The upload is stored as an ImportJob and validated at once (`roster_import(dry_run=True)`), so
+the clerk sees every invalid row before anything is written. On confirm a small file imports in
+the request; a file of more than ROSTER_ASYNC_THRESHOLD rows goes to the Celery task
+`roster_import_job`, and the job page shows a progress bar fed by `roster_import_progress`.
+A township clerk's job carries the clerk's township: rows of other townships are refused, and the
+clerk sees only the jobs of their township (ImportJob.objects.for_user).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import uuid
+import zipfile
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from accounts.roles import capability_required
+from enrollment.models import Enrollment, ImportJob, Member
+from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
+from enrollment import roster
+from enrollment.roster import RosterInvalid
+from enrollment.tasks import errors_as_json, import_job_run, progress_read, progress_write, roster_import_job
+from ncms.errors import NcmsError
+from ncms.tabular import _cell_text, _decode
+
+PREVIEW_ROWS = 5
+SHOWN_ERRORS = 500
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def roster_import(request, *args, **kwargs):
-    return HttpResponse("TODO roster_import")
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("花名册文件（CSV 或 XLSX）"))
+    year = forms.IntegerField(label=gettext_lazy("年度"), min_value=2000, max_value=2100)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.ROSTER_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("文件太大（%(size)s），最大只能上传 %(limit)s；请按村分成几个文件分别导入")
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
+            )
+        extension = os.path.splitext(upload.name)[1].lower()
+        if extension not in {".csv", ".xlsx"}:
+            raise forms.ValidationError(_("只能上传 CSV 或 XLSX 文件（.xls 请先另存为 .xlsx）"))
+        return upload
 
 
-def roster_import_detail(request, *args, **kwargs):
-    return HttpResponse("TODO roster_import_detail")
+def _jobs(user):
+    return ImportJob.objects.for_user(user).select_related("created_by", "township")
 
 
-def roster_import_progress(request, *args, **kwargs):
-    return HttpResponse("TODO roster_import_progress")
+@capability_required("enrollment.import")
+@require_http_methods(["GET", "POST"])
+def roster_import(request):
+    """Upload a roster file: store it as a job, validate it (nothing written), show the preview."""
+    if request.method == "POST":
+        form = RosterUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            job = ImportJob.objects.create(
+                year=form.cleaned_data["year"], file=upload, original_name=os.path.basename(upload.name)[:200],
+                created_by=request.user, township=request.user.township,
+                status=ImportJob.Status.VALIDATING,
+            )
+            _validate(job)
+            return redirect("enrollment:roster_import_detail", pk=job.pk)
+    else:
+        form = RosterUploadForm(initial={"year": timezone.localdate().year})
+    return render(request, "enrollment/import.html", {
+        "form": form,
+        "jobs": _jobs(request.user)[:20],
+        "threshold": settings.ROSTER_ASYNC_THRESHOLD,
+        "max_bytes": settings.ROSTER_UPLOAD_MAX_BYTES,
+    })
 
 
-def roster_export(request, *args, **kwargs):
-    return HttpResponse("TODO roster_export")
+def _validate(job: ImportJob) -> None:
+    """Dry run of the stored file: READY with what would change and a few rows, or INVALID."""
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    preview = _preview(data, job.original_name)
+    try:
+        plan = roster.roster_import(data=data, filename=job.original_name, year=job.year,
+                             township=job.township_id, dry_run=True)
+    except RosterInvalid as exc:
+        job.status = ImportJob.Status.INVALID
+        job.errors = errors_as_json(exc.errors)
+        job.summary = {"error_count": len(exc.errors), "message": exc.message, "preview": preview}
+    except NcmsError as exc:
+        job.status = ImportJob.Status.INVALID
+        job.errors = [{"row": 0, "column": "", "value": "", "reason": exc.message}]
+        job.summary = {"error_count": 1, "message": exc.message, "preview": preview}
+    else:
+        job.status = ImportJob.Status.READY
+        job.total_rows = plan.rows
+        job.summary = {"plan": plan.as_dict(), "preview": preview}
+    job.save(update_fields=["status", "errors", "summary", "total_rows"])
 
 
-def enrollment_export(request, *args, **kwargs):
-    return HttpResponse("TODO enrollment_export")
+def _preview(data: bytes, filename: str) -> dict:
+    """The header and first rows of the file as the clerk typed them (read cheaply, never whole)."""
+    try:
+        if filename.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                rows = [[_cell_text(v) for v in row] for row in
+                        workbook.worksheets[0].iter_rows(max_row=PREVIEW_ROWS + 1, values_only=True)]
+            finally:
+                workbook.close()
+        else:
+            text, _encoding = _decode(data)
+            reader = csv.reader(io.StringIO(text, newline=""))
+            rows = [row for _i, row in zip(range(PREVIEW_ROWS + 1), reader)]
+    except (NcmsError, ValueError, KeyError, OSError, zipfile.BadZipFile, InvalidFileException):
+        # the dry run tells the clerk why the file cannot be read; the preview just stays empty
+        return {"headers": [], "rows": []}
+    rows = [[str(cell) for cell in row] for row in rows]
+    if not rows:
+        return {"headers": [], "rows": []}
+    return {"headers": rows[0], "rows": rows[1:]}
+
+
+@capability_required("enrollment.import")
+@require_http_methods(["GET", "POST"])
+def roster_import_detail(request, pk: int):
+    """The job page: errors, or the preview and the confirm button, or progress, or the result."""
+    job = get_object_or_404(_jobs(request.user), pk=pk)
+    if request.method == "POST":
+        return _confirm(request, job)
+    summary = job.summary or {}
+    shown_errors = job.errors[:SHOWN_ERRORS]
+    context = {
+        "job": job,
+        "plan": summary.get("plan"),
+        "result": summary.get("result"),
+        "preview": summary.get("preview") or {"headers": [], "rows": []},
+        "errors": shown_errors,
+        "error_count": summary.get("error_count", len(job.errors)),
+        "errors_cut": summary.get("error_count", len(job.errors)) > len(shown_errors),
+        "message": summary.get("message", ""),
+        "progress": progress_read(job),
+        "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
+        "background": job.total_rows > settings.ROSTER_ASYNC_THRESHOLD,
+        "threshold": settings.ROSTER_ASYNC_THRESHOLD,
+    }
+    return render(request, "enrollment/import_detail.html", context)
+
+
+def _confirm(request, job: ImportJob):
+    """Confirm a validated job: import now (small file) or enqueue the task (large file)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportJob.Status.READY:
+            # a second click, or a job that is not valid: nothing more to start
+            messages.info(request, _("该导入已提交过或不能导入（状态：%(status)s）")
+                          % {"status": job.get_status_display()})
+            return redirect("enrollment:roster_import_detail", pk=job.pk)
+        background = job.total_rows > settings.ROSTER_ASYNC_THRESHOLD
+        if background:
+            job.status = ImportJob.Status.QUEUED
+            job.task_id = str(uuid.uuid4())
+            job.save(update_fields=["status", "task_id"])
+            task_id = job.task_id
+            job_id = job.pk
+            transaction.on_commit(lambda: roster_import_job.apply_async((job_id,), task_id=task_id))
+    if background:
+        progress_write(job.pk, done=0, total=job.total_rows, status=ImportJob.Status.QUEUED)
+        messages.success(request, _("文件较大，已转入后台导入；本页显示导入进度"))
+        return redirect("enrollment:roster_import_detail", pk=job.pk)
+    import_job_run(job.pk)
+    job.refresh_from_db()
+    if job.status == ImportJob.Status.DONE:
+        messages.success(request, _("花名册已导入"))
+    else:
+        messages.error(request, _("花名册未导入，见下方原因"))
+    return redirect("enrollment:roster_import_detail", pk=job.pk)
+
+
+@capability_required("enrollment.import")
+@require_GET
+def roster_import_progress(request, pk: int):
+    """JSON progress of a job, polled every second by the job page while it runs."""
+    job = get_object_or_404(_jobs(request.user), pk=pk)
+    response = JsonResponse(progress_read(job))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- exports -------------------------------------------------------------------------------
+
+def _year(request) -> int | None:
+    raw = request.GET.get("year", "")
+    if raw == "":
+        return timezone.localdate().year
+    try:
+        year = int(raw)
+    except ValueError:
+        return None
+    return year if 2000 <= year <= 2100 else None
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@capability_required("enrollment.export")
+@require_GET
+def roster_export(request):
+    """The roster of the user's scope for a year, in the contract's format (imports again)."""
+    year = _year(request)
+    if year is None:
+        return HttpResponseBadRequest(_("年度不正确"))
+    resource = RosterResource(year=year)
+    dataset = resource.export(resource.roster_queryset(Member.objects.for_user(request.user)))
+    return _xlsx_response(xlsx_bytes(dataset, sheet_title=f"花名册{year}"), f"roster-{year}.xlsx")
+
+
+@capability_required("enrollment.export")
+@require_GET
+def enrollment_export(request):
+    """The contributions of a year in the user's scope."""
+    year = _year(request)
+    if year is None:
+        return HttpResponseBadRequest(_("年度不正确"))
+    resource = EnrollmentResource()
+    dataset = resource.export(
+        EnrollmentResource.enrollment_queryset(Enrollment.objects.for_user(request.user), year=year)
+    )
+    return _xlsx_response(xlsx_bytes(dataset, sheet_title=f"参合缴费{year}"), f"enrollments-{year}.xlsx")
 
