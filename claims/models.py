@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from ncms.errors import NcmsError
 
 from . import rules
 
@@ -43,3 +46,295 @@ class PolicyVersion(models.Model):
         parsed = rules.parse_policy(self.document)
         self.__dict__["_parsed_policy"] = (self.document, parsed)
         return parsed
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims (住院补偿) and their workflow
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class RejectionReasonQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class RejectionReason(models.Model):
+    """A reason a claim may be rejected for (不予补偿原因): a list the county maintains."""
+
+    code = models.CharField(_("代码"), max_length=40, unique=True)
+    text = models.CharField(_("原因"), max_length=100)
+    active = models.BooleanField(_("启用"), default=True)
+
+    objects = RejectionReasonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("拒付原因")
+        verbose_name_plural = _("拒付原因")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Channel(models.TextChoices):
+    FACILITY = "facility", _("定点机构即时结报")
+    TOWNSHIP = "township", _("乡镇回乡报销")
+
+
+class Delivery(models.TextChoices):
+    NORMAL = "normal", _("顺产")
+    CAESAREAN = "caesarean", _("剖宫产")
+
+
+class ClaimStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交")
+    REVIEWED = "reviewed", _("已审核")
+    APPROVED = "approved", _("已审批")
+    PAID = "paid", _("已兑付")
+    RETURNED = "returned", _("退回修改")
+    REJECTED = "rejected", _("不予补偿")
+
+
+class ClaimQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Township clerk: claims of members of their township; facility clerk: their facility's
+        claims; county roles: all (accounts.scoping)."""
+        from accounts.models import Role
+        from accounts.scoping import scope_by_facility, scope_by_township
+
+        if getattr(user, "role", None) == Role.FACILITY_CLERK and not user.is_superuser:
+            return scope_by_facility(self, user, "facility")
+        return scope_by_township(self, user, "member__household__village__township")
+
+    def holding_cap(self):
+        """Claims that count against the annual cap: every claim that is not rejected."""
+        return self.exclude(status=ClaimStatus.REJECTED)
+
+
+class Claim(models.Model):
+    """An inpatient claim (住院补偿): one admission of one member at one facility.
+
+    The figures (`reimbursable_cost`, `compensation`, `patient_pays`) and the whole `breakdown`
+    are stored as valued, with the policy version and revision used, so any page explains them
+    and a later policy replacement never changes them. Status moves only through
+    `claims.services` (table `services.TRANSITIONS`); paid is final.
+    """
+
+    member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
+                               related_name="claims")
+    facility = models.ForeignKey("facilities.Facility", verbose_name=_("定点医疗机构"),
+                                 on_delete=models.PROTECT, related_name="claims")
+    year = models.PositiveSmallIntegerField(_("年度"), help_text=_("出院日期所在年度"))
+    channel = models.CharField(_("报销渠道"), max_length=10, choices=Channel.choices)
+    invoice_no = models.CharField(_("发票号"), max_length=60)
+    admission_date = models.DateField(_("入院日期"))
+    discharge_date = models.DateField(_("出院日期"))
+    diagnosis_code = models.CharField(_("诊断编码"), max_length=20, blank=True)
+    diagnosis_text = models.CharField(_("诊断"), max_length=200, blank=True)
+    total_cost = models.DecimalField(_("住院总费用"), **MONEY)
+    non_reimbursable_cost = models.DecimalField(_("目录外费用"), **MONEY)
+    reimbursable_cost = models.DecimalField(_("可报费用"), **MONEY)
+    compensation = models.DecimalField(_("补偿金额"), **MONEY)
+    patient_pays = models.DecimalField(_("个人自付"), **MONEY)
+    referred = models.BooleanField(_("转诊"), default=False)
+    delivery = models.CharField(_("分娩方式"), max_length=10, choices=Delivery.choices, null=True,
+                                blank=True)
+    rule = models.CharField(_("补偿方式"), max_length=20)
+    breakdown = models.JSONField(_("计算明细"))
+    policy = models.ForeignKey(PolicyVersion, verbose_name=_("补偿方案"), on_delete=models.PROTECT,
+                               related_name="claims")
+    policy_revision = models.PositiveIntegerField(_("方案版本号"))
+    status = models.CharField(_("状态"), max_length=10, choices=ClaimStatus.choices,
+                              default=ClaimStatus.SUBMITTED)
+    rejection_reason = models.ForeignKey(RejectionReason, verbose_name=_("拒付原因"), null=True,
+                                         blank=True, on_delete=models.PROTECT, related_name="claims")
+    note = models.TextField(_("备注"), blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("提交人"), null=True,
+                                     blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审批人"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("兑付人"), null=True,
+                                blank=True, on_delete=models.PROTECT, related_name="+")
+    paid_at = models.DateTimeField(_("兑付时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("住院补偿")
+        verbose_name_plural = _("住院补偿")
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "invoice_no"], name="one_claim_per_facility_invoice"),
+            models.CheckConstraint(
+                name="claim_money_not_negative",
+                condition=Q(total_cost__gte=0, non_reimbursable_cost__gte=0, reimbursable_cost__gte=0,
+                            compensation__gte=0, patient_pays__gte=0),
+            ),
+            models.CheckConstraint(name="claim_compensation_within_reimbursable",
+                                   condition=Q(compensation__lte=F("reimbursable_cost"))),
+            models.CheckConstraint(name="claim_non_reimbursable_within_total",
+                                   condition=Q(non_reimbursable_cost__lte=F("total_cost"))),
+            models.CheckConstraint(name="claim_discharge_after_admission",
+                                   condition=Q(discharge_date__gte=F("admission_date"))),
+            models.CheckConstraint(name="claim_status_valid",
+                                   condition=Q(status__in=ClaimStatus.values)),
+        ]
+        indexes = [
+            models.Index(fields=["member", "year"]),
+            models.Index(fields=["status", "year"]),
+            models.Index(fields=["facility", "discharge_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_no} {self.member}"
+
+    @property
+    def holds_cap(self) -> bool:
+        return self.status != ClaimStatus.REJECTED
+
+
+class CostCategory(models.TextChoices):
+    DRUGS = "drugs", _("药品费")
+    TESTS = "tests", _("检查化验费")
+    TREATMENT = "treatment", _("治疗费")
+    BEDS = "beds", _("床位费")
+    MATERIALS = "materials", _("材料费")
+    SURGERY = "surgery", _("手术费")
+    OTHER = "other", _("其他")
+
+
+class CostLineQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(claim__in=Claim.objects.for_user(user))
+
+
+class CostLine(models.Model):
+    """A line of the bill by category, in the catalogue (目录内) or not (目录外, the patient's)."""
+
+    claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.CASCADE,
+                              related_name="cost_lines")
+    category = models.CharField(_("费用类别"), max_length=12, choices=CostCategory.choices)
+    amount = models.DecimalField(_("金额"), **MONEY)
+    in_catalog = models.BooleanField(_("目录内"), default=True)
+
+    objects = CostLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["claim", "id"]
+        verbose_name = _("费用明细")
+        verbose_name_plural = _("费用明细")
+        constraints = [
+            models.CheckConstraint(name="cost_line_amount_not_negative", condition=Q(amount__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.amount}"
+
+
+class ClaimDocumentQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(claim__in=Claim.objects.for_user(user))
+
+
+class ClaimDocument(models.Model):
+    """A scan attached to a claim (invoice, discharge summary): PDF, JPEG or PNG, checked by its
+    first bytes (`rules.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
+
+    claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
+                              related_name="documents")
+    file = models.FileField(_("文件"), upload_to="claims/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    objects = ClaimDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["claim", "id"]
+        verbose_name = _("报销材料")
+        verbose_name_plural = _("报销材料")
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
+
+class ClaimEventQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(claim__in=Claim.objects.for_user(user))
+
+    def update(self, **kwargs):
+        raise NcmsError("补偿流程记录只能追加，不能修改", code="append_only")
+
+    def delete(self):
+        raise NcmsError("补偿流程记录只能追加，不能删除", code="append_only")
+
+
+class ClaimEvent(models.Model):
+    """One step of a claim's life (who, when, from which status to which): append-only."""
+
+    claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
+                              related_name="events")
+    action = models.CharField(_("操作"), max_length=20)
+    from_status = models.CharField(_("原状态"), max_length=10, choices=ClaimStatus.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=10, choices=ClaimStatus.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("时间"))
+    note = models.TextField(_("说明"), blank=True)
+
+    objects = ClaimEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["claim", "at", "id"]
+        verbose_name = _("补偿流程记录")
+        verbose_name_plural = _("补偿流程记录")
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        # Invariant, not domain logic: the record of who did what is never rewritten.
+        if self.pk is not None:
+            raise NcmsError("补偿流程记录只能追加，不能修改", code="append_only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise NcmsError("补偿流程记录只能追加，不能删除", code="append_only")
+
+
+class MemberYearCap(models.Model):
+    """The lock row of a member's annual cap (年度封顶线) for a scheme year.
+
+    Every write that changes what a member's claims hold against the cap (submit, settle,
+    resubmit, reject) first takes this row with SELECT ... FOR UPDATE, so two settlements of
+    the same member serialize on PostgreSQL and the second sees the first's compensation.
+    `used` mirrors the sum of compensation of the member's non-rejected claims of the year,
+    recomputed under the lock on every change (the claims themselves are the truth).
+    """
+
+    member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
+                               related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    used = models.DecimalField(_("已用补偿"), default=0, **MONEY)
+
+    class Meta:
+        verbose_name = _("年度封顶使用")
+        verbose_name_plural = _("年度封顶使用")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "year"], name="one_cap_row_per_member_year"),
+            models.CheckConstraint(name="cap_used_not_negative", condition=Q(used__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.year}: {self.used}"

@@ -726,3 +726,22 @@ def stays_overlap(a_admission: date, a_discharge: date, b_admission: date, b_dis
     """Two stays overlap when each was admitted before the other was discharged; a discharge and
     an admission on the same day do not overlap (contract, quote_claims)."""
     return a_admission < b_discharge and b_admission < a_discharge
+
+
+# ---------------------------------------------------------------------------------------------
+# Scans attached to a claim
+
+SCAN_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def scan_content_type(head: bytes) -> str | None:
+    """The type of a scan by its first bytes (PDF, JPEG or PNG), whatever its name claims;
+    None for anything else."""
+    for signature, content_type in SCAN_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None

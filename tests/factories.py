@@ -105,3 +105,63 @@ class UserFactory(factory.django.DjangoModelFactory):
     full_name = factory.Sequence(lambda n: f"用户{n}")
     role = Role.REVIEWER
     password = factory.django.Password("pass-1234-word")
+
+
+# --- claims (appended by the claims storage work) ------------------------------------------------
+def _policy_document_2026():
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).resolve().parents[1] / "claims" / "fixtures" / "policy-2026.json")
+                      .read_text(encoding="utf-8"))
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+class PolicyVersionFactory(factory.django.DjangoModelFactory):
+    """The contract's example policy for 2026 (one row per year)."""
+
+    class Meta:
+        model = "claims.PolicyVersion"
+        django_get_or_create = ("year",)
+
+    year = 2026
+    name = "2026 inpatient compensation plan"
+    revision = 1
+    document = factory.LazyFunction(_policy_document_2026)
+    loaded_at = factory.LazyFunction(_now)
+
+
+class ClaimFactory(factory.django.DjangoModelFactory):
+    """A claim row as stored (figures given, not valued): for selectors, reports and pages. To
+    test valuation, eligibility or the workflow, go through claims.services instead."""
+
+    class Meta:
+        model = "claims.Claim"
+
+    member = factory.SubFactory(MemberFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    year = 2026
+    channel = "facility"
+    invoice_no = factory.Sequence(lambda n: f"INV-2026-{n:06d}")
+    admission_date = date(2026, 3, 1)
+    discharge_date = date(2026, 3, 8)
+    diagnosis_code = "J18.9"
+    diagnosis_text = "肺炎"
+    total_cost = Decimal("1100.00")
+    non_reimbursable_cost = Decimal("100.00")
+    reimbursable_cost = Decimal("1000.00")
+    compensation = Decimal("810.00")
+    patient_pays = Decimal("290.00")
+    rule = "formula"
+    breakdown = factory.LazyFunction(lambda: {
+        "rule": "formula", "reimbursable": "1000.00", "deductible": "100.00",
+        "bands": [{"from": "100.00", "to": "1000.00", "ratio": "0.90", "amount": "810.00"}],
+        "before_cap": "810.00", "cap_remaining": "200000.00"})
+    policy = factory.SubFactory(PolicyVersionFactory)
+    policy_revision = 1
+    status = "submitted"

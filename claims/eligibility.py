@@ -1,0 +1,282 @@
+"""Whether a claim may be valued, and with which refusal (docs/contract.md, quote_claims).
+
+One checker for every way in (the township office, the facility's settlement, `quote_claims`),
+so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on
+what the database knows about the member, the facility and the member's other claims, handed in
+as small records (`MemberInfo`, `FacilityInfo`, `Stay`): the services look them up for one claim,
+`quote_claims` preloads them for thousands of lines at once.
+
+Refusal codes, in the order they are checked:
+`bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
+`no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `facility_suspended`,
+`facility_not_designated`, `duplicate_invoice`, `overlapping_stay`, and `past_deadline` for
+township-office claims.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from ncms.errors import NcmsError
+
+from . import rules
+
+ZERO = Decimal("0")
+FEN = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """The facts of a claim as the contract's quote_claims input line gives them."""
+
+    id_number: str
+    facility: str
+    admission_date: date
+    discharge_date: date
+    total_cost: Decimal
+    non_reimbursable_cost: Decimal
+    referred: bool = False
+    diagnosis: str = ""
+    diagnosis_text: str = ""
+    delivery: str | None = None
+    invoice_no: str | None = None
+
+    @property
+    def year(self) -> int:
+        """The scheme year of a claim is the year of its discharge."""
+        return self.discharge_date.year
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    id: int
+    category: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityInfo:
+    id: int
+    code: str
+    level: str
+    status: str
+    agreement_start: date
+    agreement_end: date
+    suspended_from: date | None = None
+    name: str = ""
+
+    def suspended_on(self, day: date) -> bool:
+        """Suspended on that day: suspended, and from a date on or before it (no date: always)."""
+        return self.status == "suspended" and (self.suspended_from is None or self.suspended_from <= day)
+
+    def covers(self, day: date) -> bool:
+        return self.agreement_start <= day <= self.agreement_end
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """Another non-rejected claim of the member: its stay, year and what it holds of the cap."""
+
+    admission_date: date
+    discharge_date: date
+    year: int
+    compensation: Decimal
+    claim_id: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the facts
+
+
+def _text(data: dict, key: str, *, required: bool, what: str, limit: int) -> str:
+    value = data.get(key)
+    if value.__class__ is str and 0 < len(value) <= limit and not value[0].isspace() and not value[-1].isspace():
+        return value  # the usual case, checked in one go
+    if value is None:
+        if required:
+            raise NcmsError(f"缺少{what}（{key}）", code="bad_input")
+        return ""
+    if not isinstance(value, str):
+        raise NcmsError(f"{what}（{key}）应为文字，而不是「{value}」", code="bad_input")
+    value = value.strip()
+    if required and not value:
+        raise NcmsError(f"缺少{what}（{key}）", code="bad_input")
+    if len(value) > limit:
+        raise NcmsError(f"{what}（{key}）最多{limit}个字符", code="bad_input")
+    return value
+
+
+def _date(data: dict, key: str, what: str) -> date:
+    value = data.get(key)
+    if value is None:
+        raise NcmsError(f"缺少{what}（{key}）", code="bad_dates")
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise NcmsError(f"{what}「{value}」应写成 YYYY-MM-DD", code="bad_dates")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise NcmsError(f"{what}「{value}」不是有效的日期", code="bad_dates") from None
+
+
+def _money(data: dict, key: str, what: str, *, default: Decimal | None = None) -> Decimal:
+    value = data.get(key)
+    if value.__class__ is str:
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            amount = None
+        # the usual case: a plain amount with two places ("123.45")
+        if amount is not None and amount.is_finite() and amount >= 0 and amount.as_tuple().exponent == -2:
+            return amount
+    if value is None:
+        if default is not None:
+            return default
+        raise NcmsError(f"缺少{what}（{key}）", code="bad_amounts")
+    if isinstance(value, bool) or isinstance(value, float):
+        raise NcmsError(f'{what}「{value}」请写成带引号的十进制字符串，如 "123.45"', code="bad_amounts")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise NcmsError(f"{what}「{value}」不是有效的金额", code="bad_amounts") from None
+    else:
+        raise NcmsError(f"{what}「{value}」不是有效的金额", code="bad_amounts")
+    if not amount.is_finite():
+        raise NcmsError(f"{what}「{value}」不是有效的金额", code="bad_amounts")
+    if amount < 0:
+        raise NcmsError(f"{what}不能为负数（{value}）", code="bad_amounts")
+    if amount != amount.quantize(FEN):
+        raise NcmsError(f"{what}最多两位小数（{value}）", code="bad_amounts")
+    return amount.quantize(FEN)
+
+
+def parse_facts(data) -> ClaimFacts:
+    """Read a claim's facts from a contract input line (a dict); refuse what cannot be a claim.
+
+    Missing or malformed identity fields give `bad_input`, dates `bad_dates`, amounts
+    `bad_amounts`. `non_reimbursable_cost` defaults to 0, `referred` to false, `delivery` to none.
+    """
+    if not isinstance(data, dict):
+        raise NcmsError("每一行应为一个 JSON 对象 {...}", code="bad_input")
+    id_number = _text(data, "id_number", required=True, what="身份证号", limit=18).upper()
+    facility = _text(data, "facility", required=True, what="机构代码", limit=20)
+    invoice = data.get("invoice_no")
+    invoice_no = _text(data, "invoice_no", required=False, what="发票号", limit=60) if invoice is not None else None
+    referred = data.get("referred", False)
+    if referred is None:
+        referred = False
+    if not isinstance(referred, bool):
+        raise NcmsError(f"是否转诊（referred）应为 true 或 false，而不是「{referred}」", code="bad_input")
+    delivery = data.get("delivery")
+    if delivery is not None and delivery not in rules.DELIVERY_TYPES:
+        raise NcmsError(f"分娩方式（delivery）「{delivery}」应为 null、normal 或 caesarean", code="bad_input")
+    diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
+    diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
+    total = _money(data, "total_cost", "住院总费用")
+    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO.quantize(FEN))
+    admission = _date(data, "admission_date", "入院日期")
+    discharge = _date(data, "discharge_date", "出院日期")
+    return ClaimFacts(
+        id_number=id_number, facility=facility, admission_date=admission, discharge_date=discharge,
+        total_cost=total, non_reimbursable_cost=excluded, referred=referred, diagnosis=diagnosis,
+        diagnosis_text=diagnosis_text, delivery=delivery, invoice_no=invoice_no or None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and valuing
+
+
+def check_claim(
+    *,
+    facts: ClaimFacts,
+    year: int | None,
+    policy: rules.Policy | None,
+    facility: FacilityInfo | None,
+    member: MemberInfo | None,
+    enrolled: bool,
+    stays: list[Stay] | tuple[Stay, ...],
+    invoice_taken: bool,
+    channel: str = "facility",
+    submitted_on: date | None = None,
+) -> None:
+    """Raise `NcmsError` with the contract's code for the first rule the claim breaks.
+
+    `year` is the scheme year being claimed (None: the discharge's year); `stays` the member's
+    other non-rejected claims; `invoice_taken` whether the facility already has a claim with this
+    invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
+    """
+    rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost)
+    rules.check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
+    if policy is None:
+        raise NcmsError(f"{facts.year} 年度尚未载入补偿方案", code="no_policy")
+    if facility is None:
+        raise NcmsError(f"找不到定点医疗机构「{facts.facility}」", code="unknown_facility")
+    if member is None:
+        raise NcmsError(f"找不到身份证号为 {facts.id_number} 的参合人员", code="unknown_member")
+    if not enrolled:
+        raise NcmsError(f"{member.name or facts.id_number} 未参加 {facts.year} 年度合作医疗（未缴费）",
+                        code="not_enrolled")
+    if facility.suspended_on(facts.admission_date):
+        raise NcmsError(f"{facility.name or facility.code} 在入院日期 {facts.admission_date} 处于暂停状态",
+                        code="facility_suspended")
+    if not facility.covers(facts.admission_date):
+        raise NcmsError(
+            f"入院日期 {facts.admission_date} 不在 {facility.name or facility.code} 的定点协议期"
+            f"（{facility.agreement_start} 至 {facility.agreement_end}）内",
+            code="facility_not_designated",
+        )
+    if facts.invoice_no and invoice_taken:
+        raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已报销过", code="duplicate_invoice")
+    for stay in stays:
+        if rules.stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
+                               stay.discharge_date):
+            raise NcmsError(
+                f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员另一次住院"
+                f"（{stay.admission_date} 至 {stay.discharge_date}）重叠",
+                code="overlapping_stay",
+            )
+    if channel == "township" and submitted_on is not None:
+        rules.check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
+                             deadline_days=policy.claim_deadline_days)
+
+
+def used_in_year(stays, year: int) -> Decimal:
+    """What the member's other non-rejected claims of the year hold of the annual cap."""
+    return sum((stay.compensation for stay in stays if stay.year == year), ZERO)
+
+
+def value_facts(*, facts: ClaimFacts, policy: rules.Policy, facility: FacilityInfo, member: MemberInfo,
+                used: Decimal) -> rules.Valuation:
+    return rules.value_claim(
+        policy=policy, level=facility.level, category=member.category, total_cost=facts.total_cost,
+        non_reimbursable_cost=facts.non_reimbursable_cost, referred=facts.referred,
+        diagnosis=facts.diagnosis, delivery=facts.delivery, used_this_year=used,
+    )
+
+
+def stored_breakdown(valuation: rules.Valuation) -> dict:
+    """The breakdown a claim keeps: the contract's object plus what a page needs to explain it."""
+    data = valuation.as_breakdown()
+    for band, share in zip(data["bands"], valuation.bands, strict=True):
+        band["base_ratio"] = rules.ratio_text(share.base_ratio)
+    data.update({
+        "total_cost": rules.money_text(valuation.total_cost),
+        "compensation": rules.money_text(valuation.compensation),
+        "patient_pays": rules.money_text(valuation.patient_pays),
+        "capped": valuation.capped,
+        "ratio_points": rules.ratio_text(valuation.ratio_points),
+        "reduction_points": rules.ratio_text(valuation.reduction_points),
+        "deductible_waived": valuation.deductible_waived,
+        "delivery": valuation.delivery,
+        "rule_amount": None if valuation.rule_amount is None else rules.money_text(valuation.rule_amount),
+        "single_disease": None if valuation.single_disease is None else {
+            "code": valuation.single_disease.code, "name": valuation.single_disease.name,
+            "level": valuation.single_disease.level,
+            "payment": rules.money_text(valuation.single_disease.payment),
+        },
+    })
+    return data
