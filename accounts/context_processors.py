@@ -16,6 +16,8 @@ def navigation(request):
             "import": user_can(user, "enrollment.import"),
             "participation": user_can(user, "participation.view"),
             "facilities": user_can(user, "facilities.view"),
+            "claims": user_can(user, "claims.view"),
+            "claims_enter": user_can(user, "claims.enter"),
             "admin": user.is_staff,
         },
     }

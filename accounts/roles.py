@@ -25,6 +25,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
     "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
+    "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
+    "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),
+    "claims.review": frozenset({Role.REVIEWER}),
+    "claims.approve": frozenset({Role.APPROVER}),
+    "claims.bulk_approve": frozenset({Role.APPROVER}),
+    "claims.return": frozenset({Role.REVIEWER, Role.APPROVER}),
+    "claims.reject": frozenset({Role.REVIEWER, Role.APPROVER}),
 }
 
 

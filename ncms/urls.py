@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("enrollment/", include("enrollment.urls")),
     path("facilities/", include("facilities.urls")),
+    path("claims/", include("claims.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,7 +16,8 @@ PROBE = (
 
 def run_with(env_overrides, *args):
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+           if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS",
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set by the browser fixture, never in production
     env.update(env_overrides, DJANGO_SETTINGS_MODULE="ncms.settings")
     return subprocess.run([sys.executable, *args], env=env, cwd=settings.BASE_DIR,
                           capture_output=True, text=True, timeout=120)

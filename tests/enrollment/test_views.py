@@ -1,5 +1,5 @@
 """Household pages: scoping of every view (login, role, township) and what each page does."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -116,8 +116,10 @@ def test_other_clerk_cannot_post_into_another_township(client, household, other_
 
 @pytest.fixture
 def many_households(village):
+    # born in 1990, so no ID of these shares the searched head's region-and-year prefix (1968)
     for n in range(25):
-        MemberFactory(household=HouseholdFactory(village=village, number=f"S{n:04d}"), name=f"陈{n:02d}")
+        MemberFactory(household=HouseholdFactory(village=village, number=f"S{n:04d}"), name=f"陈{n:02d}", sex=MALE,
+                      id_number=make_resident_id("420102", date(1990, 1, 1) + timedelta(days=n), 11, MALE))
 
 
 @pytest.mark.parametrize("q", ["刘德", HEAD_ID, HEAD_ID[:10], "H0001", "HZH0001"])

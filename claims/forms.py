@@ -1,0 +1,249 @@
+"""Forms of the claims pages: township-office entry (facts, cost lines, scans), the workbench
+filters and the reviewer's and approver's decisions.
+
+Forms parse and give early, field-level messages; claims/services.py decides and writes.
+The member and the claims a user may choose are scoped (`for_user`), so a clerk can't even
+name a member of another township.
+"""
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from accounts.scoping import is_county_wide
+from claims import rules
+from claims.eligibility import ClaimFacts
+from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
+from enrollment.forms import MoneyField, date_input
+from enrollment.models import Member, Township
+from facilities.models import Facility, Level
+from ncms.errors import NcmsError
+
+DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+
+# Which form field a service refusal belongs to (by NcmsError.code); the rest go on top.
+ERROR_FIELDS = {
+    "bad_dates": "discharge_date",
+    "past_deadline": "discharge_date",
+    "overlapping_stay": "admission_date",
+    "duplicate_invoice": "invoice_no",
+    "facility_suspended": "facility",
+    "facility_not_designated": "facility",
+    "unknown_facility": "facility",
+    "not_enrolled": "member",
+    "unknown_member": "member",
+    "out_of_scope": "member",
+}
+
+
+def add_service_error(form: forms.Form, error: NcmsError) -> None:
+    field = ERROR_FIELDS.get(error.code)
+    if field and field in form.fields:
+        form.add_error(field, error.message)
+    else:
+        form.add_error(None, error.message)
+
+
+def document_max_bytes() -> int:
+    return getattr(settings, "CLAIM_DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
+
+
+def check_scan(upload) -> None:
+    """A scan must be a PDF, JPEG or PNG by its first bytes, within the size limit (the same
+    rule `claims.services.claim_document_add` applies; checked here too so a refused file never
+    leaves a claim half written)."""
+    limit = document_max_bytes()
+    if upload.size > limit:
+        raise forms.ValidationError(
+            _("文件「%(name)s」太大（%(kb)s KB），最大 %(mb)s MB")
+            % {"name": upload.name, "kb": upload.size // 1024, "mb": limit // 1024 // 1024},
+            code="file_too_large")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if rules.scan_content_type(head) is None:
+        raise forms.ValidationError(
+            _("文件「%(name)s」不是 PDF、JPEG 或 PNG 格式的扫描件") % {"name": upload.name},
+            code="bad_file_type")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class ScansField(forms.FileField):
+    """Several scans at once (PDF/JPEG/PNG), each checked by its bytes and size."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
+        if not uploads and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        cleaned = [super(ScansField, self).clean(upload, initial) for upload in uploads]
+        for upload in cleaned:
+            check_scan(upload)
+        return cleaned
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, member):
+        return f"{member.name} {member.id_number}"
+
+
+class ClaimEntryForm(forms.Form):
+    """The facts of a township-office claim (回乡报销), as typed from the invoices."""
+
+    member = MemberChoiceField(label=_("参合人员"), queryset=Member.objects.none(),
+                               widget=forms.RadioSelect, error_messages={
+                                   "required": _("请先按身份证号或合作医疗证号查找并选择参合人员"),
+                                   "invalid_choice": _("请选择本乡镇的参合人员")})
+    facility = forms.ModelChoiceField(label=_("定点医疗机构"), queryset=Facility.objects.order_by("code"),
+                                      empty_label=_("请选择医疗机构"))
+    admission_date = forms.DateField(label=_("入院日期"), widget=date_input())
+    discharge_date = forms.DateField(label=_("出院日期"), widget=date_input())
+    invoice_no = forms.CharField(label=_("发票号"), max_length=60)
+    diagnosis_code = forms.CharField(label=_("诊断编码（ICD-10）"), max_length=20, required=False)
+    diagnosis_text = forms.CharField(label=_("诊断"), max_length=200, required=False)
+    referred = forms.BooleanField(label=_("已办理转诊"), required=False)
+    delivery = forms.ChoiceField(label=_("分娩方式"), required=False,
+                                 choices=[("", _("非住院分娩"))] + list(Delivery.choices))
+    scans = ScansField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = (Member.objects.for_user(user)
+                                          .select_related("household__village__township"))
+
+    def clean_invoice_no(self):
+        return self.cleaned_data["invoice_no"].strip()
+
+    def clean_diagnosis_code(self):
+        return self.cleaned_data["diagnosis_code"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        admission, discharge = cleaned.get("admission_date"), cleaned.get("discharge_date")
+        if admission and discharge and discharge < admission:
+            self.add_error("discharge_date", _("出院日期早于入院日期"))
+        return cleaned
+
+    def facts(self, *, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
+        data = self.cleaned_data
+        return ClaimFacts(
+            id_number=data["member"].id_number, facility=data["facility"].code,
+            admission_date=data["admission_date"], discharge_date=data["discharge_date"],
+            total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost,
+            referred=data["referred"], diagnosis=data["diagnosis_code"],
+            diagnosis_text=data["diagnosis_text"].strip(), delivery=data["delivery"] or None,
+            invoice_no=data["invoice_no"],
+        )
+
+
+class CostLineForm(forms.Form):
+    category = forms.ChoiceField(label=_("费用类别"), choices=[("", "—")] + list(CostCategory.choices))
+    amount = MoneyField(label=_("金额"))
+    in_catalog = forms.BooleanField(label=_("目录内"), required=False, initial=True)
+
+    def has_changed(self):
+        # A row without category and amount is blank, whatever its checkbox says.
+        return any(self[name].value() not in (None, "") for name in ("category", "amount"))
+
+
+class BaseCostLineFormSet(forms.BaseFormSet):
+    """The bill by category: blank rows are ignored; at least one line; the claim's totals are
+    the lines' sums (total = all lines, non-reimbursable = lines outside the catalogue)."""
+
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.lines():
+            raise forms.ValidationError(_("请至少填写一条费用明细"), code="no_lines")
+
+    def lines(self) -> list[dict]:
+        return [form.cleaned_data for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+    def service_lines(self) -> list[dict]:
+        return [{"category": line["category"], "amount": str(line["amount"]),
+                 "in_catalog": line["in_catalog"]} for line in self.lines()]
+
+    def totals(self) -> tuple[Decimal, Decimal]:
+        lines = self.lines()
+        total = sum((line["amount"] for line in lines), Decimal("0.00"))
+        outside = sum((line["amount"] for line in lines if not line["in_catalog"]), Decimal("0.00"))
+        return total, outside
+
+
+CostLineFormSet = forms.formset_factory(CostLineForm, formset=BaseCostLineFormSet, extra=3,
+                                        max_num=40, absolute_max=40, validate_max=True)
+
+
+def township_choices(user):
+    return Township.objects.for_user(user).order_by("code")
+
+
+class QueueFilterForm(forms.Form):
+    """Filters of the workbench queue; every one is optional."""
+
+    q = forms.CharField(label=_("发票号/姓名/身份证号"), required=False, max_length=60)
+    township = forms.ModelChoiceField(label=_("乡镇"), queryset=Township.objects.none(), required=False,
+                                      empty_label=_("全部乡镇"))
+    facility = forms.ModelChoiceField(label=_("医疗机构"), queryset=Facility.objects.none(), required=False,
+                                      empty_label=_("全部机构"))
+    level = forms.ChoiceField(label=_("机构级别"), required=False, choices=[("", _("全部级别"))] + list(Level.choices))
+    status = forms.ChoiceField(label=_("状态"), required=False,
+                               choices=[("", _("全部状态"))] + list(ClaimStatus.choices))
+    amount_min = MoneyField(label=_("补偿金额从"), required=False)
+    amount_max = MoneyField(label=_("补偿金额到"), required=False)
+    flagged = forms.BooleanField(label=_("仅看疑点"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["township"].queryset = township_choices(user)
+        facilities = Facility.objects.order_by("code")
+        if not is_county_wide(user) and user.role == Role.FACILITY_CLERK:
+            facilities = Facility.objects.for_user(user)
+        self.fields["facility"].queryset = facilities
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"q": data["q"].strip(), "township": data["township"], "facility": data["facility"],
+                "level": data["level"], "status": data["status"], "amount_min": data["amount_min"],
+                "amount_max": data["amount_max"], "flagged": data["flagged"]}
+
+
+def default_status(user) -> str:
+    """What a workbench shows first: a reviewer the claims to review, an approver those to approve."""
+    return {Role.REVIEWER: ClaimStatus.SUBMITTED, Role.APPROVER: ClaimStatus.REVIEWED}.get(user.role, "")
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("说明"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReturnForm(forms.Form):
+    note = forms.CharField(label=_("需要修改的内容"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}),
+                           error_messages={"required": _("退回时请写明需要修改的内容")})
+
+
+class RejectForm(forms.Form):
+    reason = forms.ModelChoiceField(label=_("不予补偿原因"), queryset=RejectionReason.objects.none(),
+                                    empty_label=_("请选择原因"),
+                                    error_messages={"required": _("请从列表中选择不予补偿的原因")})
+    note = forms.CharField(label=_("说明"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = RejectionReason.objects.active()
+
+
+class DocumentForm(forms.Form):
+    scans = ScansField(label=_("扫描件（PDF/JPEG/PNG）"), required=True)

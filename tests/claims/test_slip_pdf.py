@@ -1,0 +1,64 @@
+"""The settlement slip (结算单): a PDF with the member, facility, dates, costs, the breakdown line
+by line, the compensation and what the patient pays, in Chinese (checked with pdftotext)."""
+import re
+import subprocess
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from claims import services
+from tests.claims.conftest import TODAY, facts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch):
+    monkeypatch.setattr(services, "_today", lambda: TODAY)
+
+
+def pdf_text(content: bytes, tmp_path) -> str:
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode()
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def test_slip_lists_member_facility_costs_and_breakdown(client, users_by_role, policy, county_facility, member,
+                                                        admin_user, tmp_path):
+    claim = services.claim_submit(user=admin_user, channel="township", facts=facts(
+        member, facility="F002", invoice_no="F002-2026-000077", total_cost="12345.60",
+        non_reimbursable_cost="1345.60", diagnosis_text="肺炎"), cost_lines=[
+        {"category": "drugs", "amount": "8000.00", "in_catalog": True},
+        {"category": "beds", "amount": "3000.00", "in_catalog": True},
+        {"category": "materials", "amount": "1345.60", "in_catalog": False}])
+    services.claim_review(user=users_by_role[Role.REVIEWER], claim=claim)
+    client.force_login(users_by_role[Role.AUDITOR])
+    response = client.get(reverse("claims:claim_slip_pdf", args=[claim.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    text = pdf_text(response.content, tmp_path)
+    (tmp_path / "slip.txt").write_text(text)
+    for expected in (
+        "新型农村合作医疗住院补偿结算单", "王小明", member.id_number, "城关镇 东湖村", member.household.card_number,
+        "县人民医院（县级医院）", "2026-03-01", "2026-03-08", "住院 7 天", "J18.9 肺炎", "F002-2026-000077",
+        "药品费", "床位费", "材料费", "8000.00", "3000.00", "1345.60", "12345.60",
+        "可报销费用 11000.00 = 总费用 12345.60 − 目录外费用 1345.60",
+        "起付线 400.00（县级医院）",
+        "400.00–10000.00 部分：(10000.00 − 400.00) × 75% = 7200.00",
+        "10000.00–11000.00 部分：(11000.00 − 10000.00) × 80% = 800.00",
+        "本次补偿金额 8000.00 元", "个人自付金额 4345.60 元",
+        "个人自付 4345.60 = 总费用 12345.60 − 补偿金额 8000.00",
+        users_by_role[Role.REVIEWER].display_name,
+    ):
+        assert expected in text, expected
+
+
+def test_slip_is_scoped(client, other_clerk, clerk, policy, facility, member, admin_user):
+    claim = services.claim_submit(user=admin_user, channel="township", facts=facts(member))
+    url = reverse("claims:claim_slip_pdf", args=[claim.pk])
+    client.force_login(other_clerk)
+    assert client.get(url).status_code == 404
+    client.force_login(clerk)
+    assert client.get(url).status_code == 200
