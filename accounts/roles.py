@@ -25,6 +25,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
     "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    # REST API /api/v1/ (claims.api): a facility clerk quotes and settles for their facility;
+    # county roles read every claim; member lookups for both (not township clerks)
+    "api.settle": frozenset({Role.FACILITY_CLERK}),
+    "api.claims_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
+    "api.members_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
     # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
     "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),

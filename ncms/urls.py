@@ -11,6 +11,7 @@ urlpatterns = [
     path("facilities/", include("facilities.urls")),
     path("claims/", include("claims.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("claims.api_urls")),  # /api/v1/, /api/schema/, /api/docs/
 ]
 
 admin.site.site_header = "新型农村合作医疗管理系统"

@@ -1,0 +1,359 @@
+"""The REST API for facilities and county tools (/api/v1/): instant settlement at discharge.
+
+A facility's system quotes a discharge (`POST quote/`), then settles it (`POST claims/`);
+settling is idempotent by (facility, invoice number): a retry returns the claim settled the
+first time (200), never a second one, and the same invoice with other facts is refused with 409
+`duplicate_invoice`. Refusals are `{"error": <contract code>, "message": <words>}` with 422.
+
+Who may do what (accounts.roles, capabilities "api.*"): a facility clerk (with a facility) quotes
+and settles for their own facility only, and reads their facility's claims; county roles read
+every claim; member lookups for both; township clerks get 403. Scoping through
+`Claim.objects.for_user`: a claim out of scope is 404. Authentication: a token per user
+(`Authorization: Token <key>`, `manage.py create_api_token USERNAME`) or the staff session.
+
+The views are thin: shapes in `claims.serializers`, every check and write in `claims.services`.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import prefetch_related_objects
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from accounts.roles import user_can
+from ncms.errors import NcmsError
+
+from .models import Claim, ClaimStatus
+from .serializers import (
+    FIELD_CODES,
+    ClaimSerializer,
+    MemberEligibilitySerializer,
+    QuoteInputSerializer,
+    QuoteOutputSerializer,
+    RefusalSerializer,
+    SettleInputSerializer,
+)
+from .services import claim_quote, claim_settle
+
+# HTTP status of a refusal by its code; every other code of the contract is 422.
+REFUSAL_STATUS = {
+    "duplicate_invoice": status.HTTP_409_CONFLICT,
+    "out_of_scope": status.HTTP_403_FORBIDDEN,
+}
+
+
+def refusal(code: str, message: str, *, fields=None) -> Response:
+    body = {"error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response(body, status=REFUSAL_STATUS.get(code, status.HTTP_422_UNPROCESSABLE_ENTITY))
+
+
+def _first_message(errors) -> str:
+    """The first words of a (possibly nested) DRF error structure."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            inner = _first_message(value)
+            return inner if key == "non_field_errors" else f"{key}: {inner}"
+    if isinstance(errors, list | tuple):
+        for value in errors:
+            if value:
+                return _first_message(value)
+    return str(errors)
+
+
+def invalid_input(errors: dict) -> Response:
+    """A request whose shape is wrong, as a refusal with the contract's code for the first bad
+    field (dates: bad_dates, amounts: bad_amounts, anything else: bad_input)."""
+    field = next(iter(errors), None)
+    return refusal(FIELD_CODES.get(field, "bad_input"), _first_message(errors), fields=errors)
+
+
+# --- authentication, permissions and throttles ----------------------------------------------------
+
+
+class FacilityTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>`, reading the user's facility in the same query (every quote
+    and settlement needs its code)."""
+
+    def authenticate_credentials(self, key):
+        try:
+            token = self.get_model().objects.select_related("user", "user__facility").get(key=key)
+        except self.get_model().DoesNotExist:
+            raise exceptions.AuthenticationFailed("令牌无效") from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("用户已停用")
+        return token.user, token
+
+
+
+class HasApiCapability(BasePermission):
+    """The view's `capabilities[method]` must be carried by the user's role (accounts.roles);
+    settling also needs the user's facility."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        capability = view.capabilities.get(request.method if request.method != "HEAD" else "GET")
+        if capability is None or not user_can(user, capability):
+            return False
+        if capability == "api.settle" and not user.facility_id:
+            return False
+        return True
+
+
+class _SettingsRateThrottle(UserRateThrottle):
+    """Reads its rate from the settings at request time (DRF binds rates at import), so an
+    environment- or test-set rate takes effect."""
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class SettleThrottle(_SettingsRateThrottle):
+    """Quote and settle calls per user: REST_FRAMEWORK rate "settle" (env API_SETTLE_RATE)."""
+
+    scope = "settle"
+
+
+class ReadThrottle(_SettingsRateThrottle):
+    """Reads per user: REST_FRAMEWORK rate "user" (env API_USER_RATE)."""
+
+    scope = "user"
+
+
+class ApiView(APIView):
+    authentication_classes = [FacilityTokenAuthentication, SessionAuthentication]
+    permission_classes = [HasApiCapability]
+    capabilities: dict[str, str] = {}
+
+    def get_throttles(self):
+        throttle = ReadThrottle if self.request.method in ("GET", "HEAD", "OPTIONS") else SettleThrottle
+        return [throttle()]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NcmsError):
+            return refusal(exc.code, exc.message)
+        return super().handle_exception(exc)
+
+
+def _own_facility_code(request, data: dict) -> str | None:
+    """The facility a facility clerk acts for; None when they named another one."""
+    own = request.user.facility.code
+    asked = (data.get("facility") or "").strip()
+    if asked and asked != own:
+        return None
+    return own
+
+
+def _not_your_facility(request) -> Response:
+    return refusal("out_of_scope", f"只能为本机构（{request.user.facility.code}）报价或结算")
+
+
+REFUSALS = {
+    403: OpenApiResponse(RefusalSerializer, description="not your facility, or a role without access"),
+    409: OpenApiResponse(RefusalSerializer, description="duplicate_invoice"),
+    422: OpenApiResponse(RefusalSerializer, description="refused: the contract's error code"),
+}
+
+
+# --- quote and settle ----------------------------------------------------------------------------
+
+
+class QuoteView(ApiView):
+    """Value a discharge as it would be settled now, writing nothing."""
+
+    capabilities = {"POST": "api.settle"}
+
+    @extend_schema(
+        operation_id="quote", request=QuoteInputSerializer,
+        responses={200: QuoteOutputSerializer, **REFUSALS},
+        description="The contract's quote_claims input line in, its output line out. `facility` "
+                    "defaults to your own; any other facility is refused with 403.",
+    )
+    def post(self, request):
+        serializer = QuoteInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            return invalid_input(serializer.errors)
+        code = _own_facility_code(request, serializer.validated_data)
+        if code is None:
+            return _not_your_facility(request)
+        quote = claim_quote(facts=serializer.to_facts(facility_code=code))
+        return Response(quote.as_contract(serializer.validated_data.get("ref")))
+
+
+class ClaimsPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _claims_for(user):
+    return (Claim.objects.for_user(user).select_related("facility", "member", "policy")
+            .prefetch_related("cost_lines"))
+
+
+class ClaimListView(ApiView):
+    """GET: the claims you may read (a facility its own, county roles all), newest first, paged;
+    POST: settle a discharge (idempotent by invoice number)."""
+
+    capabilities = {"GET": "api.claims_view", "POST": "api.settle"}
+
+    @extend_schema(
+        operation_id="claims_list",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=ClaimStatus.values),
+            OpenApiParameter("year", OpenApiTypes.INT, description="scheme year (of the discharge)"),
+            OpenApiParameter("discharged_from", OpenApiTypes.DATE, description="discharge date on or after"),
+            OpenApiParameter("discharged_to", OpenApiTypes.DATE, description="discharge date on or before"),
+            OpenApiParameter("invoice_no", OpenApiTypes.STR),
+        ],
+        responses={200: ClaimSerializer(many=True), 422: REFUSALS[422]},
+    )
+    def get(self, request):
+        claims = _claims_for(request.user)
+        params = request.query_params
+        if params.get("status"):
+            if params["status"] not in ClaimStatus.values:
+                return refusal("bad_input", f"状态「{params['status']}」无效，应为 {', '.join(ClaimStatus.values)}")
+            claims = claims.filter(status=params["status"])
+        if params.get("year"):
+            if not params["year"].isdigit():
+                return refusal("bad_input", f"年度「{params['year']}」无效")
+            claims = claims.filter(year=int(params["year"]))
+        for name, lookup in (("discharged_from", "discharge_date__gte"), ("discharged_to", "discharge_date__lte")):
+            if params.get(name):
+                try:
+                    day = _iso_date(params[name])
+                except ValueError:
+                    return refusal("bad_dates", f"{name}「{params[name]}」应写成 YYYY-MM-DD")
+                claims = claims.filter(**{lookup: day})
+        if params.get("invoice_no"):
+            claims = claims.filter(invoice_no=params["invoice_no"])
+        paginator = ClaimsPagination()
+        page = paginator.paginate_queryset(claims, request, view=self)
+        return paginator.get_paginated_response(ClaimSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="claims_settle", request=SettleInputSerializer,
+        responses={201: ClaimSerializer, 200: OpenApiResponse(ClaimSerializer, description=(
+            "the claim settled earlier with this invoice number and the same facts (a retry)")),
+            **REFUSALS},
+        description="Instant settlement at discharge. Idempotent by (facility, invoice_no): the "
+                    "first call creates the claim (201); a retry with the same facts returns the "
+                    "same claim (200); other facts under the same invoice: 409 duplicate_invoice.",
+    )
+    def post(self, request):
+        serializer = SettleInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            return invalid_input(serializer.errors)
+        code = _own_facility_code(request, serializer.validated_data)
+        if code is None:
+            return _not_your_facility(request)
+        claim, created = claim_settle(user=request.user, facts=serializer.to_facts(facility_code=code),
+                                      cost_lines=serializer.cost_lines_for_service())
+        # The service hands back the claim with its member, facility and policy; only its cost
+        # lines are read again (one query) rather than the whole claim.
+        prefetch_related_objects([claim], "cost_lines", "member", "facility", "policy")
+        return Response(ClaimSerializer(claim).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _iso_date(text: str) -> date:
+    if len(text) != 10:
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+class ClaimDetailView(ApiView):
+    """One claim in your scope (another facility's claim is not found: 404)."""
+
+    capabilities = {"GET": "api.claims_view"}
+
+    @extend_schema(operation_id="claims_detail", responses={200: ClaimSerializer})
+    def get(self, request, pk: int):
+        claim = get_object_or_404(_claims_for(request.user), pk=pk)
+        return Response(ClaimSerializer(claim).data)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+class MemberView(ApiView):
+    """Eligibility of a patient by ID number: name, category and the years enrolled.
+
+    Facility clerks serve patients from the whole county, so the lookup is county-wide, but only
+    by an exact ID number (there is no member listing in the API)."""
+
+    capabilities = {"GET": "api.members_view"}
+
+    @extend_schema(
+        operation_id="members_eligibility",
+        parameters=[OpenApiParameter("year", OpenApiTypes.INT,
+                                     description="the scheme year to check (default: this year)")],
+        responses={200: MemberEligibilitySerializer,
+                   404: OpenApiResponse(RefusalSerializer, description="unknown_member")},
+    )
+    def get(self, request, id_number: str):
+        from enrollment.models import Member
+
+        year = request.query_params.get("year") or ""
+        if year and not year.isdigit():
+            return refusal("bad_input", f"年度「{year}」无效")
+        year = int(year) if year else timezone.localdate().year
+        member = (Member.objects.filter(id_number=id_number.strip().upper())
+                  .select_related("household__village__township").first())
+        if member is None:
+            return Response({"error": "unknown_member", "message": f"找不到身份证号为 {id_number} 的参合人员"},
+                            status=status.HTTP_404_NOT_FOUND)
+        years = sorted(member.enrollments.values_list("year", flat=True))
+        data = {
+            "id_number": member.id_number, "name": member.name, "sex": member.sex,
+            "birth_date": member.birth_date, "category": member.category,
+            "category_display": member.get_category_display(),
+            "township": member.household.village.township.code,
+            "enrolled_years": years, "enrolled": year in years, "year": year,
+        }
+        return Response(MemberEligibilitySerializer(data).data)
+
+
+# --- the OpenAPI document and its page ------------------------------------------------------------
+# Readable by any logged-in staff user (session) and any token user; not public.
+
+
+class SchemaView(SpectacularAPIView):
+    permission_classes = [IsAuthenticated]
+
+
+class _LoginForPage:
+    """A browser that is not logged in is sent to the login page rather than given a 401."""
+
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotAuthenticated):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
+
+
+class DocsView(_LoginForPage, SpectacularSwaggerView):
+    """Swagger UI, its assets served from drf-spectacular-sidecar (no CDN)."""
+
+
+class RedocView(_LoginForPage, SpectacularRedocView):
+    """Redoc, its assets served from drf-spectacular-sidecar (no CDN)."""
