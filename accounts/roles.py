@@ -30,6 +30,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "api.settle": frozenset({Role.FACILITY_CLERK}),
     "api.claims_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "api.members_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
+    # the scheme year's compensation policy, read-only (claims.views_policy)
+    "policy.view": ALL_STAFF,
     # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
     "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),

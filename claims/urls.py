@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_policy
 
 app_name = "claims"
 urlpatterns = [
@@ -21,4 +21,6 @@ urlpatterns = [
     path("<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:pk>/slip.pdf", views.claim_slip_pdf, name="claim_slip_pdf"),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
+    # the scheme year's policy, read-only
+    path("policy/", views_policy.policy_detail, name="policy_detail"),
 ]

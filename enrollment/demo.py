@@ -538,6 +538,16 @@ BUILDERS: list[Builder] = [
 ]
 
 
+def build_claims(county: DemoCounty, rng: random.Random) -> None:
+    """The claims issue's part, run last: claims in every state (claims/demo.py)."""
+    from claims.demo import build_claims as build
+
+    build(county, rng)
+
+
+BUILDERS.append(build_claims)
+
+
 def demo_county_build(config: DemoConfig) -> DemoCounty:
     """The whole demo county as plain values; deterministic by config.seed."""
     rng = random.Random(config.seed)
@@ -727,6 +737,16 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
 
 Writer = Callable[[WriteContext], None]
 WRITERS: list[Writer] = [write_places, write_facilities, write_users, write_households]
+
+
+def write_claims(ctx: WriteContext) -> None:
+    """The year's policy and the planned claims, through the claims services (claims/demo.py)."""
+    from claims.demo import write_claims as write
+
+    write(ctx)
+
+
+WRITERS.append(write_claims)
 
 
 @transaction.atomic

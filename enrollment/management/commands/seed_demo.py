@@ -13,12 +13,13 @@ from ncms.errors import NcmsError
 
 
 class Command(BaseCommand):
-    help = "装入演示县数据：乡镇、村及农业人口、家庭户、参合人员、缴费、各级定点医疗机构、演示账号（同一 --seed 数据相同）"
+    help = ("装入演示县数据：乡镇、村及农业人口、家庭户、参合人员、缴费、各级定点医疗机构、演示账号、"
+            "年度补偿方案和各种状态的住院补偿（同一 --seed 数据相同）")
 
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, default=20000, help="参合人员人数（默认 20000）")
         parser.add_argument("--claims", type=int, default=None,
-                            help="住院补偿笔数（保留参数：本版本尚不生成补偿数据）")
+                            help="住院补偿笔数（默认 300，但不超过参合人员数的 1/20）")
         parser.add_argument("--year", type=int, default=None, help="年度（默认今年）")
         parser.add_argument("--seed", type=int, default=2026, help="随机种子（默认 2026）")
         parser.add_argument("--if-empty", action="store_true",
@@ -47,5 +48,10 @@ class Command(BaseCommand):
             f"缴费{summary['enrollments']}条，定点医疗机构{summary['facilities']}家，"
             f"演示账号{summary['users']}个（密码 {DEMO_PASSWORD}）"
         )
-        if claims is not None:
-            self.stdout.write("提示：本版本尚不生成住院补偿数据，--claims 暂被忽略")
+        if "claims" in summary:
+            self.stdout.write(
+                f"{year}年度补偿方案已载入；住院补偿{summary['claims']}笔（--claims 可调整笔数）："
+                f"已提交{summary['claims_submitted']}、已审核{summary['claims_reviewed']}、"
+                f"已审批{summary['claims_approved']}、退回修改{summary['claims_returned']}、"
+                f"不予补偿{summary['claims_rejected']}"
+            )
