@@ -30,8 +30,6 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "api.settle": frozenset({Role.FACILITY_CLERK}),
     "api.claims_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "api.members_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
-    # the scheme year's compensation policy, read-only (claims.views_policy)
-    "policy.view": ALL_STAFF,
     # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
     "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),
@@ -40,6 +38,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "claims.bulk_approve": frozenset({Role.APPROVER}),
     "claims.return": frozenset({Role.REVIEWER, Role.APPROVER}),
     "claims.reject": frozenset({Role.REVIEWER, Role.APPROVER}),
+    # the scheme year's compensation policy, read-only (claims.views_policy)
+    "policy.view": ALL_STAFF,
+    # the fund's ledger (fund.views): reading it, booking income, transfers, paying claims
+    "fund.view": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER}),
+    "fund.income": frozenset({Role.FUND_OFFICER}),
+    "fund.transfer": frozenset({Role.FUND_OFFICER}),
+    "fund.pay": frozenset({Role.CASHIER}),
+    # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
+    "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
+    "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
 }
 
 

@@ -46,6 +46,14 @@ for _role in (Role.CASHIER, Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR)
     HOME_TILES[_role] += [("claims:claim_list", "住院补偿查询")]
 
 
+# the fund (fund.views): the cashier's payout queue first; the ledger for everyone who reads the fund
+HOME_TILES[Role.CASHIER] = [("fund:payout_queue", "补偿兑付")] + HOME_TILES[Role.CASHIER]
+HOME_TILES[Role.FUND_OFFICER] = [("fund:ledger", "基金账务"), ("fund:income_create", "登记收入"),
+                                 ("fund:transfer_create", "划拨至支出户")] + HOME_TILES[Role.FUND_OFFICER]
+for _role in (Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER):
+    HOME_TILES[_role] += [("fund:ledger", "基金账务")]
+
+
 def home(request):
     """The logged-in user's home page: their role, their scope and their work."""
     return render(request, "accounts/home.html", {"tiles": HOME_TILES.get(request.user.role, [])})

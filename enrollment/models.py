@@ -112,11 +112,13 @@ class Household(models.Model):
 
     number = models.CharField(_("户号"), max_length=30, unique=True)
     village = models.ForeignKey(
-        Village, verbose_name=_("村"), on_delete=models.PROTECT, related_name="households"
+        Village, verbose_name=_("村"), on_delete=models.PROTECT, related_name="households",
+        db_index=False,  # served by the (village, number) index below
     )
     head = models.ForeignKey(
         "Member", verbose_name=_("户主"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
+        db_index=False,  # never searched by; only a (rare) member deletion scans for it
     )
     address = models.CharField(_("住址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
@@ -125,7 +127,9 @@ class Household(models.Model):
     card_number = models.CharField(_("合作医疗证号"), max_length=40, unique=True)
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
 
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    # history is read per household (by id): no index on the other columns (lean roster imports)
+    history = HistoricalRecords(excluded_fields=["created_at"],
+                                no_db_index=["number", "card_number", "village", "head"])
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -159,7 +163,8 @@ class Member(models.Model):
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
 
-    history = HistoricalRecords()
+    # history is read per household (household_id): no index on the ID number there
+    history = HistoricalRecords(no_db_index=["id_number"])
     objects = MemberQuerySet.as_manager()
 
     class Meta:
@@ -181,7 +186,8 @@ class Enrollment(models.Model):
     """A member's participation in a scheme year: counts once the contribution is recorded."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("参合人员"), on_delete=models.PROTECT, related_name="enrollments"
+        Member, verbose_name=_("参合人员"), on_delete=models.PROTECT, related_name="enrollments",
+        db_index=False,  # served by the unique (member, year) constraint's index
     )
     year = models.PositiveSmallIntegerField(_("年度"))
     contribution = models.DecimalField(_("缴费金额"), **MONEY)
@@ -191,10 +197,12 @@ class Enrollment(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # never searched by; only a (rare) user deletion scans for it
     )
     recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
-    history = HistoricalRecords(excluded_fields=["recorded_at"])
+    # history is read per member (member_id): no index on who recorded it
+    history = HistoricalRecords(excluded_fields=["recorded_at"], no_db_index=["recorded_by"])
     objects = EnrollmentQuerySet.as_manager()
 
     class Meta:

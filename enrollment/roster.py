@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -253,8 +254,9 @@ def roster_import(*, data: bytes, filename: str, year: int, user=None, township=
 
     township_id = getattr(township, "pk", township)
     reason = "花名册导入 " + os.path.basename(filename or "")
+    outermost = not connection.in_atomic_block  # nothing of a caller's transaction is pending
     with transaction.atomic():
-        writer = _writer()
+        writer = _writer(outermost=outermost)
         writer.lock()
         validated = _validate(rows, row_numbers, columns, year=year, township_id=township_id,
                               report=lambda done: report(done // validate_share))
@@ -630,33 +632,45 @@ def _load_existing(household_nos: list[str], id_numbers: list[str], *, year: int
     return _Existing(households, members, enrollments, used_cards)
 
 
+# a key list as ONE text joined by U+001F (split on the server: far cheaper to send than a text[]
+# of 100,000 elements); the rare key holding that character goes in a small text[] beside it
+_KEY_SEPARATOR = "\x1f"
+_ANY_KEY = "ANY(string_to_array(%s, chr(31)) || %s::text[])"
+
+
+def _key_params(keys: list[str]) -> list:
+    odd = [key for key in keys if _KEY_SEPARATOR in key] if _KEY_SEPARATOR in "".join(keys) else []
+    plain = [key for key in keys if _KEY_SEPARATOR not in key] if odd else keys
+    return [_KEY_SEPARATOR.join(plain), odd]
+
+
 def _load_existing_postgres(household_nos: list[str], id_numbers: list[str], *, year: int) -> _Existing:
     """As _load_existing, one query per table: each key list goes as ONE array parameter."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT h.id, h.number, h.village_id, h.head_id, h.address, h.phone, h.bank_name,"
             " h.bank_account, h.card_number, m.id_number FROM enrollment_household h"
-            " LEFT JOIN enrollment_member m ON m.id = h.head_id WHERE h.number = ANY(%s)",
-            [household_nos],
+            f" LEFT JOIN enrollment_member m ON m.id = h.head_id WHERE h.number = {_ANY_KEY}",
+            _key_params(household_nos),
         )
         households = {values[1]: values for values in cursor.fetchall()}
         cursor.execute(
             "SELECT m.id, m.household_id, m.name, m.id_number, m.sex, m.birth_date, m.relation,"
             " m.category, m.phone, h.number FROM enrollment_member m"
-            " JOIN enrollment_household h ON h.id = m.household_id WHERE m.id_number = ANY(%s)",
-            [id_numbers],
+            f" JOIN enrollment_household h ON h.id = m.household_id WHERE m.id_number = {_ANY_KEY}",
+            _key_params(id_numbers),
         )
         members = {values[3]: values for values in cursor.fetchall()}
         cursor.execute(
             "SELECT e.member_id, e.contribution, e.receipt_no, e.paid_date FROM enrollment_enrollment e"
-            " JOIN enrollment_member m ON m.id = e.member_id WHERE e.year = %s AND m.id_number = ANY(%s)",
-            [year, id_numbers],
+            f" JOIN enrollment_member m ON m.id = e.member_id WHERE e.year = %s AND m.id_number = {_ANY_KEY}",
+            [year, *_key_params(id_numbers)],
         )
         enrollments = {member_id: rest for member_id, *rest in cursor.fetchall()}
         enrollments = {k: tuple(v) for k, v in enrollments.items()}
         cards = ["HZ" + no for no in household_nos if no not in households]
-        cursor.execute("SELECT card_number, number FROM enrollment_household WHERE card_number = ANY(%s)",
-                       [cards])
+        cursor.execute(f"SELECT card_number, number FROM enrollment_household WHERE card_number = {_ANY_KEY}",
+                       _key_params(cards))
         used_cards = dict(cursor.fetchall())
     return _Existing(households, members, enrollments, used_cards)
 
@@ -740,6 +754,7 @@ def _write(writer, plan: _Plan, *, year: int, user, reason: str, report) -> None
     user_id = getattr(user, "pk", None)
     created, changed = (now, reason, "+", user_id), (now, reason, "~", user_id)
 
+    writer.prepare(members=summary.members_created, enrollments=summary.enrollments_created)
     household_ids = iter(writer.allocate(Household, summary.households_created))
     member_ids = iter(writer.allocate(Member, summary.members_created))
     enrollment_ids = iter(writer.allocate(Enrollment, summary.enrollments_created))
@@ -797,19 +812,33 @@ def _write(writer, plan: _Plan, *, year: int, user, reason: str, report) -> None
                 writer.insert(model.history.model, columns + HISTORY_COLUMNS, [row + changed for row in updated])
                 done += len(updated) * 2
                 report(done / work)
+        _book_contributions(new_enrollments, year=year, user=user, at=now)
         writer.finish()
     except IntegrityError as exc:
         raise NcmsError("导入时有人同时登记了相同的户号、合作医疗证号或身份证号，本次未导入；请重新导入",
                         code="roster_conflict") from exc
 
 
+def _book_contributions(new_enrollments: list[tuple], *, year: int, user, at) -> None:
+    """The closed fund books every recorded contribution as individual income, dated by its paid
+    date (contract): one ledger transaction per paid date of this import, in its transaction."""
+    from fund.services import contributions_book_bulk
+
+    amounts_by_date: dict = defaultdict(Decimal)
+    for row in new_enrollments:
+        amounts_by_date[row[5]] += row[3]
+    if amounts_by_date:
+        contributions_book_bulk(user=user, year=year, amounts_by_date=dict(amounts_by_date),
+                                ref_prefix=f"roster:{at:%Y%m%dT%H%M%S%f}")
+
+
 def _by_id_number(row: tuple) -> str:
     return row[3]
 
 
-def _writer():
+def _writer(*, outermost: bool = False):
     if connection.vendor == "postgresql":
-        return _PostgresWriter()
+        return _PostgresWriter(outermost=outermost)
     return _OrmWriter()
 
 
@@ -847,12 +876,30 @@ class _OrmWriter:
         objects = [model(**dict(zip(columns, row))) for row in rows]
         model.objects.bulk_update(objects, columns[1:], batch_size=500)
 
+    def prepare(self, **new_rows) -> None:
+        pass
+
     def finish(self) -> None:
         pass
 
 
+# (table, column, referenced table, new rows counted by) of the foreign keys a big import checks
+# set-based: dropped before the rows go in and added back (same name and definition) before commit,
+# PostgreSQL then validates every row in ONE anti-join instead of one trigger query per new row
+BULK_CHECKED_KEYS = [
+    ("enrollment_member", "household_id", "members"),
+    ("enrollment_household", "head_id", "members"),
+    ("enrollment_enrollment", "member_id", "enrollments"),
+]
+BULK_CHECK_MIN_ROWS = 20_000
+
+
 class _PostgresWriter:
     """PostgreSQL: ids from the sequences, rows streamed with COPY, updates joined from a temp table."""
+
+    def __init__(self, *, outermost: bool = False):
+        self.outermost = outermost  # the import is the whole transaction (see prepare())
+        self.dropped: list[tuple[str, str, str]] = []
 
     def lock(self) -> None:
         # one roster import at a time: the second waits and then sees what the first committed
@@ -915,8 +962,61 @@ class _PostgresWriter:
             cursor.execute(f"UPDATE {table} AS t SET {assignments} FROM {scratch} AS s WHERE t.id = s.id")
             cursor.execute(f"DROP TABLE {scratch}")
 
+    def prepare(self, **new_rows) -> None:
+        """For a big import, swap some per-row foreign-key triggers for one check at the end.
+
+        Only when the import is the whole transaction, and the new rows are many and at least a
+        quarter of the table already there (a whole-table check then costs less than a trigger
+        query per row). Dropping a constraint locks household, member and enrollment tables
+        against readers too until commit (a big import is rare: a township's year roster). The
+        constraints come back in finish(), in this transaction, checked over every row: an orphan
+        refuses the import (IntegrityError) and nothing is written.
+        """
+        if not self.outermost:
+            return  # inside a caller's transaction: its pending checks are not ours to hurry
+        with connection.cursor() as cursor:
+            for table, column, counted_by in BULK_CHECKED_KEYS:
+                count = new_rows.get(counted_by, 0)
+                if count < BULK_CHECK_MIN_ROWS:
+                    continue
+                cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+                if count * 4 < cursor.fetchone()[0]:
+                    continue
+                cursor.execute(
+                    "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+                    " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]"
+                    " WHERE c.contype = 'f' AND c.conrelid = %s::regclass AND a.attname = %s"
+                    " AND cardinality(c.conkey) = 1",
+                    [table, column],
+                )
+                self.dropped += [(table, name, definition) for name, definition in cursor.fetchall()]
+            if self.dropped:
+                # the three tables at once (fewer chances of a deadlock than one by one)
+                cursor.execute("LOCK TABLE enrollment_household, enrollment_member, enrollment_enrollment"
+                               " IN ACCESS EXCLUSIVE MODE")
+            for table, name, _definition in self.dropped:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+
     def finish(self) -> None:
-        pass
+        if not self.dropped:
+            return
+        tables = sorted({table for table, _name, _definition in self.dropped})
+        with connection.cursor() as cursor:
+            # a table with pending (deferred) checks cannot be altered: run those tables' other
+            # deferred checks now (the same checks the commit would run), then defer them again
+            cursor.execute(
+                "SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])"
+                " AND condeferrable AND condeferred",
+                [tables],
+            )
+            deferred = ", ".join(name for (name,) in cursor.fetchall())
+            if deferred:
+                cursor.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
+            for table, name, definition in self.dropped:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            if deferred:
+                cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        self.dropped = []
 
     def _copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         self._copy_lines(table, columns, rows, "")
@@ -946,5 +1046,21 @@ def _copy_value(value) -> str:
     return str(value)  # int, Decimal
 
 
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_null(value) -> str:
+    return "\\N"
+
+
+# the common types by exact type (one dict lookup a value); anything else (a TextChoices member,
+# a datetime) through _copy_value
+_COPY_BY_TYPE = {str: _copy_text, int: str, Decimal: str, date: date.isoformat, type(None): _copy_null,
+                 # choices: str() gives the value, which needs no escaping
+                 Sex: str, Relation: str, Category: str, Payer: str}
+
+
 def _copy_line(row: tuple) -> str:
-    return "\t".join(map(_copy_value, row))
+    by_type = _COPY_BY_TYPE
+    return "\t".join([by_type.get(type(value), _copy_value)(value) for value in row])

@@ -18,3 +18,13 @@ app.autodiscover_tasks()
 # Periodic jobs (celery beat). Later issues add the monthly fund report (1st of the month)
 # and the nightly facility flags here.
 app.conf.beat_schedule = {}
+
+# Monthly fund report (基金运行月报): on the 1st at 02:00 county time (CELERY_TIMEZONE is
+# Asia/Shanghai), once the last month's payouts are all booked and before office hours, store
+# last month's report as version 1 (does nothing when a version exists; see fund.tasks).
+from celery.schedules import crontab  # noqa: E402
+
+app.conf.beat_schedule["monthly fund report"] = {
+    "task": "fund.tasks.fund_report_store_last_month",
+    "schedule": crontab(minute=0, hour=2, day_of_month=1),
+}

@@ -10,6 +10,8 @@ urlpatterns = [
     path("enrollment/", include("enrollment.urls")),
     path("facilities/", include("facilities.urls")),
     path("claims/", include("claims.urls")),
+    path("fund/report/", include("fund.urls_report")),  # monthly fund report dashboard
+    path("fund/", include("fund.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("claims.api_urls")),  # /api/v1/, /api/schema/, /api/docs/
 ]

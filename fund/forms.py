@@ -1,0 +1,52 @@
+"""Forms of the fund pages: parse and check what a clerk typed; the services decide."""
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Township
+from ncms.money import parse_money
+
+from .models import IncomeSource
+
+
+class MoneyField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value in ("", None):
+            return None
+        try:
+            return parse_money(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+def _this_year() -> int:
+    return timezone.localdate().year
+
+
+class _Booking(forms.Form):
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100, initial=_this_year)
+    date = forms.DateField(label=_("日期"), initial=timezone.localdate,
+                           widget=forms.DateInput(attrs={"type": "date"}))
+    amount = MoneyField(label=_("金额（元）"), max_length=20)
+    ref = forms.CharField(label=_("业务号"), max_length=80)
+
+
+class IncomeForm(_Booking):
+    source = forms.ChoiceField(label=_("收入来源"), choices=IncomeSource.choices)
+    field_order = ["year", "date", "source", "amount", "ref"]
+
+
+class TransferForm(_Booking):
+    pass
+
+
+class PayoutFilterForm(forms.Form):
+    q = forms.CharField(label=_("发票号/姓名/户号"), required=False, max_length=60)
+    year = forms.IntegerField(label=_("年度"), required=False, min_value=2000, max_value=2100)
+    township = forms.ModelChoiceField(label=_("乡镇"), queryset=Township.objects.order_by("code"), required=False,
+                                      empty_label=_("全部乡镇"))
+
+
+def add_service_error(form, error) -> None:
+    form.add_error(None, error.message)

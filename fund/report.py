@@ -1,0 +1,299 @@
+"""The monthly fund report (基金运行月报), exactly per docs/contract.md "Monthly fund report".
+
+Every figure is counted in the database, grouped by township (or by village for a township's
+drill-down): one aggregate query for populations, one for participants and one for the paid
+claims, with conditional aggregation for "the month" against "year to date" — never a Python loop
+over claims. Sums come back as Decimal; ratios and averages are computed from the exact sums by
+`fund.rules` and rounded once.
+
+Which claims count: claims of scheme year Y (`Claim.year`, the discharge year) with status paid,
+placed in the month of their paid date. `Claim.paid_at` is a timestamp; its date is the local
+(Asia/Shanghai) date, so month boundaries are local midnights turned into aware datetimes, which
+keeps the filter a plain range on the column. A claim of year Y paid after December of year Y
+falls in no month of year Y's reports.
+"""
+from calendar import monthrange
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from claims.models import Claim, ClaimStatus, PolicyVersion
+from enrollment.models import Enrollment, Township, Village, VillagePopulation
+from ncms.errors import NcmsError
+from ncms.money import to_fen
+
+from . import rules
+
+MONEY_COLUMNS = ("total_cost", "reimbursable_cost", "compensation")
+
+# The contract's columns in order (township rows carry the county-only ones as null).
+COLUMNS = [
+    "population", "participants", "participation_rate",
+    "admissions", "admissions_ytd", "total_cost", "total_cost_ytd",
+    "reimbursable_cost", "reimbursable_cost_ytd", "compensation", "compensation_ytd",
+    "avg_cost_per_admission", "compensation_ratio", "beneficiary_rate",
+    "fund_raised", "fund_available", "fund_usage_rate",
+]
+
+# Chinese column headers (XLSX, PDF, dashboard); msgids for the English catalogue.
+HEADERS = {
+    "township": "乡镇", "population": "农业人口", "participants": "参合人数", "participation_rate": "参合率",
+    "admissions": "本月住院人次", "admissions_ytd": "累计住院人次",
+    "total_cost": "本月住院总费用", "total_cost_ytd": "累计住院总费用",
+    "reimbursable_cost": "本月可报费用", "reimbursable_cost_ytd": "累计可报费用",
+    "compensation": "本月补偿金额", "compensation_ytd": "累计补偿金额",
+    "avg_cost_per_admission": "次均住院费用", "compensation_ratio": "实际补偿比", "beneficiary_rate": "受益面",
+    "fund_raised": "累计筹集基金", "fund_available": "可用基金", "fund_usage_rate": "基金使用率",
+}
+RATIO_COLUMNS = {"participation_rate", "compensation_ratio", "beneficiary_rate", "fund_usage_rate"}
+MONEY_OUT = {"total_cost", "total_cost_ytd", "reimbursable_cost", "reimbursable_cost_ytd", "compensation",
+             "compensation_ytd", "avg_cost_per_admission", "fund_raised", "fund_available"}
+
+
+def _check_period(year: int, month: int) -> None:
+    if not 1 <= int(month) <= 12:
+        raise NcmsError(f"月份 {month} 不对，应为 1 到 12。", code="invalid_month")
+    if not 2000 <= int(year) <= 2100:
+        raise NcmsError(f"年度 {year} 不对。", code="invalid_year")
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, monthrange(year, month)[1])
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def paid_claims(*, year: int, month: int):
+    """Paid claims of scheme year Y paid from January 1 to the end of month M (local dates)."""
+    until = _local_midnight(month_end(year, month) + timedelta(days=1))
+    return Claim.objects.filter(year=year, status=ClaimStatus.PAID, paid_at__lt=until)
+
+
+def _zero_money():
+    return Value(Decimal("0.00"), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+
+def claim_figures(*, year: int, month: int, group: str) -> dict:
+    """{group id: {admissions, admissions_ytd, <money>, <money>_ytd, beneficiaries}} in one query.
+
+    `group` is the path from Claim to the grouping key, e.g. "member__household__village__township".
+    """
+    in_month = Q(paid_at__gte=_local_midnight(date(year, month, 1)))
+    aggregates = {
+        "admissions": Count("pk", filter=in_month),
+        "admissions_ytd": Count("pk"),
+    }
+    for column in MONEY_COLUMNS:  # aliased: an annotation may not shadow the field it sums
+        aggregates[f"m__{column}"] = Coalesce(Sum(column, filter=in_month), _zero_money())
+        aggregates[f"y__{column}"] = Coalesce(Sum(column), _zero_money())
+    rows = (paid_claims(year=year, month=month).order_by().values(key=F(group)).annotate(**aggregates))
+    beneficiaries = beneficiary_figures(year=year, month=month, group=group.removeprefix("member__"))
+    result = {}
+    for row in rows:
+        figures = {name: row[name] for name in ("admissions", "admissions_ytd")}
+        figures["beneficiaries"] = beneficiaries.get(row["key"], 0)
+        for column in MONEY_COLUMNS:
+            figures[column] = row[f"m__{column}"]
+            figures[f"{column}_ytd"] = row[f"y__{column}"]
+        result[row["key"]] = figures
+    return result
+
+
+def beneficiary_figures(*, year: int, month: int, group: str) -> dict:
+    """{group id: distinct members with a paid claim ytd}; group is the path from Member.
+
+    A semi-join (members for which such a claim exists) rather than COUNT(DISTINCT) in the claims
+    aggregate: the distinct count makes PostgreSQL sort every claim row by group, which on a
+    million claims took longer than everything else together (bench/fund_report.py).
+    """
+    from enrollment.models import Member
+
+    has_claim = paid_claims(year=year, month=month).filter(member=OuterRef("pk"))
+    rows = (Member.objects.filter(Exists(has_claim)).order_by().values(key=F(group))
+            .annotate(total=Count("pk")))
+    return {row["key"]: row["total"] for row in rows}
+
+
+def population_figures(*, year: int, group: str) -> dict:
+    """{group id: agricultural population of the year}; group is the path from VillagePopulation."""
+    rows = (VillagePopulation.objects.filter(year=year).order_by().values(key=F(group))
+            .annotate(total=Sum("population")))
+    return {row["key"]: row["total"] or 0 for row in rows}
+
+
+def participant_figures(*, year: int, month: int, group: str) -> dict:
+    """{group id: members enrolled for Y whose contribution was paid on or before the month's end}."""
+    rows = (Enrollment.objects.filter(year=year, paid_date__lte=month_end(year, month)).order_by()
+            .values(key=F(group)).annotate(total=Count("pk")))
+    return {row["key"]: row["total"] for row in rows}
+
+
+def _empty_claims() -> dict:
+    figures = {"admissions": 0, "admissions_ytd": 0, "beneficiaries": 0}
+    for column in MONEY_COLUMNS:
+        figures[column] = figures[f"{column}_ytd"] = Decimal("0.00")
+    return figures
+
+
+def _row(population: int, participants: int, claims: dict) -> dict:
+    """Exact figures of one row (Decimal/int/None), rounded per the contract."""
+    row = {
+        "population": population,
+        "participants": participants,
+        "participation_rate": rules.ratio(participants, population),
+        "admissions": claims["admissions"],
+        "admissions_ytd": claims["admissions_ytd"],
+    }
+    for column in MONEY_COLUMNS:
+        row[column] = to_fen(claims[column])
+        row[f"{column}_ytd"] = to_fen(claims[f"{column}_ytd"])
+    row["avg_cost_per_admission"] = rules.average_fen(claims["total_cost_ytd"], claims["admissions_ytd"])
+    row["compensation_ratio"] = rules.ratio(claims["compensation_ytd"], claims["total_cost_ytd"])
+    row["beneficiary_rate"] = rules.ratio(claims["beneficiaries"], participants)
+    row["fund_raised"] = row["fund_available"] = row["fund_usage_rate"] = None
+    return row
+
+
+def _fund_raised(year: int, until: date) -> Decimal:
+    from fund.selectors import income_total  # the ledger (fund/selectors.py)
+
+    return Decimal(income_total(year=year, until=until))
+
+
+def _risk_reserve_rate(year: int) -> Decimal | None:
+    version = PolicyVersion.objects.filter(year=year).first()
+    return None if version is None else version.policy().risk_reserve_rate
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def monthly_report_figures(*, year: int, month: int) -> dict:
+    """The report with Python values (Decimal, int, None): rows keyed "township" (code or
+    "county") plus "name"; used by the JSON form and by the dashboard."""
+    _check_period(year, month)
+    township_key = "member__household__village__township"
+    claims = claim_figures(year=year, month=month, group=township_key)
+    populations = population_figures(year=year, group="village__township")
+    participants = participant_figures(year=year, month=month, group=township_key)
+
+    rows = []
+    county_claims = _empty_claims()
+    county_population = county_participants = 0
+    for township in Township.objects.order_by("code").values("pk", "code", "name"):
+        figures = claims.get(township["pk"], _empty_claims())
+        population = populations.get(township["pk"], 0)
+        enrolled = participants.get(township["pk"], 0)
+        rows.append({"township": township["code"], "name": township["name"], **_row(population, enrolled, figures)})
+        # a member lives in one township, so the county's distinct beneficiaries are the sum
+        for key, value in figures.items():
+            county_claims[key] += value
+        county_population += population
+        county_participants += enrolled
+
+    county = {"township": "county", "name": settings.COUNTY_NAME,
+              **_row(county_population, county_participants, county_claims)}
+    fund_raised = _fund_raised(year, month_end(year, month))
+    county["fund_raised"] = to_fen(fund_raised)
+    rate = _risk_reserve_rate(year)
+    if rate is not None:
+        available = rules.net_of_reserve(fund_raised, rate)
+        county["fund_available"] = to_fen(available)
+        county["fund_usage_rate"] = rules.ratio(county_claims["compensation_ytd"], available)
+    rows.append(county)
+
+    warnings = rules.warnings_for(
+        month=month, fund_usage_rate=county["fund_usage_rate"],
+        townships=[(row["township"], row["name"], row["participation_rate"]) for row in rows[:-1]],
+    )
+    return {"year": year, "month": month, "rows": rows, "warnings": [w.as_dict() for w in warnings]}
+
+
+def to_contract_json(figures: dict) -> dict:
+    """Python figures -> the contract's JSON: numbers as decimal strings, nulls kept."""
+    return {
+        "year": figures["year"],
+        "month": figures["month"],
+        "rows": [{"township": row["township"], **{c: _as_text(row[c]) for c in COLUMNS}} for row in figures["rows"]],
+        "warnings": list(figures["warnings"]),
+    }
+
+
+def monthly_report(*, year: int, month: int) -> dict:
+    """The contract's JSON of the monthly fund report for scheme year Y and month M."""
+    return to_contract_json(monthly_report_figures(year=year, month=month))
+
+
+def township_drilldown(*, year: int, month: int, township) -> list[dict]:
+    """One township's villages: population, participants, participation and claims figures
+    (same definitions as the report's township rows), ordered by village code."""
+    _check_period(year, month)
+    village_key = "member__household__village"
+    claims = claim_figures(year=year, month=month, group=village_key)
+    populations = population_figures(year=year, group="village")
+    participants = participant_figures(year=year, month=month, group=village_key)
+    rows = []
+    for village in Village.objects.filter(township=township).order_by("code").values("pk", "code", "name"):
+        row = _row(populations.get(village["pk"], 0), participants.get(village["pk"], 0),
+                   claims.get(village["pk"], _empty_claims()))
+        rows.append({"village": village["code"], "name": village["name"], **row})
+    return rows
+
+
+# --- stored reports (a stored report never changes; regenerating makes a new version) --------
+
+def fund_report_store(*, year: int, month: int, user=None):
+    """Computes the report now and stores it as the next version of (year, month)."""
+    from fund.models import FundReport
+
+    data = monthly_report(year=year, month=month)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                latest = FundReport.objects.filter(year=year, month=month).order_by("-version").first()
+                return FundReport.objects.create(
+                    year=year, month=month, version=(latest.version + 1) if latest else 1,
+                    data=data, created_by=user,
+                )
+        except IntegrityError:  # another process stored the same version at the same moment
+            continue
+    raise NcmsError("同时有其他人在保存该月报告，请稍后重试。", code="report_busy")
+
+
+def fund_report_store_first(*, year: int, month: int):
+    """Stores version 1 of (year, month) unless a version exists; returns (report, created)."""
+    from fund.models import FundReport
+
+    existing = FundReport.objects.filter(year=year, month=month).order_by("version").first()
+    if existing is not None:
+        return existing, False
+    data = monthly_report(year=year, month=month)
+    try:
+        with transaction.atomic():
+            return FundReport.objects.create(year=year, month=month, version=1, data=data), True
+    except IntegrityError:  # stored by a concurrent run
+        return FundReport.objects.get(year=year, month=month, version=1), False
+
+
+def monthly_compensation(*, year: int, month: int) -> list[tuple[int, Decimal]]:
+    """[(m, compensation paid in month m)] for months 1..M of scheme year Y, one grouped query."""
+    from django.db.models.functions import TruncMonth
+
+    _check_period(year, month)
+    rows = (paid_claims(year=year, month=month).order_by()
+            .annotate(paid_month=TruncMonth("paid_at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
+            .values("paid_month").annotate(total=Sum("compensation")))
+    totals = {row["paid_month"].month: row["total"] for row in rows if row["paid_month"].year == year}
+    return [(m, to_fen(totals.get(m) or Decimal("0.00"))) for m in range(1, month + 1)]

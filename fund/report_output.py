@@ -1,0 +1,180 @@
+"""The monthly fund report as charts (matplotlib SVG), XLSX and PDF (WeasyPrint).
+
+The same three charts appear on the dashboard and in the PDF: monthly compensation, the county's
+fund usage against the month's pacing line (M/12), and participation by township against 95%.
+"""
+import base64
+import io
+from decimal import Decimal
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import rules
+from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
+
+CJK_FONT = "Noto Sans CJK SC"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": [CJK_FONT, "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "svg.fonttype": "path",   # text drawn as outlines: the SVG looks the same without the font
+        "svg.hashsalt": "ncms",   # stable ids: the same report gives the same SVG
+    })
+    return plt
+
+
+def _svg(fig) -> str:
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    _pyplot().close(fig)
+    text = out.getvalue()
+    return text[text.index("<svg"):]  # inline: drop the XML prolog and doctype
+
+
+def _num(value) -> float:
+    """Decimal -> float for plotting only (drawing positions, never figures shown as numbers)."""
+    return float(value) if value is not None else 0.0
+
+
+def chart_monthly_compensation(*, year: int, month: int) -> str:
+    plt = _pyplot()
+    data = monthly_compensation(year=year, month=month)
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    bars = ax.bar([f"{m}月" for m, _ in data], [_num(v) for _, v in data], color="#2f6fb0")
+    for bar, (_, value) in zip(bars, data):
+        if value:
+            ax.annotate(f"{value:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+    ax.set_title(f"{year}年各月补偿金额（元）", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
+    plt = _pyplot()
+    line = Decimal(month) / Decimal(12)
+    fig, ax = plt.subplots(figsize=(6.4, 1.9))
+    rate = _num(fund_usage_rate)
+    over = rules.is_overspending(fund_usage_rate, month)
+    under = rules.is_underuse(fund_usage_rate, month)
+    ax.barh(["基金使用率"], [rate], color="#c0392b" if over else ("#d68910" if under else "#2f6fb0"))
+    ax.axvline(_num(line), color="#222", linewidth=2)
+    ax.axvline(_num(line * rules.OVERSPENDING_FACTOR), color="#c0392b", linestyle="--", linewidth=1)
+    if month >= rules.UNDERUSE_FROM_MONTH:
+        ax.axvline(_num(line * rules.UNDERUSE_FACTOR), color="#d68910", linestyle="--", linewidth=1)
+    shown = "—" if fund_usage_rate is None else f"{(fund_usage_rate * 100).quantize(Decimal('0.01'))}%"
+    ax.set_title(f"基金使用率 {shown}，{month}月进度线 {(line * 100).quantize(Decimal('0.01'))}%", fontsize=10)
+    ax.set_xlim(0, max(1.0, rate * 1.1, _num(line * rules.OVERSPENDING_FACTOR) * 1.05))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def chart_participation(*, rows: list[dict]) -> str:
+    """rows: the report's township rows with Python values (name, participation_rate)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.35 * len(rows) + 0.8)))
+    names = [row["name"] for row in rows]
+    rates = [_num(row["participation_rate"]) for row in rows]
+    colors = ["#c0392b" if rules.is_low_participation(row["participation_rate"]) else "#2f6fb0" for row in rows]
+    ax.barh(names, rates, color=colors)
+    ax.axvline(_num(rules.PARTICIPATION_TARGET), color="#222", linestyle="--", linewidth=1.5)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max([1.0] + [r * 1.05 for r in rates]))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
+    ax.set_title("各乡镇参合率（虚线为 95% 目标）", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def charts(figures: dict) -> dict[str, str]:
+    """The three charts of a report (figures from fund.report.monthly_report_figures) as SVG text."""
+    year, month = figures["year"], figures["month"]
+    county = figures["rows"][-1]
+    return {
+        "compensation": chart_monthly_compensation(year=year, month=month),
+        "usage": chart_fund_usage(year=year, month=month, fund_usage_rate=county["fund_usage_rate"]),
+        "participation": chart_participation(rows=figures["rows"][:-1]),
+    }
+
+
+def as_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def report_xlsx(figures: dict) -> bytes:
+    """One sheet: a Chinese header row, then the contract's keys, then one row per township and
+    the county. Money and ratios are written as exact decimals (ratios shown as percentages)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = f"{figures['year']}年{figures['month']}月"
+    keys = ["township", "name", *COLUMNS]
+    sheet.append([HEADERS.get(key, "名称") for key in keys])
+    sheet.append(keys)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in figures["rows"]:
+        sheet.append([row[key] for key in keys])
+    for index, key in enumerate(keys, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 14
+        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+                cell.number_format = fmt
+    sheet.freeze_panes = "C3"
+    warnings = workbook.create_sheet("预警")
+    warnings.append(["类型", "乡镇", "说明"])
+    warnings.append(["kind", "township", "message"])
+    for warning in figures["warnings"]:
+        warnings.append([warning["kind"], warning["township"], warning["message"]])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
+    from weasyprint import HTML
+
+    svgs = charts(figures)
+    html = render_to_string("fund/report_pdf.html", {
+        "figures": figures, "headers": table_headers(), "rows": display_rows(figures),
+        "charts": {name: as_data_uri(svg) for name, svg in svgs.items()},
+        "generated_at": timezone.localtime(), "county_name": settings.COUNTY_NAME,
+    })
+    return HTML(string=html, base_url=base_url).write_pdf()
+
+
+def table_headers() -> list[tuple[str, str]]:
+    return [(key, HEADERS[key]) for key in COLUMNS]
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "—"
+    if key in RATIO_COLUMNS:
+        return f"{(value * 100).quantize(Decimal('0.01'))}%"
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def display_rows(figures: dict) -> list[dict]:
+    """The report's rows ready for a template: code, name, county flag, cells in column order."""
+    return [
+        {"code": row["township"], "name": row["name"], "is_county": row["township"] == "county",
+         "cells": [_cell(key, row[key]) for key in COLUMNS]}
+        for row in figures["rows"]
+    ]

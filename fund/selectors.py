@@ -1,0 +1,185 @@
+"""Reads of the fund: balances, the year's income (the monthly report's fund_raised) and the
+reconciliation of the ledger against enrollment and claims. The ledger is county-wide; who may
+read it is `fund.view` (views) — these selectors take no user."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from ncms.money import to_fen
+
+from .models import (
+    COMPENSATION,
+    EXPENDITURE,
+    RESERVE,
+    Account,
+    AccountBalance,
+    AccountKind,
+    IncomeSource,
+    LedgerLine,
+    LedgerTransaction,
+    TransactionKind,
+    income_code,
+)
+
+ZERO = Decimal("0.00")
+
+
+def account_balance(account, until: date | None = None, *, year: int | None = None) -> Decimal:
+    """Sum of the account's lines (debit positive, credit negative), dated on or before `until`
+    when given, of scheme year `year` when given. `account` is an Account or its code. The
+    special account's own balance excludes its reserve sub-account (see fund.models)."""
+    lines = LedgerLine.objects.all()
+    lines = lines.filter(account__code=account) if isinstance(account, str) else lines.filter(account=account)
+    if until is not None:
+        lines = lines.filter(transaction__date__lte=until)
+    if year is not None:
+        lines = lines.filter(transaction__year=year)
+    return to_fen(lines.aggregate(total=Sum("amount"))["total"] or ZERO)
+
+
+def income_total(*, year: int, until: date) -> Decimal:
+    """Income of scheme year `year` in the special account dated on or before `until` (the
+    contract's fund_raised): everything credited to the income accounts, net of reversals;
+    contributions are dated by their paid date, record_income by its --date."""
+    total = (LedgerLine.objects.filter(account__kind=AccountKind.INCOME, transaction__year=year,
+                                       transaction__date__lte=until)
+             .aggregate(total=Sum("amount"))["total"]) or ZERO
+    return to_fen(-total)
+
+
+def balances_by_account(*, year: int | None = None) -> list[tuple[Account, Decimal]]:
+    """Every account of the chart with its balance (all years, or one year) from the lines."""
+    lines = LedgerLine.objects.all()
+    if year is not None:
+        lines = lines.filter(transaction__year=year)
+    sums = dict(lines.values_list("account").annotate(total=Sum("amount")).values_list("account", "total"))
+    return [(account, to_fen(sums.get(account.pk) or ZERO)) for account in Account.objects.order_by("order", "code")]
+
+
+def ledger_years() -> list[int]:
+    return sorted(set(LedgerTransaction.objects.values_list("year", flat=True)), reverse=True)
+
+
+def _fen_values(sums: dict) -> dict:
+    """SQLite returns sums without their two places; every figure shown is in fen."""
+    return {key: to_fen(value or ZERO) for key, value in sums.items()}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One disagreement found by the reconciliation, in words a clerk understands."""
+
+    kind: str
+    key: str
+    ledger: Decimal
+    expected: Decimal
+    message: str
+
+
+def reconciliation(year: int) -> list[Difference]:
+    """Every difference between the ledger of scheme year `year` and what it must agree with
+    (none in a healthy system):
+    - individual income per paid date vs the contributions recorded with that paid date;
+    - payouts vs the compensation of the year's paid claims, claim by claim;
+    - each transaction's lines sum to zero; each account's stored balance equals its lines;
+    - money accounts not below zero; the reserve equals round(rate × the year's income).
+    """
+    from claims.models import Claim, ClaimStatus, PolicyVersion
+    from enrollment.models import Enrollment
+
+    differences: list[Difference] = []
+    lines = LedgerLine.objects.filter(transaction__year=year)
+
+    # contributions, by paid date
+    booked = dict(lines.filter(account__code=income_code(IncomeSource.INDIVIDUAL))
+                  .values_list("transaction__date").annotate(total=Sum("amount"))
+                  .values_list("transaction__date", "total"))
+    recorded = dict(Enrollment.objects.filter(year=year).values_list("paid_date")
+                    .annotate(total=Sum("contribution")).values_list("paid_date", "total"))
+    booked, recorded = _fen_values(booked), _fen_values(recorded)
+    for on in sorted(set(booked) | set(recorded)):
+        ledger, expected = to_fen(-(booked.get(on) or ZERO)), recorded.get(on) or to_fen(ZERO)
+        if ledger != expected:
+            differences.append(Difference(
+                "contributions", on.isoformat(), ledger, expected,
+                f"{on:%Y-%m-%d} 个人缴费：账上 {ledger} 元，参合登记 {expected} 元，相差 {ledger - expected} 元"))
+
+    # payouts, claim by claim
+    paid_out = defaultdict(lambda: ZERO)
+    for ref, amount in (lines.filter(account__code=COMPENSATION, transaction__ref__startswith="claim:")
+                        .values_list("transaction__ref", "amount")):
+        paid_out[int(ref.split(":", 1)[1])] += to_fen(amount)
+    for ref, amount in (lines.filter(account__code=COMPENSATION).exclude(transaction__ref__startswith="claim:")
+                        .values_list("transaction__ref", "amount")):
+        paid_out[-1] += to_fen(amount)  # compensation booked without a claim: always a difference
+    claims = dict(Claim.objects.filter(year=year, status=ClaimStatus.PAID).values_list("pk", "compensation"))
+    other_claims = dict(Claim.objects.filter(pk__in=[pk for pk in paid_out if pk not in claims and pk > 0])
+                        .values_list("pk", "invoice_no"))
+    invoices = dict(Claim.objects.filter(pk__in=list(claims)).values_list("pk", "invoice_no"))
+    for pk in sorted(set(paid_out) | set(claims)):
+        ledger, expected = paid_out.get(pk, ZERO), claims.get(pk, ZERO)
+        if ledger != expected:
+            name = invoices.get(pk) or other_claims.get(pk) or ("（无对应申请）" if pk < 0 else f"#{pk}")
+            differences.append(Difference(
+                "payouts", str(pk), ledger, expected,
+                f"补偿申请 {name}：账上兑付 {ledger} 元，已兑付申请的补偿金额 {expected} 元"))
+
+    # balanced transactions (PostgreSQL also refuses an unbalanced commit)
+    for pk, total in (lines.values_list("transaction").annotate(total=Sum("amount"))
+                      .exclude(total=0).values_list("transaction", "total")):
+        total = to_fen(total)
+        differences.append(Difference("unbalanced", str(pk), total, ZERO, f"凭证 #{pk} 借贷不平衡，相差 {total} 元"))
+
+    # stored balances vs lines, and no money account below zero
+    sums = dict(lines.values_list("account__code").annotate(total=Sum("amount")).values_list("account__code", "total"))
+    sums = _fen_values(sums)
+    stored = dict(AccountBalance.objects.filter(year=year).values_list("account__code", "balance"))
+    names = dict(Account.objects.values_list("code", "name"))
+    for code in sorted(set(sums) | set(stored)):
+        ledger, kept = sums.get(code) or ZERO, stored.get(code) or ZERO
+        if ledger != kept:
+            differences.append(Difference("balance", code, ledger, kept,
+                                          f"{names.get(code, code)} 余额记录 {kept} 元，按分录合计 {ledger} 元"))
+    for code in (EXPENDITURE, RESERVE, "special"):
+        if (sums.get(code) or ZERO) < ZERO:
+            differences.append(Difference("negative", code, sums[code], ZERO, f"{names.get(code, code)} 余额为负数"))
+
+    # the risk reserve
+    version = PolicyVersion.objects.filter(year=year).first()
+    if version is not None:
+        income = -sum((total for code, total in sums.items() if code.startswith("income_")), ZERO)
+        expected = to_fen(version.policy().risk_reserve_rate * income)
+        reserve = sums.get(RESERVE) or ZERO
+        if reserve != expected:
+            differences.append(Difference(
+                "reserve", RESERVE, reserve, expected,
+                f"风险基金 {reserve} 元，应为本年度收入 {income} 元 × {version.policy().risk_reserve_rate} = {expected} 元"))
+    return differences
+
+
+def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
+    """Approved claims waiting to be paid, in the user's scope, oldest approval first."""
+    from claims.models import Claim, ClaimStatus
+
+    claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED)
+              .select_related("member__household__village__township", "facility")
+              .order_by("approved_at", "pk"))
+    if year:
+        claims = claims.filter(year=year)
+    if township:
+        claims = claims.filter(member__household__village__township=township)
+    if q:
+        from django.db.models import Q
+
+        claims = claims.filter(Q(invoice_no__icontains=q) | Q(member__name__icontains=q)
+                               | Q(member__household__number__icontains=q))
+    return claims
+
+
+__all__ = ["account_balance", "income_total", "reconciliation", "balances_by_account", "Difference",
+           "payout_queue", "ledger_years", "TransactionKind"]

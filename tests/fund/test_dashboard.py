@@ -1,0 +1,118 @@
+"""The fund report dashboard: scoping of every view, the table, drill-down, charts, downloads."""
+import json
+import subprocess
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from accounts.models import Role
+from fund.models import FundReport
+from fund.report import monthly_report
+from tests.conftest import PASSWORD
+from tests.fund.test_report import county  # noqa: F401  (the hand-built county fixture)
+
+DASHBOARD = reverse("fund_report:dashboard")
+ALLOWED = {Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+VIEWS = [
+    ("get", DASHBOARD + "?year=2026&month=3"),
+    ("get", reverse("fund_report:download", args=["xlsx"]) + "?year=2026&month=3"),
+    ("get", reverse("fund_report:download", args=["pdf"]) + "?year=2026&month=3"),
+    ("get", reverse("fund_report:download", args=["json"]) + "?year=2026&month=3"),
+    ("post", reverse("fund_report:store")),
+]
+
+
+@pytest.mark.parametrize("method, url", VIEWS)
+def test_anonymous_is_sent_to_login(client, db, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == 302 and "/login" in response["Location"]
+    assert FundReport.objects.count() == 0
+
+
+@pytest.mark.parametrize("method, url", VIEWS)
+def test_roles_without_the_capability_get_403(client, users_by_role, method, url):
+    for role, user in users_by_role.items():
+        if role in ALLOWED:
+            continue
+        client.logout()
+        response = getattr(login(client, user), method)(url, {"year": 2026, "month": 3} if method == "post" else None)
+        assert response.status_code == 403, role
+    assert FundReport.objects.count() == 0
+
+
+def test_stored_report_scoping(client, users_by_role, county):  # noqa: F811
+    from fund.report import fund_report_store
+
+    stored = fund_report_store(year=2026, month=3)
+    url = reverse("fund_report:stored", args=[stored.pk])
+    assert client.get(url).status_code == 302
+    assert login(client, users_by_role[Role.TOWNSHIP_CLERK]).get(url).status_code == 403
+    client.logout()
+    response = login(client, users_by_role[Role.AUDITOR]).get(url)
+    assert response.status_code == 200
+    assert json.loads(response.content) == monthly_report(year=2026, month=3)
+    assert client.get(reverse("fund_report:stored", args=[stored.pk + 99])).status_code == 404
+
+
+def test_auditor_may_read_but_not_store(client, users_by_role, county):  # noqa: F811
+    login(client, users_by_role[Role.AUDITOR])
+    assert client.get(DASHBOARD).status_code == 200
+    assert client.post(reverse("fund_report:store"), {"year": 2026, "month": 3}).status_code == 403
+    assert FundReport.objects.count() == 0
+
+
+def test_dashboard_shows_table_warnings_and_charts(client, users_by_role, county):  # noqa: F811
+    response = login(client, users_by_role[Role.FUND_OFFICER]).get(DASHBOARD, {"year": 2026, "month": 3})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "城关镇" in page and "河口乡" in page and "空白乡" in page
+    assert "1160.01" in page and "39.86%" in page and "2910.49" in page
+    assert 'data-kind="overspending"' in page and 'data-kind="low_participation"' in page
+    for chart in ("chart-compensation", "chart-usage", "chart-participation"):
+        assert f'id="{chart}"><svg' in page
+    assert "cdn" not in page.lower()
+
+
+def test_drilldown_lists_the_townships_villages(client, users_by_role, county):  # noqa: F811
+    login(client, users_by_role[Role.FUND_OFFICER])
+    response = client.get(DASHBOARD, {"year": 2026, "month": 3, "township": "420102100"})
+    page = response.content.decode()
+    assert 'id="villages"' in page and "东湖村" in page and "西山村" not in page
+    assert client.get(DASHBOARD, {"year": 2026, "month": 3, "township": "999999999"}).status_code == 404
+
+
+def test_downloads(client, users_by_role, county, tmp_path):  # noqa: F811
+    login(client, users_by_role[Role.ADMINISTRATOR])
+    xlsx = client.get(reverse("fund_report:download", args=["xlsx"]), {"year": 2026, "month": 3})
+    assert xlsx.status_code == 200 and 'filename="fund-report-2026-03.xlsx"' in xlsx["Content-Disposition"]
+    target = tmp_path / "r.xlsx"
+    target.write_bytes(xlsx.content)
+    assert load_workbook(target).worksheets[0]["A3"].value == "420102100"
+    pdf = client.get(reverse("fund_report:download", args=["pdf"]), {"year": 2026, "month": 3})
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    (tmp_path / "r.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "基金" in text and "河口乡" in text
+    data = client.get(reverse("fund_report:download", args=["json"]), {"year": 2026, "month": 3})
+    assert json.loads(data.content) == monthly_report(year=2026, month=3)
+    assert client.get(reverse("fund_report:download", args=["csv"])).status_code == 404
+
+
+def test_fund_officer_stores_new_versions(client, users_by_role, county):  # noqa: F811
+    officer = users_by_role[Role.FUND_OFFICER]
+    login(client, officer)
+    for _ in range(2):
+        response = client.post(reverse("fund_report:store"), {"year": 2026, "month": 3})
+        assert response.status_code == 302
+    assert list(FundReport.objects.values_list("version", "created_by")) == [(2, officer.pk), (1, officer.pk)]
+    page = client.get(DASHBOARD, {"year": 2026, "month": 3}).content.decode()
+    assert "第 2 版" in page and "第 1 版" in page
+    assert client.get(reverse("fund_report:store")).status_code == 405
