@@ -18,6 +18,8 @@ def navigation(request):
             "facilities": user_can(user, "facilities.view"),
             "claims": user_can(user, "claims.view"),
             "claims_enter": user_can(user, "claims.enter"),
+            "policy": user_can(user, "policy.view"),
+            "fund_report": user_can(user, "fund.report"),
             "admin": user.is_staff,
         },
     }
