@@ -25,6 +25,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
     "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    # recording inspections of a facility (findings, penalty, documents)
+    "facilities.inspect": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),
     # REST API /api/v1/ (claims.api): a facility clerk quotes and settles for their facility;
     # county roles read every claim; member lookups for both (not township clerks)
     "api.settle": frozenset({Role.FACILITY_CLERK}),
@@ -48,6 +50,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
     "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    # publicity (publicity.views_staff): the queue of villagers' objections and reports
+    "publicity.view": COUNTY_ROLES,
+    "publicity.handle": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),
 }
 
 

@@ -53,6 +53,10 @@ HOME_TILES[Role.FUND_OFFICER] = [("fund:ledger", "基金账务"), ("fund:income_
 for _role in (Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER):
     HOME_TILES[_role] += [("fund:ledger", "基金账务")]
 
+# publicity (publicity.views_staff): the queue of villagers' objections and reports
+for _role in (Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR, Role.APPROVER, Role.AUDITOR, Role.CASHIER):
+    HOME_TILES[_role] += [("publicity_staff:case_list", "公示异议与举报")]
+
 
 def home(request):
     """The logged-in user's home page: their role, their scope and their work."""

@@ -10,7 +10,8 @@ is created when missing and migrated). It
    so caps, overlaps and invoices are consumed across lines; about 4% are refusals of every kind);
 3. runs `quote_claims --year 2026` in-process on them and prints lines/s (target ≥ 10,000).
 
-The settlement API under 20 concurrent clients is not measured yet (it comes with the API).
+The settlement API under 20 concurrent clients (gunicorn + PostgreSQL, closed loop and paced) is
+measured by `bench/settle_api.py`; its figures are in bench/README.md.
 Nothing here runs on a production database.
 """
 import argparse

@@ -6,7 +6,9 @@ is created when missing and migrated). It
 1. seeds, once (kept between runs): a township and village, `--requests` enrolled members, a
    county-level facility F001, the contract's example policy, a facility clerk and its API token;
    every run first empties the claims tables, so each run settles the same discharges afresh;
-2. counts the SQL queries of one settlement (in-process, Django's test client);
+2. counts the SQL queries of one settlement and times 200 settlements one after the other
+   (in-process, Django's test client, DEBUG off: the CPU and round trips of one settlement with
+   no concurrency), then empties the claims again;
 3. starts gunicorn (`--workers 3`, sync workers, production settings: DEBUG off) on a free port;
 4. warms it up (untimed quotes), then fires `--requests` settlements (`POST /api/v1/claims/`) from
    `--clients` concurrent clients (threads, stdlib http.client); one request in ten is a retry of
@@ -154,6 +156,22 @@ def count_queries(token: str, body: dict) -> int:
     return len(queries.captured_queries)
 
 
+def time_in_process(token: str, bodies: list[dict]) -> list[float]:
+    """Milliseconds of each settlement, one after the other, in-process (then emptied again)."""
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
+    times = []
+    for body in bodies:
+        payload = json.dumps(body)
+        started = time.perf_counter()
+        response = client.post("/api/v1/claims/", payload, content_type="application/json")
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 201, response.content
+    empty_claims()
+    return sorted(times)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -246,6 +264,10 @@ def main():
     rng = random.Random(2026)
     fresh = [settlement(n, ids[n], rng) for n in range(args.requests)]
     print(f"queries per settlement (in-process): {count_queries(token, fresh[0])}")
+    times = time_in_process(token, fresh[:min(200, len(fresh))])
+    print(f"in-process, one at a time: {len(times)} settlements, mean {sum(times) / len(times):.1f} ms, "
+          f"p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms "
+          f"(load average {os.getloadavg()[0]:.1f})")
     # one request in ten repeats an earlier settlement (a retry): 200, the same claim
     plan, sent = [], []
     for n in range(args.requests):

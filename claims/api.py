@@ -193,7 +193,7 @@ class QuoteView(ApiView):
         code = _own_facility_code(request, serializer.validated_data)
         if code is None:
             return _not_your_facility(request)
-        quote = claim_quote(facts=serializer.to_facts(facility_code=code))
+        quote = claim_quote(facts=serializer.to_facts(facility_code=code), facility=request.user.facility)
         return Response(quote.as_contract(serializer.validated_data.get("ref")))
 
 
@@ -267,8 +267,8 @@ class ClaimListView(ApiView):
             return _not_your_facility(request)
         claim, created = claim_settle(user=request.user, facts=serializer.to_facts(facility_code=code),
                                       cost_lines=serializer.cost_lines_for_service())
-        # The service hands back the claim with its member, facility and policy; only its cost
-        # lines are read again (one query) rather than the whole claim.
+        # The service hands back the claim with its member, facility, policy and cost lines
+        # (prefetch cache): this reads nothing more; it only guards a claim handed back without.
         prefetch_related_objects([claim], "cost_lines", "member", "facility", "policy")
         return Response(ClaimSerializer(claim).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

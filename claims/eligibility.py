@@ -65,6 +65,7 @@ class FacilityInfo:
     agreement_end: date
     suspended_from: date | None = None
     name: str = ""
+    suspension_reason: str = ""
 
     def suspended_on(self, day: date) -> bool:
         """Suspended on that day: suspended, and from a date on or before it (no date: always)."""
@@ -221,8 +222,11 @@ def check_claim(
         raise NcmsError(f"{member.name or facts.id_number} 未参加 {facts.year} 年度合作医疗（未缴费）",
                         code="not_enrolled")
     if facility.suspended_on(facts.admission_date):
-        raise NcmsError(f"{facility.name or facility.code} 在入院日期 {facts.admission_date} 处于暂停状态",
-                        code="facility_suspended")
+        since = f"自 {facility.suspended_from} 起" if facility.suspended_from else ""
+        raise NcmsError(
+            f"{facility.name or facility.code} {since}暂停定点结算（原因：{facility.suspension_reason or '未注明'}），"
+            f"入院日期 {facts.admission_date} 的住院不能在该机构结算",
+            code="facility_suspended")
     if not facility.covers(facts.admission_date):
         raise NcmsError(
             f"入院日期 {facts.admission_date} 不在 {facility.name or facility.code} 的定点协议期"

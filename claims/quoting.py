@@ -74,9 +74,10 @@ class BatchQuoter:
         self.policy = version.policy() if version else None
         self.facilities = {
             code: FacilityInfo(id=pk, code=code, level=level, status=status, agreement_start=start,
-                               agreement_end=end, suspended_from=suspended, name=name)
-            for pk, code, level, status, start, end, suspended, name in Facility.objects.values_list(
-                "pk", "code", "level", "status", "agreement_start", "agreement_end", "suspended_from", "name")
+                               agreement_end=end, suspended_from=suspended, name=name, suspension_reason=reason)
+            for pk, code, level, status, start, end, suspended, name, reason in Facility.objects.values_list(
+                "pk", "code", "level", "status", "agreement_start", "agreement_end", "suspended_from", "name",
+                "suspension_reason")
         }
         self.members: dict[str, MemberInfo | None] = {}
         self.enrolled: set[int] = set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimEvent
@@ -28,8 +28,7 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
                 flagged: bool = False):
     """The claims the user reaches, filtered; newest first. `amount_*` bound the compensation.
 
-    `flagged`: claims that stand out (facility oversight, issue 5). Until claims carry a flag,
-    no claim is flagged, so asking for flagged claims only gives an empty queue.
+    `flagged`: claims that stand out (facility oversight, issue 5): those with ClaimFlag rows.
     """
     claims = Claim.objects.for_user(user).select_related(
         "member__household__village__township", "facility", "reviewed_by")
@@ -50,9 +49,11 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
     if amount_max is not None:
         claims = claims.filter(compensation__lte=amount_max)
     if flagged:
-        field_names = {field.name for field in Claim._meta.get_fields()}
-        claims = claims.filter(flagged=True) if "flagged" in field_names else claims.none()
-    return claims.order_by("-created_at", "-id")
+        # claims carrying a stored flag (facilities.ClaimFlag, the nightly job's)
+        from facilities.models import ClaimFlag
+
+        claims = claims.filter(Exists(ClaimFlag.objects.filter(claim=OuterRef("pk"))))
+    return claims.prefetch_related("flags").order_by("-created_at", "-id")
 
 
 def queue_summary(claims) -> dict:

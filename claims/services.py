@@ -9,10 +9,18 @@ belongs to the fund (`fund.services`, e.g. `claim_pay`): it calls `claim_transit
 action "pay" inside its payout transaction.
 
 The annual cap: every write that changes what a member holds against the cap of a year locks
-that member's `MemberYearCap` row first (`_lock_cap`: INSERT ... ON CONFLICT DO NOTHING, then
-SELECT ... FOR UPDATE), and only then reads what the member's claims already hold. Two
-settlements of the same member at the same instant therefore run one after the other on
-PostgreSQL, and the second is capped by what the first took.
+that member's `MemberYearCap` row first (`_lock_cap`: one INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING, which creates the row when missing and row-locks it either way), and only then reads
+what the member's claims already hold. Two settlements of the same member at the same instant
+therefore run one after the other on PostgreSQL, and the second is capped by what the first took.
+
+A settlement is kept to few SQL statements (tests/claims/test_services.py counts them): the
+member is read with their enrolment in the year and the key of the year's policy (subqueries),
+the parsed policy is kept per process by (pk, year, revision, loaded_at), the facility comes
+with the API user, the existing-claim lookup of the invoice serves both idempotency and the
+duplicate check, the cap's new `used` is the sum of the stays already read under the lock plus
+this claim, and the (facility, invoice) uniqueness race is mapped to `duplicate_invoice` where
+the transaction ends instead of under a savepoint.
 
 `policy_load` implements the contract's `load_policy`: a scheme year's policy file is validated
 whole (`claims.rules.parse_policy`) and then loads or replaces that year's policy in one
@@ -25,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -137,14 +145,40 @@ class Quote:
 # --- looking up what the database knows about one claim ---------------------------------------
 
 
-def _member_info(id_number: str):
+def _member_info(id_number: str, year: int | None = None):
+    """The member by ID number; with `year`, in the same query whether they are enrolled in that
+    year and the key of that year's policy (read by `_check_and_value` instead of two queries)."""
     from enrollment.models import Member
 
-    member = (Member.objects.filter(id_number=id_number)
-              .select_related("household__village").first())
+    if year is None:
+        member = (Member.objects.filter(id_number=id_number)
+                  .select_related("household__village").first())
+    else:
+        # One hand-written statement (compiling the equivalent ORM query with its subqueries
+        # costs more CPU than the round trip): the member's own columns, their township, and
+        # the year's enrolment and policy key; the other columns are loaded only if read.
+        member = next(iter(Member.objects.raw(_MEMBER_SQL, [year, year, year, year, id_number])), None)
+        if member is not None:
+            member.looked_up_year = year
+            member.looked_up_enrolled = bool(member.looked_up_enrolled)
     if member is None:
         return None, None
     return member, MemberInfo(id=member.pk, category=member.category, name=member.name)
+
+
+_MEMBER_SQL = """
+SELECT m.id, m.household_id, m.name, m.id_number, m.category,
+       v.township_id AS looked_up_township_id,
+       EXISTS (SELECT 1 FROM enrollment_enrollment e WHERE e.member_id = m.id AND e.year = %s)
+           AS looked_up_enrolled,
+       (SELECT p.id FROM claims_policyversion p WHERE p.year = %s) AS looked_up_policy_id,
+       (SELECT p.revision FROM claims_policyversion p WHERE p.year = %s) AS looked_up_policy_revision,
+       (SELECT p.loaded_at FROM claims_policyversion p WHERE p.year = %s) AS looked_up_policy_loaded_at
+  FROM enrollment_member m
+  JOIN enrollment_household h ON h.id = m.household_id
+  JOIN enrollment_village v ON v.id = h.village_id
+ WHERE m.id_number = %s
+"""
 
 
 def _facility_record(facility) -> FacilityInfo:
@@ -152,6 +186,7 @@ def _facility_record(facility) -> FacilityInfo:
         id=facility.pk, code=facility.code, level=facility.level, status=facility.status,
         agreement_start=facility.agreement_start, agreement_end=facility.agreement_end,
         suspended_from=facility.suspended_from, name=facility.name,
+        suspension_reason=facility.suspension_reason,
     )
 
 
@@ -165,12 +200,14 @@ def _facility_info(code: str):
 
 
 def _stays(member_id: int, *, exclude_claim: int | None = None) -> list[Stay]:
-    rows = Claim.objects.holding_cap().filter(member_id=member_id)
-    if exclude_claim is not None:
-        rows = rows.exclude(pk=exclude_claim)
-    return [Stay(admission_date=a, discharge_date=d, year=y, compensation=c, claim_id=pk)
-            for pk, a, d, y, c in rows.values_list("pk", "admission_date", "discharge_date", "year",
-                                                   "compensation")]
+    # Hand-written (as Claim.objects.holding_cap().filter(member_id=...)): the hot path of every
+    # settlement; the model's converters still give dates and Decimals.
+    rows = Claim.objects.raw(
+        "SELECT id, admission_date, discharge_date, year, compensation FROM claims_claim "
+        "WHERE member_id = %s AND status <> %s", [member_id, ClaimStatus.REJECTED])
+    return [Stay(admission_date=row.admission_date, discharge_date=row.discharge_date, year=row.year,
+                 compensation=row.compensation, claim_id=row.pk)
+            for row in rows if row.pk != exclude_claim]
 
 
 def _enrolled(member_id: int, year: int) -> bool:
@@ -188,8 +225,37 @@ def _invoice_taken(facility_id: int, invoice_no: str | None, *, exclude_claim: i
     return rows.exists()
 
 
-def _policy_version(year: int):
-    return PolicyVersion.objects.filter(year=year).first()
+# The year's policy as loaded, parsed once per process: keyed by (pk, year, revision, loaded_at),
+# so a replacement (new revision, new loaded_at) is read afresh. Shared read-only instances.
+_POLICY_CACHE: dict[tuple, PolicyVersion] = {}
+
+
+def _policy_key(version) -> tuple:
+    return (version.pk, version.year, version.revision, version.loaded_at)
+
+
+def _policy_version(year: int, *, key: tuple | None = None):
+    """The policy of `year` (None when none is loaded). With `key` (from `_member_info`), a
+    version already parsed in this process is used without a query."""
+    if key is not None and key[0] is not None:
+        cached = _POLICY_CACHE.get(key)
+        if cached is not None:
+            return cached
+    version = PolicyVersion.objects.filter(year=year).first()
+    if version is not None:
+        version.policy()  # parse now, once for this process
+        if len(_POLICY_CACHE) > 64:
+            _POLICY_CACHE.clear()
+        # keyed as the caller read the key (a raw loaded_at may be text on SQLite), when it is
+        # the version just read
+        if key is not None and (key[0], key[2]) == (version.pk, version.revision):
+            _POLICY_CACHE[key] = version
+    return version
+
+
+def _looked_up(member, year: int) -> bool:
+    """Whether `member` came from `_member_info(..., year)` with that year's annotations."""
+    return member is not None and getattr(member, "looked_up_year", None) == year
 
 
 @dataclass
@@ -199,34 +265,44 @@ class _Checked:
     facility: object
     policy_version: PolicyVersion
     valuation: "rules.Valuation"
+    stays: list[Stay]
 
 
 def _check_and_value(*, facts: ClaimFacts, channel: str, used_extra: Decimal = ZERO,
                      exclude_claim: int | None = None, submitted_on: date | None = None,
-                     member=None, facility=None) -> _Checked:
+                     member=None, facility=None, invoice_taken: bool | None = None) -> _Checked:
     """Run the contract's checks against the database and value the claim (no writes)."""
     year = facts.year
-    version = _policy_version(year) if 1 <= year <= 9999 else None
     if member is None:
-        member, member_info = _member_info(facts.id_number)
+        member, member_info = _member_info(facts.id_number, year)
     else:
         member_info = MemberInfo(id=member.pk, category=member.category, name=member.name)
+    looked_up = _looked_up(member, year)
+    if looked_up:
+        key = (member.looked_up_policy_id, year, member.looked_up_policy_revision,
+               member.looked_up_policy_loaded_at)
+        version = _policy_version(year, key=key) if key[0] is not None else None
+        enrolled = member.looked_up_enrolled
+    else:
+        version = _policy_version(year) if 1 <= year <= 9999 else None
+        enrolled = member is not None and _enrolled(member.pk, year)
     if facility is None:
         facility, facility_info = _facility_info(facts.facility)
     else:
         facility_info = _facility_record(facility)
     stays = _stays(member.pk, exclude_claim=exclude_claim) if member is not None else []
+    if invoice_taken is None:
+        invoice_taken = facility is not None and _invoice_taken(facility.pk, facts.invoice_no,
+                                                                exclude_claim=exclude_claim)
     check_claim(
         facts=facts, year=None, policy=version.policy() if version else None, facility=facility_info,
-        member=member_info, enrolled=member is not None and _enrolled(member.pk, year), stays=stays,
-        invoice_taken=facility is not None and _invoice_taken(facility.pk, facts.invoice_no,
-                                                              exclude_claim=exclude_claim),
+        member=member_info, enrolled=enrolled, stays=stays, invoice_taken=invoice_taken,
         channel=channel, submitted_on=submitted_on,
     )
     valuation = value_facts(facts=facts, policy=version.policy(), facility=facility_info,
                             member=member_info, used=used_in_year(stays, year) + used_extra)
     return _Checked(facts=facts, member=member, facility=facility, policy_version=version,
-                    valuation=valuation)
+                    valuation=valuation, stays=stays)
 
 
 def _today() -> date:
@@ -238,23 +314,43 @@ def _today() -> date:
 
 
 def _lock_cap(*, member_id: int, year: int) -> MemberYearCap:
-    """Take the member's cap row for the year FOR UPDATE, creating it when missing.
+    """Take the member's cap row for the year under a row lock, creating it when missing.
 
-    The insert ignores a conflict, so two first claims of a member racing to create the row both
-    end up waiting on the same row lock instead of one failing.
+    One statement: INSERT ... ON CONFLICT (member_id, year) DO UPDATE SET used = used RETURNING.
+    On PostgreSQL the DO UPDATE row-locks the existing row until the transaction ends (as SELECT
+    ... FOR UPDATE would), and two first claims of a member racing to create the row both end up
+    waiting on the same row lock instead of one failing. SQLite (3.35+) runs the same statement
+    (it has a single writer anyway); other databases insert-if-missing, then SELECT FOR UPDATE.
     """
+    if connection.vendor in ("postgresql", "sqlite"):
+        meta, quote = MemberYearCap._meta, connection.ops.quote_name
+        table = quote(meta.db_table)
+        member_col, year_col, used_col = (quote(meta.get_field(name).column) for name in ("member", "year", "used"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({member_col}, {year_col}, {used_col}) VALUES (%s, %s, 0) "
+                f"ON CONFLICT ({member_col}, {year_col}) DO UPDATE SET {used_col} = {table}.{used_col} "
+                f"RETURNING {quote(meta.pk.column)}, {used_col}",
+                [member_id, year],
+            )
+            pk, used = cursor.fetchone()
+        return MemberYearCap(pk=pk, member_id=member_id, year=year, used=Decimal(str(used)).quantize(Decimal("0.01")))
     MemberYearCap.objects.bulk_create([MemberYearCap(member_id=member_id, year=year, used=ZERO)],
                                       ignore_conflicts=True)
     return MemberYearCap.objects.select_for_update().get(member_id=member_id, year=year)
 
 
-def _refresh_cap(cap: MemberYearCap) -> None:
-    """Recompute `used` from the claims (the truth) while holding the lock."""
-    used = (Claim.objects.holding_cap().filter(member_id=cap.member_id, year=cap.year)
-            .aggregate(total=Sum("compensation"))["total"]) or ZERO
+def _refresh_cap(cap: MemberYearCap, *, used: Decimal | None = None) -> None:
+    """Set `used` while holding the lock: recomputed from the claims (the truth), or `used` when
+    the caller has just summed them under the same lock (a settlement: its stays plus itself)."""
+    if used is None:
+        used = (Claim.objects.holding_cap().filter(member_id=cap.member_id, year=cap.year)
+                .aggregate(total=Sum("compensation"))["total"]) or ZERO
     if used != cap.used:
         cap.used = used
-        cap.save(update_fields=["used"])
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {MemberYearCap._meta.db_table} SET used = %s WHERE id = %s",
+                           [connection.ops.adapt_decimalfield_value(used, 18, 2), cap.pk])
 
 
 # --- events and transitions -------------------------------------------------------------------
@@ -299,18 +395,26 @@ def claim_transition(*, user, claim: Claim, action: str, note: str = "", at=None
     claim._history_user = user
     claim._change_reason = ACTION_WORDS[action]
     claim.save(update_fields=fields)
-    _event(claim=claim, action=action, from_status=source, to_status=target, user=user, note=note, at=at)
+    # the event records when the step was taken; `at` (e.g. a payout's paid date) is the business
+    # time stored on the claim, which may lie in the past for a backdated payout or an import
+    _event(claim=claim, action=action, from_status=source, to_status=target, user=user, note=note,
+           at=timezone.now())
     return claim
 
 
 # --- valuing and entering claims ----------------------------------------------------------------
 
 
-def claim_quote(*, facts: ClaimFacts, used_extra: Decimal = ZERO, channel: str = Channel.FACILITY) -> Quote:
+def claim_quote(*, facts: ClaimFacts, used_extra: Decimal = ZERO, channel: str = Channel.FACILITY,
+                facility=None) -> Quote:
     """Value a claim as it would be submitted now, writing nothing (the contract's checks and
-    steps; `used_extra` adds cap already taken elsewhere, e.g. earlier lines of a batch)."""
+    steps; `used_extra` adds cap already taken elsewhere, e.g. earlier lines of a batch).
+    `facility`: the facility object when the caller already has it (its code must be the facts')."""
     today = _today() if channel == Channel.TOWNSHIP else None
-    checked = _check_and_value(facts=facts, channel=channel, used_extra=used_extra, submitted_on=today)
+    if facility is not None and facility.code != facts.facility:
+        facility = None
+    checked = _check_and_value(facts=facts, channel=channel, used_extra=used_extra, submitted_on=today,
+                               facility=facility)
     return Quote(facts=facts, valuation=checked.valuation)
 
 
@@ -320,7 +424,10 @@ def _check_scope(*, user, member, facility, channel: str) -> None:
     role = getattr(user, "role", None)
     if user is None or user.is_superuser:
         return
-    if role == Role.TOWNSHIP_CLERK and member.household.village.township_id != user.township_id:
+    township_id = getattr(member, "looked_up_township_id", None)
+    if township_id is None and role == Role.TOWNSHIP_CLERK:
+        township_id = member.household.village.township_id
+    if role == Role.TOWNSHIP_CLERK and township_id != user.township_id:
         raise NcmsError("该参合人员不属于本乡镇，不能在此报销", code="out_of_scope")
     if role == Role.FACILITY_CLERK and (channel != Channel.FACILITY or facility.pk != user.facility_id):
         raise NcmsError("只能结算本机构的住院费用", code="out_of_scope")
@@ -377,53 +484,103 @@ def _apply(claim: Claim, checked: _Checked) -> None:
     claim.policy_revision = version.revision
 
 
-def _same_facts(claim: Claim, facts: ClaimFacts) -> bool:
-    return (claim.member.id_number == facts.id_number and claim.admission_date == facts.admission_date
+def _line_key(line: CostLine) -> tuple:
+    return (line.category, line.amount, bool(line.in_catalog))
+
+
+def _same_facts(claim: Claim, facts: ClaimFacts, *, facility, lines: list[CostLine],
+                stored_lines: list[CostLine]) -> bool:
+    """Whether a retried settlement states every fact of the claim settled first: member,
+    facility, stay, diagnosis, amounts, referral, delivery and the cost lines (in any order)."""
+    return (claim.member.id_number == facts.id_number and claim.facility_id == facility.pk
+            and claim.admission_date == facts.admission_date
             and claim.discharge_date == facts.discharge_date and claim.total_cost == facts.total_cost
             and claim.non_reimbursable_cost == facts.non_reimbursable_cost
             and claim.referred == facts.referred and (claim.delivery or None) == facts.delivery
-            and claim.diagnosis_code == facts.diagnosis)
+            and claim.diagnosis_code == facts.diagnosis and claim.diagnosis_text == facts.diagnosis_text
+            and sorted(map(_line_key, lines)) == sorted(map(_line_key, stored_lines)))
+
+
+def _with_cost_lines(claim: Claim, lines: list[CostLine]) -> Claim:
+    """Hand the claim back with its cost lines in the prefetch cache (`claim.cost_lines.all()`
+    answers without a query), as `prefetch_related` would have left them."""
+    rows = CostLine.objects.filter(claim=claim)
+    rows._result_cache, rows._prefetch_done = list(lines), True
+    claim._prefetched_objects_cache = {"cost_lines": rows}
+    return claim
+
+
+def _is_invoice_conflict(error: IntegrityError) -> bool:
+    """Whether an IntegrityError is the (facility, invoice) uniqueness of claims."""
+    cause = error.__cause__
+    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if name:
+        return name == "one_claim_per_facility_invoice"
+    text = str(error)
+    table = Claim._meta.db_table
+    return "one_claim_per_facility_invoice" in text or f"{table}.facility_id, {table}.invoice_no" in text
+
+
+def _claim_create(*, user, facts: ClaimFacts, channel: str, cost_lines, member, facility,
+                  idempotent: bool) -> tuple[Claim, bool]:
+    """`_claim_write` in its own transaction; a (facility, invoice) uniqueness violation that
+    raced past the checks (another member's claim with this invoice committed between our check
+    and our insert) rolls the whole transaction back and is refused as `duplicate_invoice`, so
+    no savepoint is needed around the insert."""
+    try:
+        return _claim_write(user=user, facts=facts, channel=channel, cost_lines=cost_lines,
+                            member=member, facility=facility, idempotent=idempotent)
+    except IntegrityError as error:
+        if not _is_invoice_conflict(error):
+            raise
+        raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已报销过", code="duplicate_invoice") from None
 
 
 @transaction.atomic
-def _claim_create(*, user, facts: ClaimFacts, channel: str, cost_lines, member, facility,
-                  idempotent: bool) -> tuple[Claim, bool]:
+def _claim_write(*, user, facts: ClaimFacts, channel: str, cost_lines, member, facility,
+                 idempotent: bool) -> tuple[Claim, bool]:
     # The cap row's lock is the first thing taken: every later read (the member's other claims,
     # the invoice) sees what a concurrent settlement of the same member committed before us.
     if member is not None and 1 <= facts.year <= 9999:
         cap = _lock_cap(member_id=member.pk, year=facts.year)
     else:
         cap = None
-    if idempotent and facility is not None and facts.invoice_no:
-        existing = (Claim.objects.filter(facility=facility, invoice_no=facts.invoice_no)
-                    .select_related("member").first())
-        if existing is not None:
-            if _same_facts(existing, facts):
-                return existing, False
+    invoice_taken = None
+    if facility is not None and facts.invoice_no:
+        # one lookup of the invoice serves the retry (idempotent) and the duplicate check
+        existing = None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM claims_claim WHERE facility_id = %s AND invoice_no = %s",
+                           [facility.pk, facts.invoice_no])
+            found = cursor.fetchone()
+        if found is not None:
+            existing = Claim.objects.select_related("member", "facility", "policy").get(pk=found[0])
+        invoice_taken = existing is not None
+        if existing is not None and idempotent:
+            lines = _clean_cost_lines(cost_lines, facts)
+            stored = list(existing.cost_lines.all())
+            if _same_facts(existing, facts, facility=facility, lines=lines, stored_lines=stored):
+                return _with_cost_lines(existing, stored), False
             raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已结算过另一笔住院，不能重复报销",
                             code="duplicate_invoice")
     submitted_on = _today() if channel == Channel.TOWNSHIP else None
     checked = _check_and_value(facts=facts, channel=channel, submitted_on=submitted_on,
-                               member=member, facility=facility)
+                               member=member, facility=facility, invoice_taken=invoice_taken)
     lines = _clean_cost_lines(cost_lines, facts)
     claim = Claim(channel=channel, status=ClaimStatus.SUBMITTED, submitted_by=user)
     _apply(claim, checked)
     claim._history_user = user
     claim._change_reason = ACTION_WORDS["settle" if idempotent else "submit"]
-    try:
-        with transaction.atomic():
-            claim.save()
-    except IntegrityError:
-        # Only the (facility, invoice) uniqueness can race past the checks above.
-        raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已报销过", code="duplicate_invoice") from None
+    claim.save()
     for line in lines:
         line.claim = claim
     CostLine.objects.bulk_create(lines)
     _event(claim=claim, action="settle" if idempotent else "submit", from_status="",
            to_status=ClaimStatus.SUBMITTED, user=user)
     if cap is not None:
-        _refresh_cap(cap)
-    return claim, True
+        # the stays were read under the cap lock: what they hold plus this claim is the truth
+        _refresh_cap(cap, used=used_in_year(checked.stays, facts.year) + claim.compensation)
+    return _with_cost_lines(claim, lines), True
 
 
 def _require_invoice(facts: ClaimFacts) -> None:
@@ -439,13 +596,22 @@ def claim_submit(*, user, facts: ClaimFacts, channel: str = Channel.TOWNSHIP, co
     and revision; status submitted; a `submit` event. Nothing is written on a refusal.
     """
     _require_invoice(facts)
-    member, _ = _member_info(facts.id_number)
+    member, _ = _member_info(facts.id_number, facts.year)
     facility, _ = _facility_info(facts.facility)
     if member is not None and facility is not None:
         _check_scope(user=user, member=member, facility=facility, channel=channel)
     claim, _ = _claim_create(user=user, facts=facts, channel=channel, cost_lines=cost_lines,
                              member=member, facility=facility, idempotent=False)
     return claim
+
+
+def _users_facility(user, code: str):
+    """The facility of a facility user when it is the one named (the API's token authentication
+    has already read it with the user), else None."""
+    if not getattr(user, "facility_id", None):
+        return None
+    facility = user.facility
+    return facility if facility.code == code else None
 
 
 def claim_settle(*, user, facts: ClaimFacts, cost_lines=()) -> tuple[Claim, bool]:
@@ -456,8 +622,10 @@ def claim_settle(*, user, facts: ClaimFacts, cost_lines=()) -> tuple[Claim, bool
     (`duplicate_invoice`).
     """
     _require_invoice(facts)
-    member, _ = _member_info(facts.id_number)
-    facility, _ = _facility_info(facts.facility)
+    member, _ = _member_info(facts.id_number, facts.year)
+    facility = _users_facility(user, facts.facility)
+    if facility is None:
+        facility, _ = _facility_info(facts.facility)
     if member is not None and facility is not None:
         _check_scope(user=user, member=member, facility=facility, channel=Channel.FACILITY)
     return _claim_create(user=user, facts=facts, channel=Channel.FACILITY, cost_lines=cost_lines,

@@ -548,6 +548,16 @@ def build_claims(county: DemoCounty, rng: random.Random) -> None:
 BUILDERS.append(build_claims)
 
 
+def build_flag_patterns(county: DemoCounty, rng: random.Random) -> None:
+    """The oversight issue's part, after the claims: split stays and padded bills (facilities/demo.py)."""
+    from facilities.demo import build_flag_patterns as build
+
+    build(county, rng)
+
+
+BUILDERS.append(build_flag_patterns)
+
+
 def demo_county_build(config: DemoConfig) -> DemoCounty:
     """The whole demo county as plain values; deterministic by config.seed."""
     rng = random.Random(config.seed)
@@ -747,6 +757,43 @@ def write_claims(ctx: WriteContext) -> None:
 
 
 WRITERS.append(write_claims)
+
+
+def write_contribution_income(ctx: WriteContext) -> None:
+    """The members' recorded contributions booked as individual income in the fund, one ledger
+    transaction per paid date, as a roster import does (after the policy, for the risk reserve)."""
+    from django.db.models import Sum
+
+    from fund.services import contributions_book_bulk
+
+    year = ctx.county.config.year
+    amounts = dict(Enrollment.objects.filter(year=year).values_list("paid_date")
+                   .annotate(total=Sum("contribution")).values_list("paid_date", "total"))
+    contributions_book_bulk(user=None, year=year, amounts_by_date=amounts, ref_prefix="demo")
+    ctx.summary["contribution_dates"] = len(amounts)
+
+
+WRITERS.append(write_contribution_income)
+
+
+def write_claim_flags(ctx: WriteContext) -> None:
+    """The claims' flags, stored as the nightly job would (facilities/demo.py)."""
+    from facilities.demo import write_flags
+
+    write_flags(ctx)
+
+
+WRITERS.append(write_claim_flags)
+
+
+def write_publicity(ctx: WriteContext) -> None:
+    """Paid claims, the months' compensation notices, an objection and a report (publicity/demo.py)."""
+    from publicity.demo import write_publicity as write
+
+    write(ctx)
+
+
+WRITERS.append(write_publicity)
 
 
 @transaction.atomic

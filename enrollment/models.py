@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_township
@@ -17,8 +18,9 @@ class Sex(models.TextChoices):
 class Relation(models.TextChoices):
     HEAD = "head", _("户主")
     SPOUSE = "spouse", _("配偶")
-    SON = "son", _("子")
-    DAUGHTER = "daughter", _("女")
+    # 子/女 as relations to the head (son, daughter); 女 alone is also the sex "female"
+    SON = "son", pgettext_lazy("relation", "子")
+    DAUGHTER = "daughter", pgettext_lazy("relation", "女")
     PARENT = "parent", _("父母")
     GRANDCHILD = "grandchild", _("孙子女")
     OTHER = "other", _("其他")

@@ -3,6 +3,11 @@
 `facilities_import` implements the contract's "Facility file": one row per facility, matched by
 code; importing again updates the facility. All or nothing, every invalid row listed. Each created
 or changed facility is saved one by one so django-simple-history records who, when and why.
+
+`facility_suspend` / `facility_reinstate` / `facility_agreement_change` are the registry's own
+changes, each saved with its user and a change reason that names the date and the written reason.
+`inspection_record` and `inspection_document_add` record inspections (监督检查) with their
+penalty and documents.
 """
 from __future__ import annotations
 
@@ -10,13 +15,17 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import transaction
 
 from enrollment.models import Township
+from ncms.errors import NcmsError
 from enrollment.places import RowError, TableInvalid, code_cell, map_headers
 from ncms.tabular import Table, read_table
 
-from .models import Facility, FacilityStatus, Level
+from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level
 
 CODE_MAX, NAME_MAX, REASON_MAX = 20, 100, 200
 
@@ -231,3 +240,180 @@ def facilities_import(*, data: bytes, filename: str, user=None) -> FacilityImpor
         facility.save()
     return summary
 
+
+
+# --- suspension, reinstatement, agreement period -------------------------------------------------
+
+
+def _locked(facility: Facility) -> Facility:
+    return Facility.objects.select_for_update().get(pk=facility.pk)
+
+
+def _reason_text(reason: str, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise NcmsError(f"请写明{what}原因", code="reason_required")
+    if len(text) > REASON_MAX:
+        raise NcmsError(f"{what}原因不能超过{REASON_MAX}个字", code="reason_too_long")
+    return text
+
+
+def _save_with_history(facility: Facility, *, user, reason: str, fields: list[str]) -> None:
+    facility._history_user = user
+    facility._change_reason = reason
+    facility.save(update_fields=fields)
+
+
+@transaction.atomic
+def facility_suspend(*, user, facility: Facility, from_date: date, reason: str) -> Facility:
+    """Suspend a facility's designation from `from_date` (暂停定点资格).
+
+    Scheme rule: a suspended facility settles no claim admitted on or after that date
+    (claims.eligibility refuses it with `facility_suspended`); claims admitted before stay
+    settleable. The history records who, when, the date and the reason.
+    """
+    text = _reason_text(reason, "暂停")
+    if from_date is None:
+        raise NcmsError("请填写暂停日期", code="bad_dates")
+    facility = _locked(facility)
+    if facility.status == FacilityStatus.SUSPENDED:
+        since = facility.suspended_from.isoformat() if facility.suspended_from else "—"
+        raise NcmsError(f"{facility.name} 已自 {since} 起暂停，请先恢复再重新暂停", code="already_suspended")
+    facility.status = FacilityStatus.SUSPENDED
+    facility.suspended_from = from_date
+    facility.suspension_reason = text
+    _save_with_history(facility, user=user, reason=f"自 {from_date.isoformat()} 起暂停：{text}",
+                       fields=["status", "suspended_from", "suspension_reason"])
+    return facility
+
+
+@transaction.atomic
+def facility_reinstate(*, user, facility: Facility, on_date: date, reason: str) -> Facility:
+    """Lift a facility's suspension (恢复定点资格) as of `on_date`.
+
+    The facility settles again at once; the suspension (its date and reason) lives on in the
+    history, with the reinstatement's date and reason in the change reason.
+    """
+    text = _reason_text(reason, "恢复")
+    if on_date is None:
+        raise NcmsError("请填写恢复日期", code="bad_dates")
+    facility = _locked(facility)
+    if facility.status != FacilityStatus.SUSPENDED:
+        raise NcmsError(f"{facility.name} 未被暂停，无需恢复", code="not_suspended")
+    if facility.suspended_from and on_date < facility.suspended_from:
+        raise NcmsError(f"恢复日期 {on_date.isoformat()} 早于暂停日期 {facility.suspended_from.isoformat()}",
+                        code="bad_dates")
+    facility.status = FacilityStatus.ACTIVE
+    facility.suspended_from = None
+    facility.suspension_reason = ""
+    _save_with_history(facility, user=user, reason=f"自 {on_date.isoformat()} 起恢复：{text}",
+                       fields=["status", "suspended_from", "suspension_reason"])
+    return facility
+
+
+@transaction.atomic
+def facility_agreement_change(*, user, facility: Facility, start: date, end: date, reason: str) -> Facility:
+    """Change a facility's agreement period (定点协议期): claims admitted outside it are refused
+    with `facility_not_designated`."""
+    text = _reason_text(reason, "变更")
+    if start is None or end is None:
+        raise NcmsError("请填写协议开始和结束日期", code="bad_dates")
+    if end < start:
+        raise NcmsError(f"协议结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}", code="bad_dates")
+    facility = _locked(facility)
+    if (facility.agreement_start, facility.agreement_end) == (start, end):
+        raise NcmsError("协议期没有变化", code="unchanged")
+    facility.agreement_start = start
+    facility.agreement_end = end
+    _save_with_history(facility, user=user,
+                       reason=f"协议期改为 {start.isoformat()} 至 {end.isoformat()}：{text}",
+                       fields=["agreement_start", "agreement_end"])
+    return facility
+
+
+# --- inspections ----------------------------------------------------------------------------------
+
+DEFAULT_INSPECTION_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+INSPECTORS_MAX = 200
+
+
+def inspection_document_max_bytes() -> int:
+    return getattr(settings, "INSPECTION_DOCUMENT_MAX_BYTES", DEFAULT_INSPECTION_DOCUMENT_MAX_BYTES)
+
+
+def inspection_document_check(upload) -> str:
+    """The content type of an inspection document (PDF, JPEG or PNG by its first bytes, whatever
+    its name says) within the size limit; NcmsError otherwise."""
+    from claims.rules import scan_content_type
+
+    limit = inspection_document_max_bytes()
+    name = getattr(upload, "name", "") or ""
+    if upload.size > limit:
+        raise NcmsError(f"文件「{name}」太大（{upload.size // 1024} KB），最大 {limit // 1024 // 1024} MB",
+                        code="file_too_large")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    content_type = scan_content_type(head)
+    if content_type is None:
+        raise NcmsError(f"文件「{name}」不是 PDF、JPEG 或 PNG 格式", code="bad_file_type")
+    return content_type
+
+
+@transaction.atomic
+def inspection_document_add(*, user, inspection: Inspection, upload) -> InspectionDocument:
+    """Attach a document (report, penalty decision, photo) to an inspection."""
+    content_type = inspection_document_check(upload)
+    name = getattr(upload, "name", "") or ""
+    document = InspectionDocument(inspection=inspection, file=upload, original_name=name[-200:],
+                                  content_type=content_type, size=upload.size, uploaded_by=user)
+    document._history_user = user
+    document.save()
+    return document
+
+
+@transaction.atomic
+def inspection_record(
+    *, user, facility: Facility, inspected_on: date, inspectors: str, findings: str,
+    penalty_amount: Decimal = Decimal("0.00"), deduct_from_settlements: bool = False,
+    documents=(),
+) -> Inspection:
+    """Record an inspection of a facility with its findings, penalty and documents, all or nothing.
+
+    A penalty to be deducted from the facility's next settlements stays outstanding
+    (`Inspection.outstanding_deduction`) until the fund withholds it; a deduction needs a penalty.
+    Every document is checked before anything is written.
+    """
+    inspectors = (inspectors or "").strip()
+    findings = (findings or "").strip()
+    if inspected_on is None:
+        raise NcmsError("请填写检查日期", code="bad_dates")
+    if not inspectors:
+        raise NcmsError("请填写检查人员", code="inspectors_required")
+    if len(inspectors) > INSPECTORS_MAX:
+        raise NcmsError(f"检查人员不能超过{INSPECTORS_MAX}个字", code="inspectors_too_long")
+    if not findings:
+        raise NcmsError("请填写检查发现", code="findings_required")
+    if penalty_amount is None:
+        penalty_amount = Decimal("0.00")
+    if not isinstance(penalty_amount, Decimal) or not penalty_amount.is_finite():
+        raise NcmsError("处罚金额不是有效的金额", code="bad_amounts")
+    if penalty_amount < 0:
+        raise NcmsError("处罚金额不能为负数", code="bad_amounts")
+    if penalty_amount != penalty_amount.quantize(Decimal("0.01")):
+        raise NcmsError("处罚金额最多两位小数", code="bad_amounts")
+    if deduct_from_settlements and penalty_amount == 0:
+        raise NcmsError("没有处罚金额，无法从结算款中扣减", code="bad_amounts")
+    for upload in documents:
+        inspection_document_check(upload)
+    inspection = Inspection(
+        facility=facility, date=inspected_on, inspectors=inspectors, findings=findings,
+        penalty_amount=penalty_amount.quantize(Decimal("0.01")),
+        deduct_from_settlements=deduct_from_settlements, recorded_by=user,
+    )
+    inspection._history_user = user
+    inspection._change_reason = "记录监督检查"
+    inspection.save()
+    for upload in documents:
+        inspection_document_add(user=user, inspection=inspection, upload=upload)
+    return inspection

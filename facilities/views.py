@@ -1,18 +1,39 @@
-"""Designated-facility registry pages (定点医疗机构): the list with filters and one facility's page.
+"""Designated-facility registry pages (定点医疗机构): the list with filters and one facility's page,
+with its suspension, reinstatement, agreement period and inspections.
 
-County roles see every facility; a facility clerk only their own facility's page (the list is a
-county tool). Scoping is Facility.objects.for_user, so another facility's page is simply 404.
+County roles see every facility; a facility clerk only their own facility's page and its
+inspections (the list is a county tool). Scoping is Facility.objects.for_user (and
+Inspection/InspectionDocument.objects.for_user), so another facility's page is simply 404.
+Suspending, reinstating and the agreement period need "facilities.change"; recording
+inspections "facilities.inspect".
 """
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_noop
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
 from enrollment.models import Township
+from ncms.errors import NcmsError
 
-from .models import Facility, FacilityStatus, Level
+from . import services
+from .forms import (
+    AgreementForm,
+    InspectionDocumentForm,
+    InspectionForm,
+    ReinstateForm,
+    SuspendForm,
+    add_service_error,
+)
+from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level
 
 
 @capability_required("facilities.view")
@@ -87,15 +108,158 @@ def facility_history(facility: Facility) -> list[FacilityChange]:
     return entries
 
 
-@capability_required("facilities.view_own")
-def facility_detail(request, pk):
-    facility = get_object_or_404(Facility.objects.for_user(request.user).select_related("township"), pk=pk)
+def _inspections(facility: Facility) -> list[Inspection]:
+    return list(facility.inspections.select_related("recorded_by").prefetch_related(
+        Prefetch("documents", queryset=InspectionDocument.objects.order_by("id"))))
+
+
+def _detail_page(request, facility: Facility, *, status: int = 200, **forms):
+    """The facility page; `forms` replaces a blank form by a bound one that was refused."""
     today = timezone.localdate()
+    can_change = user_can(request.user, "facilities.change")
+    can_inspect = user_can(request.user, "facilities.inspect")
+    inspections = _inspections(facility)
+    outstanding = sum((i.outstanding_deduction for i in inspections), Decimal("0.00"))
     context = {
         "facility": facility,
         "history": facility_history(facility),
         "today": today,
         "covers_today": facility.covers(today),
         "can_list": user_can(request.user, "facilities.view"),
+        "can_change": can_change,
+        "can_inspect": can_inspect,
+        "inspections": inspections,
+        "outstanding_deduction": outstanding,
+        "max_mb": services.inspection_document_max_bytes() // 1024 // 1024,
     }
-    return render(request, "facilities/facility_detail.html", context)
+    if can_change:
+        context["suspend_form"] = forms.get("suspend_form") or SuspendForm(initial={"from_date": today})
+        context["reinstate_form"] = forms.get("reinstate_form") or ReinstateForm(initial={"on_date": today})
+        context["agreement_form"] = forms.get("agreement_form") or AgreementForm(initial={
+            "agreement_start": facility.agreement_start, "agreement_end": facility.agreement_end})
+    if can_inspect:
+        context["inspection_form"] = forms.get("inspection_form") or InspectionForm(
+            initial={"inspected_on": today, "penalty_amount": Decimal("0.00")})
+    return render(request, "facilities/facility_detail.html", context, status=status)
+
+
+def _facility_for(request, pk) -> Facility:
+    return get_object_or_404(Facility.objects.for_user(request.user).select_related("township"), pk=pk)
+
+
+@capability_required("facilities.view_own")
+def facility_detail(request, pk):
+    return _detail_page(request, _facility_for(request, pk))
+
+
+def _registry_change(request, pk, form_class, form_name: str, act):
+    """POST of one registry form: act(facility, cleaned data) through a service, then back to the page."""
+    facility = _facility_for(request, pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            message = act(facility, form.cleaned_data)
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect("facilities:facility_detail", pk=facility.pk)
+    return _detail_page(request, facility, status=400, **{form_name: form})
+
+
+@capability_required("facilities.change")
+@require_POST
+def facility_suspend(request, pk):
+    def act(facility, data):
+        facility = services.facility_suspend(user=request.user, facility=facility,
+                                             from_date=data["from_date"], reason=data["reason"])
+        return _("%(name)s 自 %(date)s 起暂停结算") % {"name": facility.name,
+                                                   "date": facility.suspended_from.isoformat()}
+    return _registry_change(request, pk, SuspendForm, "suspend_form", act)
+
+
+@capability_required("facilities.change")
+@require_POST
+def facility_reinstate(request, pk):
+    def act(facility, data):
+        facility = services.facility_reinstate(user=request.user, facility=facility,
+                                               on_date=data["on_date"], reason=data["reason"])
+        return _("%(name)s 已恢复定点结算") % {"name": facility.name}
+    return _registry_change(request, pk, ReinstateForm, "reinstate_form", act)
+
+
+@capability_required("facilities.change")
+@require_POST
+def facility_agreement(request, pk):
+    def act(facility, data):
+        facility = services.facility_agreement_change(
+            user=request.user, facility=facility, start=data["agreement_start"],
+            end=data["agreement_end"], reason=data["reason"])
+        return _("协议期已改为 %(start)s 至 %(end)s") % {
+            "start": facility.agreement_start.isoformat(), "end": facility.agreement_end.isoformat()}
+    return _registry_change(request, pk, AgreementForm, "agreement_form", act)
+
+
+@capability_required("facilities.inspect")
+@require_POST
+def inspection_create(request, pk):
+    facility = _facility_for(request, pk)
+    form = InspectionForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            inspection = services.inspection_record(
+                user=request.user, facility=facility, inspected_on=data["inspected_on"],
+                inspectors=data["inspectors"], findings=data["findings"],
+                penalty_amount=data["penalty_amount"] or Decimal("0.00"),
+                deduct_from_settlements=data["deduct_from_settlements"], documents=data["documents"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("已记录 %(date)s 的监督检查") % {"date": inspection.date.isoformat()})
+            return redirect("facilities:facility_detail", pk=facility.pk)
+    return _detail_page(request, facility, status=400, inspection_form=form)
+
+
+def _inspection_for(request, pk) -> Inspection:
+    return get_object_or_404(Inspection.objects.for_user(request.user).select_related("facility", "recorded_by"),
+                             pk=pk)
+
+
+@capability_required("facilities.view_own")
+@require_http_methods(["GET", "POST"])
+def inspection_detail(request, pk):
+    """One inspection with its documents; those who record inspections may add documents."""
+    inspection = _inspection_for(request, pk)
+    can_inspect = user_can(request.user, "facilities.inspect")
+    form = InspectionDocumentForm()
+    status = 200
+    if request.method == "POST":
+        if not can_inspect:
+            raise PermissionDenied
+        form = InspectionDocumentForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                with transaction.atomic():  # several documents: all or none
+                    for upload in form.cleaned_data["documents"]:
+                        services.inspection_document_add(user=request.user, inspection=inspection,
+                                                         upload=upload)
+            except NcmsError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, _("检查材料已上传"))
+                return redirect("facilities:inspection_detail", pk=inspection.pk)
+        status = 400
+    return render(request, "facilities/inspection_detail.html", {
+        "inspection": inspection, "facility": inspection.facility,
+        "documents": list(inspection.documents.select_related("uploaded_by")),
+        "can_inspect": can_inspect, "form": form,
+        "max_mb": services.inspection_document_max_bytes() // 1024 // 1024,
+    }, status=status)
+
+
+@capability_required("facilities.view_own")
+def inspection_document_download(request, pk):
+    document = get_object_or_404(InspectionDocument.objects.for_user(request.user), pk=pk)
+    return FileResponse(document.file.open("rb"), as_attachment=True, content_type=document.content_type,
+                        filename=document.original_name or document.file.name.rsplit("/", 1)[-1])

@@ -28,3 +28,12 @@ app.conf.beat_schedule["monthly fund report"] = {
     "task": "fund.tasks.fund_report_store_last_month",
     "schedule": crontab(minute=0, hour=2, day_of_month=1),
 }
+
+# Nightly claim flags (疑点): at 01:30 county time, after the day's settlements and reviews and
+# before office hours, store the flags of claims new or changed in the last 48 hours (their
+# discharge months and the months after), so the reviewers' queue shows them in the morning.
+# Idempotent (see facilities.tasks.claim_flags_refresh).
+app.conf.beat_schedule["nightly claim flags"] = {
+    "task": "facilities.tasks.claim_flags_refresh",
+    "schedule": crontab(minute=30, hour=1),
+}

@@ -237,3 +237,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Publicity (publicity/): the objection period of a compensation notice (days after posting, set
+# per county) and the county's phone number for reports (举报电话) printed on notices.
+NOTICE_OBJECTION_DAYS = int(os.environ.get("NOTICE_OBJECTION_DAYS", "7"))
+COUNTY_REPORT_PHONE = os.environ.get("COUNTY_REPORT_PHONE", "0710-12345678")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("claims/", include("claims.urls")),
     path("fund/report/", include("fund.urls_report")),  # monthly fund report dashboard
     path("fund/", include("fund.urls")),
+    path("public/", include("publicity.urls")),  # the public site, no login (publicity.views)
+    path("publicity/", include("publicity.urls_staff")),  # objections and reports queue (staff)
     path("admin/", admin.site.urls),
     path("api/", include("claims.api_urls")),  # /api/v1/, /api/schema/, /api/docs/
 ]

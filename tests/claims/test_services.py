@@ -397,3 +397,107 @@ def test_for_user_scopes_claims(policy, facility, county_facility, member, other
     from django.contrib.auth.models import AnonymousUser
 
     assert not Claim.objects.for_user(AnonymousUser()).exists()
+
+
+# --- statements per settlement (kept from regressing) -------------------------------------------
+
+COST_LINES = [{"category": "drugs", "amount": "600.00", "in_catalog": True},
+              {"category": "beds", "amount": "400.00", "in_catalog": True},
+              {"category": "materials", "amount": "100.00", "in_catalog": False}]
+
+
+def test_a_settlement_takes_few_sql_statements(policy, facility, member, facility_clerk,
+                                               django_assert_max_num_queries):
+    claim_settle(user=facility_clerk, facts=facts(member, invoice_no="WARM-1", admission_date="2026-01-02",
+                                                 discharge_date="2026-01-05"))  # policy parsed, cap row made
+    clerk = type(facility_clerk).objects.select_related("facility").get(pk=facility_clerk.pk)
+    # 9: member (with enrolment and the policy's key), cap lock, the invoice, the stays, the claim,
+    # its history row, the cost lines, the event, the cap's new sum; + 2 because the test's own
+    # transaction makes the service's (uncounted BEGIN/COMMIT) a SAVEPOINT/RELEASE pair.
+    with django_assert_max_num_queries(9 + 2):
+        claim, created = claim_settle(user=clerk, facts=facts(member), cost_lines=COST_LINES)
+        assert len(claim.cost_lines.all()) == 3  # handed back with its lines: no query
+    assert created is True
+    assert MemberYearCap.objects.get(member=member, year=2026).used == D("810.00") + D("810.00")
+    # a retry: member, cap lock, the invoice, its claim (with member, facility, policy), the
+    # claim's cost lines (+ savepoint)
+    with django_assert_max_num_queries(5 + 2):
+        again, created_again = claim_settle(user=clerk, facts=facts(member), cost_lines=COST_LINES)
+        assert (again.pk, created_again, again.facility.code, again.policy.year) == (claim.pk, False, "F001", 2026)
+        assert len(again.cost_lines.all()) == 3
+
+
+def test_a_settlement_over_the_api_takes_few_sql_statements(policy, facility, member, facility_clerk,
+                                                            django_assert_max_num_queries):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=facility_clerk).key}")
+    body = {"id_number": member.id_number, "invoice_no": "F001-2026-000001", "admission_date": "2026-03-01",
+            "discharge_date": "2026-03-08", "total_cost": "1100.00", "non_reimbursable_cost": "100.00",
+            "referred": False, "diagnosis": "J18.9", "delivery": None, "cost_lines": COST_LINES}
+    warm = api.post("/api/v1/quote/", {k: v for k, v in body.items() if k != "cost_lines"}, format="json")
+    assert warm.status_code == 200, warm.content
+    # the token with its user and facility, then the settlement's 9 (the first of the member:
+    # the cap row is created by the same statement that locks it); + 2 for the savepoint pair
+    with django_assert_max_num_queries(10 + 2):
+        response = api.post("/api/v1/claims/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert len(response.json()["cost_lines"]) == 3
+
+
+def test_a_retry_must_state_every_fact_also_the_cost_lines(policy, facility, member, facility_clerk):
+    first, _ = claim_settle(user=facility_clerk, facts=facts(member), cost_lines=COST_LINES)
+    shuffled = list(reversed(COST_LINES))
+    again, created = claim_settle(user=facility_clerk, facts=facts(member), cost_lines=shuffled)
+    assert (again.pk, created) == (first.pk, False)
+    other_lines = [{"category": "drugs", "amount": "500.00", "in_catalog": True},
+                   {"category": "beds", "amount": "500.00", "in_catalog": True},
+                   {"category": "materials", "amount": "100.00", "in_catalog": False}]
+    for retry in (dict(cost_lines=other_lines), dict(cost_lines=()),
+                  dict(facts_changes={"diagnosis_text": "另一诊断"})):
+        with pytest.raises(NcmsError) as error:
+            claim_settle(user=facility_clerk, facts=facts(member, **retry.get("facts_changes", {})),
+                         cost_lines=retry.get("cost_lines", COST_LINES))
+        assert error.value.code == "duplicate_invoice"
+    assert (Claim.objects.count(), CostLine.objects.count(), ClaimEvent.objects.count()) == (1, 3, 1)
+    assert sorted(Claim.objects.get().cost_lines.values_list("amount", flat=True)) == [
+        D("100.00"), D("400.00"), D("600.00")]
+
+
+def test_the_policy_parsed_once_is_read_afresh_after_a_replacement(policy, facility, member, other_member,
+                                                                   admin_user):
+    first, _ = claim_settle(user=admin_user, facts=facts(member, invoice_no="P-1"))
+    replaced = policy_load(data=policy_document(annual_cap="500.00"))
+    second, _ = claim_settle(user=admin_user, facts=facts(other_member, invoice_no="P-2"))
+    assert (first.policy_revision, first.compensation) == (1, D("810.00"))
+    assert (replaced.revision, second.policy_revision, second.compensation) == (2, 2, D("500.00"))
+
+
+def test_a_unique_invoice_race_is_refused_as_duplicate_invoice(policy, facility, member, other_member,
+                                                               admin_user, monkeypatch):
+    # another member's claim with this invoice commits between our check and our insert
+    claim_settle(user=admin_user, facts=facts(other_member, invoice_no="RACE-1"))
+    monkeypatch.setattr(services, "_invoice_taken", lambda *args, **kwargs: False)
+    real_write = services._claim_write
+
+    def unseen(**kwargs):
+        original = Claim.objects.filter
+
+        def hide(*args, **filters):
+            rows = original(*args, **filters)
+            return rows.none() if filters.get("invoice_no") == "RACE-1" else rows
+
+        monkeypatch.setattr(Claim.objects, "filter", hide)
+        try:
+            return real_write(**kwargs)
+        finally:
+            monkeypatch.setattr(Claim.objects, "filter", original)
+
+    monkeypatch.setattr(services, "_claim_write", unseen)
+    with pytest.raises(NcmsError) as error:
+        claim_settle(user=admin_user, facts=facts(member, invoice_no="RACE-1"))
+    assert error.value.code == "duplicate_invoice"
+    assert Claim.objects.filter(member=member).count() == 0
+    assert not MemberYearCap.objects.filter(member=member).exists()

@@ -53,5 +53,7 @@ class Command(BaseCommand):
                 f"{year}年度补偿方案已载入；住院补偿{summary['claims']}笔（--claims 可调整笔数）："
                 f"已提交{summary['claims_submitted']}、已审核{summary['claims_reviewed']}、"
                 f"已审批{summary['claims_approved']}、退回修改{summary['claims_returned']}、"
-                f"不予补偿{summary['claims_rejected']}"
+                f"不予补偿{summary['claims_rejected']}、已兑付{summary.get('claims_paid', 0)}"
             )
+        if "notices" in summary:
+            self.stdout.write(f"补偿公示{summary['notices']}份（按村按月，已发布）")

@@ -1,0 +1,220 @@
+"""Claim flags benchmark: `.venv/bin/python bench/facility_flags.py [--claims 1000000]
+[--members 250000] [--month 12] [--rebuild]`.
+
+Needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_flags; the
+database is created when missing and migrated). It
+
+1. loads, once (kept between runs; --rebuild loads again): 20 townships × 10 villages, `--members`
+   members in households of four, 40 facilities of the four levels, the contract's policy, and
+   `--claims` claims discharged in 2026 — each member's stays in sequence without overlaps, about
+   one in eight coming back within 15 days (some on the discharge day), 24 diagnosis groups with
+   costs by level and group, 0.3 % padded bills (5–12 × the usual cost), 2 % rejected — all
+   streamed with PostgreSQL `COPY`; then ANALYZE;
+2. times `facilities.flags.facility_flags(year=2026, month=M)` (best of 3; target ≤ 5 s) and
+   prints how many flags of each kind it found;
+3. times `facilities.indicators.indicators` for the 12 months ending with M (the scorecard's and
+   the ranking's figures) once.
+
+Nothing here runs on a production database: --rebuild truncates the tables it fills.
+"""
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_flags")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+YEAR = 2026
+TZ = ZoneInfo("Asia/Shanghai")
+TOWNSHIPS, VILLAGES_PER = 20, 10
+LEVELS = ["township"] * 20 + ["county"] * 10 + ["municipal"] * 6 + ["provincial"] * 4
+LEVEL_COST = {"township": 2500, "county": 8000, "municipal": 20000, "provincial": 35000}  # yuan
+DIAGNOSES = [f"{letter}{n:02d}.{n % 10}" for letter in "IJKN" for n in (10, 18, 20, 35, 40, 63)]
+
+
+def ensure_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    if "postgresql" not in config["ENGINE"]:
+        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
+    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
+                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+            print(f"created database {config['NAME']}")
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows) -> int:
+    """Streams rows (tuples of already formatted text) into `table` with COPY ... FROM STDIN."""
+    count = 0
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for row in rows:
+            buffer.write("\t".join(row))
+            buffer.write("\n")
+            count += 1
+            if count % 50000 == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+    return count
+
+
+def stays(members: int, claims: int, rng: random.Random):
+    """(member, admission, discharge) of `claims` stays discharged in YEAR, none overlapping: each
+    member's stays one after another through the year (about five a member)."""
+    first, last = date(YEAR, 1, 1), date(YEAR, 12, 31)
+    made = 0
+    for member in range(1, members + 1):
+        day = first - timedelta(days=rng.randrange(0, 60))
+        while True:
+            los = rng.choice([1, 2, 3, 4, 5, 5, 6, 7, 8, 10, 12, 15, 20])
+            admission, discharge = day, day + timedelta(days=los)
+            if discharge > last:
+                break
+            if discharge >= first:
+                yield member, admission, discharge
+                made += 1
+                if made >= claims:
+                    return
+            gap = rng.randrange(0, 16) if rng.random() < 0.125 else rng.randrange(16, 120)
+            day = discharge + timedelta(days=gap)
+    sys.exit(f"only {made:,} stays for {members:,} members: raise --members")
+
+
+def load(members: int, claims: int, rng: random.Random) -> None:
+    from django.db import connection, transaction
+
+    from claims.models import PolicyVersion
+    from claims.services import policy_load
+
+    started = time.perf_counter()
+    now = datetime.now(TZ).isoformat()
+    with transaction.atomic(), connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor  # the psycopg cursor, for COPY
+        cursor.execute(
+            "TRUNCATE facilities_claimflag, claims_claim, claims_costline, claims_claimdocument, claims_claimevent, "
+            "enrollment_enrollment, enrollment_member, enrollment_household, enrollment_villagepopulation, "
+            "enrollment_village, enrollment_township, facilities_facility RESTART IDENTITY CASCADE")
+        if not PolicyVersion.objects.filter(year=YEAR).exists():
+            policy_load(data=json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8")))
+        policy = PolicyVersion.objects.get(year=YEAR)
+        villages = TOWNSHIPS * VILLAGES_PER
+        copy_rows(cursor, "enrollment_township", ["id", "code", "name"],
+                  ((str(t + 1), f"420102{101 + t:03d}", f"第{t + 1}镇") for t in range(TOWNSHIPS)))
+        copy_rows(cursor, "enrollment_village", ["id", "code", "name", "township_id"],
+                  ((str(v + 1), f"420102{101 + v // VILLAGES_PER:03d}{201 + v % VILLAGES_PER:03d}",
+                    f"第{v % VILLAGES_PER + 1}村", str(v // VILLAGES_PER + 1)) for v in range(villages)))
+        households = (members + 3) // 4
+        copy_rows(cursor, "enrollment_household",
+                  ["id", "number", "village_id", "address", "phone", "bank_name", "bank_account", "card_number",
+                   "created_at"],
+                  ((str(h + 1), f"B{h:08d}", str(h % villages + 1), "", "", "农村信用社", f"6228{h:015d}",
+                    f"BK{h:08d}", now) for h in range(households)))
+        copy_rows(cursor, "enrollment_member",
+                  ["id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "category", "phone"],
+                  ((str(n + 1), str(n // 4 + 1), f"成员{n}", f"4201{n:014d}", "1" if n % 2 else "2",
+                    (date(1940, 1, 1) + timedelta(days=n % 25000)).isoformat(), "head" if n % 4 == 0 else "other",
+                    "ordinary", "") for n in range(members)))
+        for index, level in enumerate(LEVELS):
+            cursor.execute(
+                "INSERT INTO facilities_facility (code, name, level, township_id, agreement_start, agreement_end, "
+                "status, suspension_reason) VALUES (%s, %s, %s, %s, %s, %s, 'active', '')",
+                [f"F{index + 1:03d}", f"第{index + 1}定点医院", level, index % TOWNSHIPS + 1,
+                 date(2025, 1, 1), date(2027, 12, 31)])
+        cursor.execute("SELECT id, level FROM facilities_facility ORDER BY code")
+        facilities = cursor.fetchall()
+        breakdown = json.dumps({"rule": "formula"})
+        group_cost = {dx: rng.uniform(0.5, 2.0) for dx in DIAGNOSES}
+
+        def claim_rows():
+            for n, (member, admission, discharge) in enumerate(stays(members, claims, rng)):
+                facility, level = facilities[rng.randrange(len(facilities))]
+                dx = DIAGNOSES[n % len(DIAGNOSES)]
+                usual = LEVEL_COST[level] * group_cost[dx] * 100  # fen
+                total = int(usual * rng.uniform(0.6, 1.5))
+                if rng.random() < 0.003:
+                    total = int(usual * rng.uniform(5, 12))
+                outside = total * rng.randrange(5, 20) // 100
+                reimbursable = total - outside
+                compensation = reimbursable * rng.randrange(40, 80) // 100
+                status = "rejected" if rng.random() < 0.02 else "approved"
+                yield (
+                    str(member), str(facility), str(YEAR), "facility", f"B{n:08d}", admission.isoformat(),
+                    discharge.isoformat(), dx, "诊断", f"{total / 100:.2f}", f"{outside / 100:.2f}",
+                    f"{reimbursable / 100:.2f}", f"{compensation / 100:.2f}", f"{(total - compensation) / 100:.2f}",
+                    "f", "formula", breakdown, str(policy.pk), str(policy.revision), status, "", now, now,
+                )
+
+        count = copy_rows(cursor, "claims_claim",
+                          ["member_id", "facility_id", "year", "channel", "invoice_no", "admission_date",
+                           "discharge_date", "diagnosis_code", "diagnosis_text", "total_cost", "non_reimbursable_cost",
+                           "reimbursable_cost", "compensation", "patient_pays", "referred", "rule", "breakdown",
+                           "policy_id", "policy_revision", "status", "note", "created_at", "updated_at"],
+                          claim_rows())
+        for table in ("enrollment_township", "enrollment_village", "enrollment_household", "enrollment_member"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    print(f"loaded {members:,} members, {count:,} claims in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=250_000)
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument("--month", type=int, default=12)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from claims.models import Claim
+    from facilities.flags import facility_flags, month_bounds
+    from facilities.indicators import indicators
+
+    call_command("migrate", verbosity=0)
+    if args.rebuild or Claim.objects.count() != args.claims:
+        load(args.members, args.claims, random.Random(20260101))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    first, last = month_bounds(YEAR, args.month)
+    in_month = Claim.objects.filter(discharge_date__gte=first, discharge_date__lte=last).count()
+
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        flags = facility_flags(year=YEAR, month=args.month)
+        timings.append(time.perf_counter() - started)
+    best = min(timings)
+    kinds = Counter(flag["kind"] for flag in flags)
+    print(f"facility_flags({YEAR}, {args.month}) over {Claim.objects.count():,} claims ({in_month:,} discharged "
+          f"in the month): best {best:.2f} s of 3 ({', '.join(f'{t:.2f}' for t in timings)}); "
+          f"{len(flags):,} flags: {', '.join(f'{k} {v:,}' for k, v in sorted(kinds.items()))} — "
+          f"target ≤ 5 s: {'met' if best <= 5 else 'NOT met'}")
+    started = time.perf_counter()
+    result = indicators(year=YEAR, month=args.month)
+    print(f"indicators({YEAR}, {args.month}), 12 months, {len(result.facilities)} facilities: "
+          f"{time.perf_counter() - started:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Facility oversight pages: one facility's scorecard (12 months of indicators as a table and
+charts, its flagged claims, XLSX export) and the county ranking with the suspension-review list.
+
+Scorecard: capability facilities.view_own (county roles, and a facility clerk for their own
+facility: another facility's scorecard is 404 through Facility.objects.for_user). Ranking:
+facilities.view (county roles only). Figures come from facilities.indicators.
+"""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_noop
+
+from accounts.roles import capability_required, user_can
+
+from .indicators import Figures, indicators, months_ending, suspension_review
+from .models import ClaimFlag, Facility, Level
+from .flags import month_bounds
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CJK_FONT = "Noto Sans CJK SC"
+
+# (attribute, Chinese header, kind): kind "money", "ratio", "count" or "days"
+COLUMNS = [
+    ("admissions", gettext_noop("住院人次"), "count"),
+    ("avg_cost", gettext_noop("次均住院费用（元）"), "money"),
+    ("avg_cost_change", gettext_noop("次均费用同比"), "ratio"),
+    ("non_reimbursable_share", gettext_noop("目录外费用占比"), "ratio"),
+    ("avg_los", gettext_noop("平均住院日"), "days"),
+    ("readmissions", gettext_noop("15日内再住院"), "count"),
+    ("compensation_share", gettext_noop("占全县补偿金额比例"), "ratio"),
+    ("level_avg_cost", gettext_noop("同级别次均费用（元）"), "money"),
+]
+
+
+def _month(request) -> tuple[int, int]:
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year", today.year))
+        month = int(request.GET.get("month", today.month))
+    except ValueError:
+        return today.year, today.month
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        return today.year, today.month
+    return year, month
+
+
+def _rows(result, facility: Facility) -> list[Figures]:
+    per_month = result.facilities.get(facility.pk, {})
+    level = result.levels.get(facility.level, {})
+    rows = []
+    for y, m in result.months:
+        figures = per_month.get((y, m)) or Figures(year=y, month=m)
+        if figures.level_avg_cost is None and (y, m) in level:
+            figures.level_avg_cost = level[(y, m)].avg_cost
+        rows.append(figures)
+    return rows
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.family": "sans-serif", "font.sans-serif": [CJK_FONT, "DejaVu Sans"],
+                         "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": "ncms"})
+    return plt
+
+
+def _svg(plt, fig) -> str:
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = out.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _num(value) -> float:
+    """Decimal -> float for drawing positions only."""
+    return float(value) if value is not None else 0.0
+
+
+def scorecard_charts(rows: list[Figures]) -> list[str]:
+    """Two SVG charts: cost per admission against the level's average, and admissions with
+    readmissions within 15 days."""
+    plt = _pyplot()
+    labels = [f"{r.month}月" for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 2.8))
+    ax.plot(labels, [_num(r.avg_cost) for r in rows], marker="o", color="#2f6fb0", label="本机构次均费用")
+    ax.plot(labels, [_num(r.level_avg_cost) for r in rows], linestyle="--", color="#888", label="同级别平均")
+    for i, r in enumerate(rows):
+        if r.warning:
+            ax.plot([labels[i]], [_num(r.avg_cost)], marker="o", color="#c0392b")
+    ax.set_title("次均住院费用（元），红点为预警月份", fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    cost = _svg(plt, fig)
+    fig, ax = plt.subplots(figsize=(6.4, 2.4))
+    ax.bar(labels, [r.admissions for r in rows], color="#2f6fb0", label="住院人次")
+    ax.bar(labels, [r.readmissions for r in rows], color="#d68910", label="15日内再住院")
+    ax.set_title("住院人次与15日内再住院", fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return [cost, _svg(plt, fig)]
+
+
+def _scoped_facility(request, pk) -> Facility:
+    return get_object_or_404(Facility.objects.for_user(request.user).select_related("township"), pk=pk)
+
+
+def _flagged_claims(request, facility: Facility, year: int, month: int):
+    first = month_bounds(*months_ending(year, month)[0])[0]
+    last = month_bounds(year, month)[1]
+    return (ClaimFlag.objects.for_user(request.user)
+            .filter(claim__facility=facility, claim__discharge_date__gte=first, claim__discharge_date__lte=last)
+            .select_related("claim__member").order_by("-claim__discharge_date", "claim__invoice_no", "kind"))
+
+
+@capability_required("facilities.view_own")
+def scorecard(request, pk):
+    facility = _scoped_facility(request, pk)
+    year, month = _month(request)
+    result = indicators(year=year, month=month)
+    rows = _rows(result, facility)
+    return render(request, "facilities/scorecard.html", {
+        "facility": facility, "year": year, "month": month, "rows": rows, "columns": COLUMNS,
+        "charts": scorecard_charts(rows), "flags": _flagged_claims(request, facility, year, month),
+        "warnings": result.warnings(facility.pk, year), "can_rank": user_can(request.user, "facilities.view"),
+    })
+
+
+def scorecard_workbook(facility: Facility, rows: list[Figures]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = facility.code
+    sheet.append(["月份", *[header for _, header, _ in COLUMNS], "预警"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        sheet.append([r.label, *[getattr(r, attr) for attr, _, _ in COLUMNS], "是" if r.warning else ""])
+    for index, (_, _, kind) in enumerate(COLUMNS, start=2):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 16
+        fmt = {"money": "#,##0.00", "ratio": "0.00%", "days": "0.0"}.get(kind)
+        if fmt:
+            for cell in sheet[letter][1:]:
+                cell.number_format = fmt
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@capability_required("facilities.view_own")
+def scorecard_xlsx(request, pk):
+    facility = _scoped_facility(request, pk)
+    year, month = _month(request)
+    rows = _rows(indicators(year=year, month=month), facility)
+    response = HttpResponse(scorecard_workbook(facility, rows), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="scorecard-{facility.code}-{year}-{month:02d}.xlsx"'
+    return response
+
+
+RANKED = [
+    ("avg_cost", gettext_noop("次均住院费用（元）")),
+    ("avg_cost_change", gettext_noop("次均费用同比")),
+    ("non_reimbursable_share", gettext_noop("目录外费用占比")),
+    ("avg_los", gettext_noop("平均住院日")),
+    ("readmissions", gettext_noop("15日内再住院")),
+    ("admissions", gettext_noop("住院人次")),
+    ("compensation_share", gettext_noop("占全县补偿金额比例")),
+]
+
+
+@capability_required("facilities.view")
+def ranking(request):
+    year, month = _month(request)
+    result = indicators(year=year, month=month, months=month)  # the calendar year up to the month
+    facilities = {f.pk: f for f in Facility.objects.for_user(request.user)}
+    current = [(facilities[pk], per_month[(year, month)]) for pk, per_month in result.facilities.items()
+               if pk in facilities and (year, month) in per_month]
+    by = request.GET.get("by", "avg_cost")
+    if by not in dict(RANKED):
+        by = "avg_cost"
+    ranked = sorted(current, key=lambda item: (getattr(item[1], by) is None,
+                                               -(getattr(item[1], by) or Decimal(0)), item[0].code))
+    levels = [(Level(level).label, per_month[(year, month)]) for level, per_month in sorted(result.levels.items())
+              if (year, month) in per_month]
+    review = [{**item, "facility": facilities[item["facility_id"]]}
+              for item in suspension_review(year=year, month=month, result=result)
+              if item["facility_id"] in facilities]
+    return render(request, "facilities/ranking.html", {
+        "year": year, "month": month, "ranked": ranked, "by": by, "by_label": _(dict(RANKED)[by]),
+        "indicators": RANKED, "levels": levels, "review": review, "columns": COLUMNS,
+    })

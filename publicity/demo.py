@@ -1,0 +1,80 @@
+"""The publicity part of the demo county (`seed_demo`), a writer run after the claims writer:
+
+- books the year's subsidies as income and transfers money to the expenditure account (through
+  fund.services income_record / funds_transfer) so the fund can pay;
+- pays about two thirds of the approved demo claims through fund.services.claims_pay_batch,
+  each dated a week to a month after discharge, spread over past months (never in the future);
+- publishes the notices of those months (publicity.services.notices_publish), dated a few days
+  after each month's end, and files one objection and one report.
+
+Only when the claims count is the default (`--claims` not given): an explicit `--claims N`
+keeps the claims exactly in the states the claims builder planned (tests/claims/test_demo_claims.py
+checks none is paid).
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+PAID_SHARE = 0.67
+
+
+def write_publicity(ctx) -> None:
+    from claims.models import Claim, ClaimStatus
+    from fund.services import claims_pay_batch, funds_transfer, income_record
+
+    from . import services
+
+    config = ctx.county.config
+    year = config.year
+    today = timezone.localdate()
+    approved = list(Claim.objects.filter(status=ClaimStatus.APPROVED, year=year).order_by("pk"))
+    rng = random.Random(config.seed + 6)
+    chosen = [claim for claim in approved if rng.random() < PAID_SHARE]
+    plans = []
+    for claim in chosen:
+        # the demo's claims are all approved "now" by the services; the payout is dated in the
+        # past, a week to a month after discharge, as the county would have paid them
+        earliest = claim.discharge_date + timedelta(days=7)
+        if earliest >= today:
+            continue
+        paid_on = min(earliest + timedelta(days=rng.randint(0, 23)), today - timedelta(days=1))
+        plans.append((paid_on, claim))
+    if not plans:
+        return
+    users = ctx.users
+    fund_officer, cashier = users.get("fund"), users.get("cashier")
+    needed = sum((claim.compensation for _, claim in plans), Decimal("0"))
+    start = date(year, 1, 15)
+    income = (needed * 3).quantize(Decimal("1")) + 100000
+    income_record(user=fund_officer, year=year, date=start, source="central", amount=income,
+                  ref=f"演示-中央补助-{year}")
+    funds_transfer(user=fund_officer, year=year, date=start + timedelta(days=1),
+                   amount=(needed + 1000).quantize(Decimal("0.01")), ref=f"演示-划拨-{year}")
+    by_day = defaultdict(list)
+    for paid_on, claim in plans:
+        by_day[paid_on].append(claim)
+    for paid_on in sorted(by_day):
+        claims_pay_batch(user=cashier, claims=by_day[paid_on], paid_date=paid_on)
+    months = sorted({(paid_on.year, paid_on.month) for paid_on in by_day})
+    tz = ZoneInfo(settings.TIME_ZONE)
+    notices = []
+    for y, m in months:
+        month_end = date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
+        posted = min(month_end + timedelta(days=3), today)
+        notices += services.notices_publish(user=fund_officer, year=y, month=m,
+                                            now=datetime.combine(posted, time(9, 0), tzinfo=tz))
+    ctx.summary["claims_paid"] = len(plans)
+    ctx.summary["claims_approved"] = ctx.summary.get("claims_approved", 0) - len(plans)
+    ctx.summary["notices"] = len(notices)
+    if notices:
+        line = notices[0].lines.order_by("order").first()
+        services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True)
+        services.report_file(text="听说有病人住院期间白天回家，晚上才回医院，疑似挂床住院。",
+                             facility=line.claim.facility, phone="13900001234")

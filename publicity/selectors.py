@@ -1,0 +1,91 @@
+"""Reads of the public site. Nothing here returns a full name or ID number: notices carry
+masked snapshots, the fund summary only county totals, the lookup only the member's own claims
+once both ID number and full name matched."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from enrollment.models import Township, Village
+
+from .models import Notice, NoticeLine
+
+ZERO = Decimal("0.00")
+
+
+def townships_with_villages():
+    """[(township, [villages with their notice count])] in code order."""
+    counts = dict(Notice.objects.values_list("village").annotate(n=Count("pk")).values_list("village", "n"))
+    villages = list(Village.objects.select_related("township").order_by("code"))
+    result = []
+    for township in Township.objects.order_by("code"):
+        rows = [(v, counts.get(v.pk, 0)) for v in villages if v.township_id == township.pk]
+        result.append((township, rows))
+    return result
+
+
+def village_notices(village):
+    return (Notice.objects.filter(village=village).annotate(line_count=Count("lines"),
+                                                            total=Sum("lines__compensation"))
+            .order_by("-year", "-month", "number"))
+
+
+def notice_lines(notice):
+    return list(NoticeLine.objects.filter(notice=notice).order_by("order")
+                .only("order", "masked_name", "village_name", "facility_name", "admission_date",
+                      "discharge_date", "total_cost", "reimbursable_cost", "compensation", "notice_id"))
+
+
+@dataclass(frozen=True)
+class Quarter:
+    quarter: int
+    start: date
+    end: date
+    income: Decimal
+    compensation: Decimal
+    balance: Decimal  # income to date less compensation to date, at the quarter's end
+
+
+def fund_summary(year: int) -> list[Quarter]:
+    """The county fund of scheme year `year` by quarter, from the ledger (fund.selectors): income
+    booked, compensation paid, and what remains at each quarter's end. Quarters not yet begun
+    are left out."""
+    from fund.models import COMPENSATION
+    from fund.selectors import account_balance, income_total
+
+    today = timezone.localdate()
+    quarters = []
+    income_before = compensation_before = ZERO
+    for q in range(1, 5):
+        start = date(year, 3 * q - 2, 1)
+        if start > today:
+            break
+        end = date(year + (q == 4), (3 * q) % 12 + 1, 1) - timedelta(days=1)
+        income_to = income_total(year=year, until=end)
+        compensation_to = account_balance(COMPENSATION, end, year=year)
+        quarters.append(Quarter(q, start, end, income_to - income_before, compensation_to - compensation_before,
+                                income_to - compensation_to))
+        income_before, compensation_before = income_to, compensation_to
+    return quarters
+
+
+def member_claims(*, id_number: str, name: str, year: int):
+    """(member, claims of the year) when the ID number and the full name both match, else None.
+    The caller gives the same answer for an unknown ID number as for a mismatch."""
+    from claims.models import Claim
+    from enrollment.models import Member
+
+    id_number = (id_number or "").strip().upper()
+    name = (name or "").strip()
+    if not id_number or not name:
+        return None
+    member = Member.objects.filter(id_number=id_number).only("pk", "name", "id_number").first()
+    if member is None or member.name != name:
+        return None
+    claims = (Claim.objects.filter(member=member, year=year).select_related("facility")
+              .order_by("-admission_date", "-pk"))
+    return member, list(claims)

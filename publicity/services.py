@@ -1,0 +1,171 @@
+"""Writes of publicity: posting notices (contract: publish_notices), filing objections and
+reports, and the staff's work on them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.roles import user_can
+from ncms.errors import NcmsError
+
+from . import cache, rules
+from .models import CaseStatus, Notice, NoticeLine, Objection, Report
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """[first local midnight of the month, first local midnight of the next month)."""
+    if not 1 <= int(month) <= 12:
+        raise NcmsError(f"月份 {month} 不对，应为 1 到 12", code="invalid_month")
+    if not 2000 <= int(year) <= 2100:
+        raise NcmsError(f"年度 {year} 不对", code="invalid_year")
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1)
+    return _local_midnight(start), _local_midnight(end)
+
+
+def unposted_claims(*, year: int, month: int):
+    """Paid claims whose paid date (local) falls in the month and that are on no notice yet."""
+    from claims.models import Claim, ClaimStatus
+
+    start, end = month_bounds(year, month)
+    return (Claim.objects.filter(status=ClaimStatus.PAID, paid_at__gte=start, paid_at__lt=end,
+                                 notice_line__isnull=True)
+            .select_related("member__household__village", "facility").order_by("paid_at", "pk"))
+
+
+@transaction.atomic
+def notices_publish(*, user=None, year: int, month: int, now: datetime | None = None) -> list[Notice]:
+    """Post the month's paid claims, one notice per village (contract: publish_notices).
+
+    A claim is posted once (NoticeLine.claim is one-to-one), so running it again posts nothing.
+    A village that already has the month's notice gets an addendum (补充公示, number 1, 2, ...)
+    pointing to the original. The objection period runs settings.NOTICE_OBJECTION_DAYS days from
+    the posting date. The public pages' cache is cleared once the posting commits.
+    """
+    if user is not None and not user_can(user, "publicity.handle"):
+        raise NcmsError("您没有发布公示的权限", code="forbidden")
+    now = now or timezone.now()
+    posted_on = timezone.localdate(now)
+    until = posted_on + timedelta(days=settings.NOTICE_OBJECTION_DAYS)
+    by_village = defaultdict(list)
+    for claim in unposted_claims(year=year, month=month).select_for_update(of=("self",)):
+        by_village[claim.member.household.village].append(claim)
+    notices = []
+    for village in sorted(by_village, key=lambda v: v.code):
+        original = Notice.objects.filter(village=village, year=year, month=month,
+                                         addendum_to__isnull=True).first()
+        number = 0
+        if original is not None:
+            number = (Notice.objects.filter(village=village, year=year, month=month)
+                      .aggregate(top=Max("number"))["top"] or 0) + 1
+        try:
+            with transaction.atomic():
+                notice = Notice.objects.create(village=village, year=year, month=month, number=number,
+                                               addendum_to=original, posted_at=now, objection_until=until,
+                                               posted_by=user)
+        except IntegrityError as exc:  # a concurrent run posted this village first
+            raise NcmsError(f"{village.name}{year}年{month}月的公示正在由另一操作发布，请稍后再试",
+                            code="concurrent_publish") from exc
+        NoticeLine.objects.bulk_create([
+            NoticeLine(notice=notice, order=i, masked_name=rules.mask_name(claim.member.name),
+                       village_name=village.name, facility_name=claim.facility.name,
+                       admission_date=claim.admission_date, discharge_date=claim.discharge_date,
+                       total_cost=claim.total_cost, reimbursable_cost=claim.reimbursable_cost,
+                       compensation=claim.compensation, claim=claim)
+            for i, claim in enumerate(by_village[village], start=1)
+        ])
+        notices.append(notice)
+    if notices:
+        transaction.on_commit(cache.public_cache_clear)
+    return notices
+
+
+# --- objections and reports -------------------------------------------------------------------
+
+
+def _clean_contact(text: str, phone: str, anonymous: bool) -> tuple[str, str]:
+    text = (text or "").strip()
+    if len(text) < 5:
+        raise NcmsError("请写清楚您的意见（至少 5 个字）", code="missing_text")
+    if len(text) > 2000:
+        raise NcmsError("内容请不要超过 2000 字", code="text_too_long")
+    phone = "" if anonymous else "".join(ch for ch in (phone or "") if ch.isdigit() or ch == "-")
+    if phone and not 7 <= len(phone) <= 20:
+        raise NcmsError("联系电话不正确", code="bad_phone")
+    return text, phone
+
+
+def _with_tracking_code(model, **values):
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return model.objects.create(tracking_code=rules.tracking_code_new(), **values)
+        except IntegrityError:  # the same 50-bit code twice: draw again
+            continue
+    raise NcmsError("系统繁忙，请稍后再试", code="busy")
+
+
+@transaction.atomic
+def objection_file(*, line: NoticeLine, text: str, phone: str = "", anonymous: bool = False) -> Objection:
+    """A villager's objection to a posted line; the tracking code is theirs to check the status."""
+    text, phone = _clean_contact(text, phone, anonymous)
+    return _with_tracking_code(Objection, line=line, text=text, phone=phone, anonymous=anonymous)
+
+
+@transaction.atomic
+def report_file(*, text: str, facility=None, invoice_no: str = "", phone: str = "",
+                anonymous: bool = False) -> Report:
+    """A report (举报) about a facility or a claim (invoice number as the villager knows it)."""
+    text, phone = _clean_contact(text, phone, anonymous)
+    invoice_no = (invoice_no or "").strip()[:60]
+    if facility is None and not invoice_no:
+        raise NcmsError("请选择被举报的医疗机构，或填写发票号", code="missing_subject")
+    return _with_tracking_code(Report, facility=facility, invoice_no=invoice_no, text=text, phone=phone,
+                               anonymous=anonymous)
+
+
+def _require_handle(user) -> None:
+    if not user_can(user, "publicity.handle"):
+        raise NcmsError("您没有办理异议和举报的权限", code="forbidden")
+
+
+@transaction.atomic
+def case_investigate(*, user, case):
+    """Received → investigating (an objection or a report)."""
+    _require_handle(user)
+    case = type(case).objects.select_for_update().get(pk=case.pk)
+    if case.status != CaseStatus.RECEIVED:
+        raise NcmsError(f"当前状态为「{case.get_status_display()}」，不能转为调查中", code="bad_status")
+    case.status = CaseStatus.INVESTIGATING
+    case._history_user = user
+    case.save(update_fields=["status"])
+    return case
+
+
+@transaction.atomic
+def case_resolve(*, user, case, resolution: str):
+    """Received or investigating → resolved, with the written resolution the villager reads."""
+    _require_handle(user)
+    resolution = (resolution or "").strip()
+    if len(resolution) < 5:
+        raise NcmsError("请写明办理结果（至少 5 个字）", code="missing_resolution")
+    case = type(case).objects.select_for_update().get(pk=case.pk)
+    if case.status == CaseStatus.RESOLVED:
+        raise NcmsError("已经办结，不能重复办结", code="bad_status")
+    case.status = CaseStatus.RESOLVED
+    case.resolution = resolution
+    case.resolved_by = user
+    case.resolved_at = timezone.now()
+    case._history_user = user
+    case.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+    return case

@@ -1,0 +1,211 @@
+"""The public site (/public/): no login, Simplified Chinese, phone first.
+
+Every page renders only masked notice lines (publicity.models.NoticeLine), county fund totals,
+or what a villager proved to be theirs; pages without a form are cached (publicity.cache).
+"""
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from enrollment.models import Township, Village
+from ncms.errors import NcmsError
+
+from . import rules, selectors, services
+from .cache import public_cached
+from .forms import HONEYPOT, LookupForm, ObjectionForm, ReportForm, StatusForm
+from .models import Notice, NoticeLine, Objection, Report
+from .throttle import throttle_hit
+
+
+def _context(**extra):
+    return {"county_name": settings.COUNTY_NAME, "report_phone": settings.COUNTY_REPORT_PHONE,
+            "today": timezone.localdate(), **extra}
+
+
+@login_not_required
+@public_cached
+def index(request):
+    return render(request, "publicity/index.html", _context(townships=selectors.townships_with_villages()))
+
+
+@login_not_required
+@public_cached
+def township_detail(request, code):
+    township = get_object_or_404(Township, code=code)
+    rows = [row for t, rows in selectors.townships_with_villages() if t.pk == township.pk for row in rows]
+    return render(request, "publicity/township.html", _context(township=township, villages=rows))
+
+
+@login_not_required
+@public_cached
+def village_detail(request, code):
+    village = get_object_or_404(Village.objects.select_related("township"), code=code)
+    return render(request, "publicity/village.html",
+                  _context(village=village, notices=selectors.village_notices(village)))
+
+
+def _notice(pk):
+    return get_object_or_404(Notice.objects.select_related("village__township", "addendum_to"), pk=pk)
+
+
+@login_not_required
+@public_cached
+def notice_detail(request, pk):
+    notice = _notice(pk)
+    lines = selectors.notice_lines(notice)
+    return render(request, "publicity/notice.html", _context(
+        notice=notice, lines=lines, addenda=list(notice.addenda.order_by("number")),
+        open_for_objections=notice.in_objection_period(timezone.localdate()),
+        total=sum((line.compensation for line in lines), start=0)))
+
+
+def qr_data_uri(url: str) -> str:
+    """A QR code of `url` as an inline SVG data URI (segno), for the notice board PDF."""
+    from io import BytesIO
+
+    import segno
+
+    out = BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+@login_not_required
+@public_cached
+def notice_pdf(request, pk):
+    """The notice for the village notice board: A4, large type, QR code to its public page."""
+    from weasyprint import HTML
+
+    notice = _notice(pk)
+    lines = selectors.notice_lines(notice)
+    url = request.build_absolute_uri(reverse("publicity:notice_detail", args=[notice.pk]))
+    html = render_to_string("publicity/notice_pdf.html", _context(
+        notice=notice, lines=lines, url=url, qr=qr_data_uri(url),
+        total=sum((line.compensation for line in lines), start=0)), request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (f'inline; filename="notice-{notice.village.code}-{notice.year}-'
+                                       f'{notice.month:02d}-{notice.number}.pdf"')
+    return response
+
+
+@login_not_required
+@public_cached
+def fund_summary(request):
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year") or today.year)
+    except ValueError:
+        year = today.year
+    year = min(max(year, 2000), today.year)
+    return render(request, "publicity/fund.html", _context(
+        year=year, quarters=selectors.fund_summary(year), years=list(range(today.year, today.year - 5, -1))))
+
+
+def _throttled(request):
+    return render(request, "publicity/throttled.html", _context(), status=429)
+
+
+def _fake_success(request, kind):
+    """What a bot that filled the honeypot sees: a success page; nothing is stored."""
+    return render(request, "publicity/submitted.html", _context(kind=kind, code=rules.tracking_code_new()))
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def objection_create(request, pk):
+    line = get_object_or_404(NoticeLine.objects.select_related("notice__village"), pk=pk)
+    form = ObjectionForm(request.POST or None)
+    if request.method == "POST":
+        if not throttle_hit(request, "case"):
+            return _throttled(request)
+        if request.POST.get(HONEYPOT):
+            return _fake_success(request, "objection")
+        if form.is_valid():
+            try:
+                objection = services.objection_file(line=line, text=form.cleaned_data["text"],
+                                                    phone=form.cleaned_data["phone"],
+                                                    anonymous=form.cleaned_data["anonymous"])
+            except NcmsError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return render(request, "publicity/submitted.html",
+                              _context(kind="objection", code=objection.tracking_code))
+    return render(request, "publicity/objection_form.html", _context(form=form, line=line, notice=line.notice))
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def report_create(request):
+    form = ReportForm(request.POST or None)
+    if request.method == "POST":
+        if not throttle_hit(request, "case"):
+            return _throttled(request)
+        if request.POST.get(HONEYPOT):
+            return _fake_success(request, "report")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = services.report_file(text=data["text"], facility=data["facility"],
+                                              invoice_no=data["invoice_no"], phone=data["phone"],
+                                              anonymous=data["anonymous"])
+            except NcmsError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return render(request, "publicity/submitted.html", _context(kind="report", code=report.tracking_code))
+    return render(request, "publicity/report_form.html", _context(form=form))
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def case_status(request):
+    """Status of an objection or a report by its tracking code (GET ?code=)."""
+    form = StatusForm(request.GET or None)
+    case = kind = None
+    searched = False
+    if form.is_bound and form.is_valid():
+        if not throttle_hit(request, "status"):
+            return _throttled(request)
+        searched = True
+        code = rules.tracking_code_clean(form.cleaned_data["code"])
+        case = Objection.objects.filter(tracking_code=code).select_related("line__notice__village").first()
+        kind = "objection"
+        if case is None:
+            case = Report.objects.filter(tracking_code=code).select_related("facility").first()
+            kind = "report"
+    return render(request, "publicity/status.html",
+                  _context(form=form, case=case, kind=kind if case else None, searched=searched))
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def claim_lookup(request):
+    """Own-claim lookup: the ID number and the full name must both match; an unknown ID number
+    gets exactly the same answer as a mismatch. The entered values are never echoed back."""
+    year = timezone.localdate().year
+    found = None
+    searched = False
+    form = LookupForm(request.POST or None)
+    if request.method == "POST":
+        if not throttle_hit(request, "lookup"):
+            return _throttled(request)
+        if form.is_valid():
+            searched = True
+            found = selectors.member_claims(id_number=form.cleaned_data["id_number"],
+                                            name=form.cleaned_data["name"], year=year)
+        form = LookupForm()  # never echo an ID number or a name back into the page
+    context = _context(form=form, year=year, searched=searched)
+    if found is not None:
+        member, claims = found
+        context.update(masked_name=rules.mask_name(member.name), masked_id=rules.mask_id(member.id_number),
+                       claims=claims)
+    return render(request, "publicity/lookup.html", context)

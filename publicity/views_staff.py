@@ -1,0 +1,64 @@
+"""The county's queue of villagers' objections and reports (publicity.view to read,
+publicity.handle to move a case to investigating and resolve it with a written resolution)."""
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import capability_required, user_can
+from ncms.errors import NcmsError
+
+from . import services
+from .models import CaseStatus, Objection, Report
+
+KINDS = {"objection": Objection, "report": Report}
+
+
+def _model(kind):
+    if kind not in KINDS:
+        raise Http404
+    return KINDS[kind]
+
+
+@capability_required("publicity.view")
+def case_list(request):
+    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "objection"
+    status = request.GET.get("status", "")
+    q = (request.GET.get("q") or "").strip().upper()
+    cases = _model(kind).objects.for_user(request.user)
+    cases = cases.select_related("line__notice__village") if kind == "objection" else cases.select_related("facility")
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    if q:
+        cases = cases.filter(tracking_code__icontains=q)
+    counts = {k: {s: model.objects.for_user(request.user).filter(status=s).count() for s in CaseStatus.values}
+              for k, model in KINDS.items()}
+    return render(request, "publicity/case_list.html", {
+        "kind": kind, "status": status, "q": q, "cases": cases[:200], "statuses": CaseStatus.choices,
+        "counts": counts})
+
+
+@capability_required("publicity.view")
+def case_detail(request, kind, pk):
+    case = get_object_or_404(_model(kind).objects.for_user(request.user), pk=pk)
+    history = list(case.history.select_related("history_user").order_by("history_date"))
+    return render(request, "publicity/case_detail.html", {
+        "kind": kind, "case": case, "history": history, "can_handle": user_can(request.user, "publicity.handle")})
+
+
+@require_POST
+@capability_required("publicity.handle")
+def case_action(request, kind, pk):
+    case = get_object_or_404(_model(kind).objects.for_user(request.user), pk=pk)
+    try:
+        if request.POST.get("action") == "investigate":
+            services.case_investigate(user=request.user, case=case)
+            messages.success(request, "已转为调查中")
+        elif request.POST.get("action") == "resolve":
+            services.case_resolve(user=request.user, case=case, resolution=request.POST.get("resolution", ""))
+            messages.success(request, "已办结")
+        else:
+            messages.error(request, "未知操作")
+    except NcmsError as exc:
+        messages.error(request, exc.message)
+    return redirect("publicity_staff:case_detail", kind=kind, pk=case.pk)

@@ -1,0 +1,151 @@
+"""Scorecard, its XLSX export and the county ranking: scoping of every view and what they show;
+flag badges and the flagged filter in the reviewers' queue."""
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from accounts.models import Role
+from facilities.flags import claim_flags_store
+from facilities.models import ClaimFlag, Level
+from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+Q = {"year": "2026", "month": "3"}
+
+
+def scorecard(facility):
+    return f"/facilities/{facility.pk}/scorecard/"
+
+
+def xlsx(facility):
+    return f"/facilities/{facility.pk}/scorecard.xlsx"
+
+
+RANKING = "/facilities/ranking/"
+
+
+@pytest.fixture
+def county(township):
+    return FacilityFactory(code="F101", name="县人民医院", level=Level.COUNTY, township=township)
+
+
+@pytest.fixture
+def claims(facility, county):
+    """F001: a stay and a readmission 5 days later (March 2026); F101: one stay."""
+    member = MemberFactory(household__village__township=facility.township)
+    first = ClaimFactory(member=member, facility=facility, invoice_no="F001-1", admission_date=date(2026, 3, 1),
+                         discharge_date=date(2026, 3, 5))
+    second = ClaimFactory(member=member, facility=facility, invoice_no="F001-2", admission_date=date(2026, 3, 10),
+                          discharge_date=date(2026, 3, 14), total_cost=D("2100.00"),
+                          non_reimbursable_cost=D("100.00"), reimbursable_cost=D("2000.00"))
+    other = ClaimFactory(facility=county, invoice_no="F101-1", admission_date=date(2026, 3, 2),
+                         discharge_date=date(2026, 3, 6))
+    claim_flags_store(year=2026, month=3)
+    return {"first": first, "second": second, "other": other}
+
+
+def test_anonymous_is_sent_to_login(client, facility):
+    for url in (scorecard(facility), xlsx(facility), RANKING):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+@pytest.mark.parametrize("role", [Role.TOWNSHIP_CLERK])
+def test_township_clerk_is_refused(client, facility, users_by_role, role):
+    client.force_login(users_by_role[role])
+    for url in (scorecard(facility), xlsx(facility), RANKING):
+        assert client.get(url).status_code == 403
+
+
+def test_facility_clerk_sees_only_their_own_scorecard_and_no_ranking(client, facility, county, claims,
+                                                                     users_by_role):
+    client.force_login(users_by_role[Role.FACILITY_CLERK])  # clerk of F001
+    assert client.get(scorecard(facility), Q).status_code == 200
+    assert client.get(xlsx(facility), Q).status_code == 200
+    assert client.get(scorecard(county), Q).status_code == 404
+    assert client.get(xlsx(county), Q).status_code == 404
+    assert client.get(RANKING).status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.FUND_OFFICER, Role.AUDITOR])
+def test_county_roles_see_every_scorecard_and_the_ranking(client, facility, county, claims, users_by_role, role):
+    client.force_login(users_by_role[role])
+    assert client.get(scorecard(county), Q).status_code == 200
+    assert client.get(RANKING, Q).status_code == 200
+
+
+def test_scorecard_shows_twelve_months_charts_and_flagged_claims(client, facility, claims, users_by_role):
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    response = client.get(scorecard(facility), Q)
+    rows = response.context["rows"]
+    assert [r.label for r in rows][0] == "2025-04" and rows[-1].label == "2026-03"
+    march = rows[-1]
+    assert (march.admissions, march.avg_cost, march.readmissions, march.avg_los) == (2, D("1600.00"), 1, D("4.0"))
+    html = response.content.decode()
+    assert html.count("<svg") == 2
+    assert f'href="/claims/{claims["second"].pk}/"' in html and "15日内再住院" in html
+    assert f'href="/claims/{claims["first"].pk}/"' not in html
+
+
+def test_scorecard_xlsx_has_the_table(client, facility, claims, users_by_role):
+    client.force_login(users_by_role[Role.AUDITOR])
+    response = client.get(xlsx(facility), Q)
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.max_row == 13
+    assert sheet["A1"].value == "月份" and sheet["B1"].value == "住院人次"
+    assert [c.value for c in sheet[13]][:3] == ["2026-03", 2, D("1600.00")] or \
+        [c.value for c in sheet[13]][:3] == ["2026-03", 2, 1600]
+
+
+def test_ranking_orders_by_the_chosen_indicator(client, facility, county, claims, users_by_role):
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    response = client.get(RANKING, {**Q, "by": "avg_cost"})
+    assert [f.code for f, _ in response.context["ranked"]] == ["F001", "F101"]
+    response = client.get(RANKING, {**Q, "by": "readmissions"})
+    assert [f.code for f, _ in response.context["ranked"]] == ["F001", "F101"]
+    response = client.get(RANKING, {**Q, "by": "admissions"})
+    assert [f.code for f, _ in response.context["ranked"]] == ["F001", "F101"]
+    response = client.get(RANKING, {**Q, "by": "nonsense"})
+    assert response.context["by"] == "avg_cost"
+    assert response.context["review"] == []
+
+
+def test_ranking_lists_facilities_for_suspension_review(client, facility, township, users_by_role):
+    cheap = FacilityFactory(code="F002", township=township)
+    for month in (1, 2, 3):
+        ClaimFactory(facility=facility, admission_date=date(2026, month, 1), discharge_date=date(2026, month, 3),
+                     total_cost=D("3000.00"), reimbursable_cost=D("2900.00"))
+        ClaimFactory(facility=cheap, admission_date=date(2026, month, 1), discharge_date=date(2026, month, 3))
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    response = client.get(RANKING, Q)
+    assert [(item["facility"].code, item["warnings"]) for item in response.context["review"]] == [("F001", 3)]
+    assert "暂停定点审查名单" in response.content.decode()
+
+
+# --- the reviewers' queue -----------------------------------------------------------------------
+
+
+def test_queue_flagged_filter_and_badges(client, facility, claims, users_by_role):
+    client.force_login(users_by_role[Role.REVIEWER])
+    response = client.get("/claims/", {"flagged": "on", "status": ""})
+    shown = [c.invoice_no for c in response.context["page"].object_list]
+    assert shown == ["F001-2"]
+    html = response.content.decode()
+    assert "flag-readmission_15d" in html
+    detail = client.get(f"/claims/{claims['second'].pk}/").content.decode()
+    assert 'id="claim-flags"' in detail and "距上次出院 5 天再次入院" in detail
+    assert 'id="claim-flags"' not in client.get(f"/claims/{claims['first'].pk}/").content.decode()
+
+
+def test_queue_flagged_filter_is_scoped(client, facility, county, claims, make_user):
+    ClaimFlag.objects.create(claim=claims["other"], kind="cost_outlier", detail="x", computed_at=timezone.now())
+    county_clerk = make_user(Role.FACILITY_CLERK, facility=county, username="fc-county")
+    client.force_login(county_clerk)
+    response = client.get("/claims/", {"flagged": "on", "status": ""})
+    assert [c.invoice_no for c in response.context["page"].object_list] == ["F101-1"]
