@@ -418,6 +418,15 @@ def claim_quote(*, facts: ClaimFacts, used_extra: Decimal = ZERO, channel: str =
     return Quote(facts=facts, valuation=checked.valuation)
 
 
+def _member_township_id(member) -> int:
+    """The member's township: read by `_MEMBER_SQL` with the member (the settlement fast path),
+    else through their household's village."""
+    township_id = getattr(member, "looked_up_township_id", None)
+    if township_id is None:
+        township_id = member.household.village.township_id
+    return township_id
+
+
 def _check_scope(*, user, member, facility, channel: str) -> None:
     from accounts.models import Role
 
@@ -569,6 +578,8 @@ def _claim_write(*, user, facts: ClaimFacts, channel: str, cost_lines, member, f
     lines = _clean_cost_lines(cost_lines, facts)
     claim = Claim(channel=channel, status=ClaimStatus.SUBMITTED, submitted_by=user)
     _apply(claim, checked)
+    # the township the member belongs to now, when the claim is made; kept if they move later
+    claim.township_id = _member_township_id(checked.member)
     claim._history_user = user
     claim._change_reason = ACTION_WORDS["settle" if idempotent else "submit"]
     claim.save()

@@ -15,7 +15,8 @@ class TownshipFactory(factory.django.DjangoModelFactory):
         model = Township
         django_get_or_create = ("code",)
 
-    code = factory.Sequence(lambda n: f"420102{100 + n:03d}")
+    # codes 420102300–420102999 (the fixtures use 100 and 200); wraps so the 9 digits always hold
+    code = factory.Sequence(lambda n: f"420102{300 + n % 700:03d}")
     name = factory.Sequence(lambda n: f"第{n}乡")
 
 
@@ -25,7 +26,7 @@ class VillageFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("code",)
 
     township = factory.SubFactory(TownshipFactory)
-    code = factory.LazyAttributeSequence(lambda o, n: f"{o.township.code}{200 + n:03d}")
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.township.code}{200 + n % 800:03d}")
     name = factory.Sequence(lambda n: f"第{n}村")
 
 
@@ -145,6 +146,8 @@ class ClaimFactory(factory.django.DjangoModelFactory):
 
     member = factory.SubFactory(MemberFactory)
     facility = factory.SubFactory(FacilityFactory)
+    # the member's township when the claim is made, as claims.services sets it
+    township = factory.LazyAttribute(lambda claim: claim.member.household.village.township)
     year = 2026
     channel = "facility"
     invoice_no = factory.Sequence(lambda n: f"INV-2026-{n:06d}")

@@ -87,6 +87,8 @@ def test_compiled_catalogue_matches_the_po(po_entries):
             if "msgid_plural" in entry:
                 assert translation.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr[0]"]
                 assert translation.ngettext(entry["msgid"], entry["msgid_plural"], 5) == entry["msgstr[1]"]
+            elif "msgctxt" in entry:
+                assert translation.pgettext(entry["msgctxt"], entry["msgid"]) == entry["msgstr"], entry["msgid"]
             else:
                 assert translation.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
 
