@@ -145,7 +145,8 @@ def seed(lines: int):
         reimbursable = total - excluded
         compensation = (reimbursable * Decimal("0.6")).quantize(Decimal("0.01"))
         claims.append(Claim(
-            member=member, facility=facility, year=admission.year, channel=Channel.FACILITY,
+            member=member, township_id=member.household.village.township_id,
+            facility=facility, year=admission.year, channel=Channel.FACILITY,
             invoice_no=f"P-{year}{month:02d}-{n:05d}", admission_date=admission,
             discharge_date=admission + timedelta(days=3 + n % 9), diagnosis_code="J18.9",
             total_cost=total, non_reimbursable_cost=excluded, reimbursable_cost=reimbursable,

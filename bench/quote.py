@@ -106,11 +106,13 @@ def seed(members: int, rng: random.Random) -> None:
         policy = PolicyVersion.objects.get(year=YEAR)
         facilities = list(Facility.objects.filter(code__startswith="F").order_by("code"))
         claims = []
+        township_of = dict(Member.objects.values_list("pk", "household__village__township_id"))
         for n in range(5000):
             person = people[(n * 4) % members]
             cost = Decimal(rng.randrange(50000, 500000)) / 100
             claims.append(Claim(
-                member=person, facility=facilities[n % len(facilities)], year=YEAR, channel=Channel.FACILITY,
+                member=person, township_id=township_of[person.pk],
+                facility=facilities[n % len(facilities)], year=YEAR, channel=Channel.FACILITY,
                 invoice_no=f"DB-{n:06d}", admission_date=date(YEAR, 1, 2), discharge_date=date(YEAR, 1, 9),
                 total_cost=cost, non_reimbursable_cost=Decimal("0.00"), reimbursable_cost=cost,
                 compensation=(cost / 2).quantize(Decimal("0.01")), patient_pays=cost - (cost / 2).quantize(Decimal("0.01")),
