@@ -59,6 +59,11 @@ def ensure_database(url: str) -> None:
             print(f"created database {config['NAME']}")
 
 
+def yuan(fen: int) -> str:
+    """Whole fen as the decimal text COPY reads (no float on the way)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def copy_rows(cursor, table: str, columns: list[str], rows) -> int:
     """Streams rows (tuples of already formatted text) into `table` with COPY ... FROM STDIN."""
     count = 0
@@ -154,15 +159,16 @@ def load(members: int, claims: int, rng: random.Random) -> None:
                 reimbursable = total - outside
                 compensation = reimbursable * rng.randrange(40, 80) // 100
                 status = "rejected" if rng.random() < 0.02 else "approved"
+                village = (member - 1) // 4 % villages  # member ids start at 1, four to a household
                 yield (
-                    str(member), str(facility), str(YEAR), "facility", f"B{n:08d}", admission.isoformat(),
-                    discharge.isoformat(), dx, "诊断", f"{total / 100:.2f}", f"{outside / 100:.2f}",
-                    f"{reimbursable / 100:.2f}", f"{compensation / 100:.2f}", f"{(total - compensation) / 100:.2f}",
+                    str(member), str(facility), str(village // VILLAGES_PER + 1), str(YEAR), "facility", f"B{n:08d}", admission.isoformat(),
+                    discharge.isoformat(), dx, "诊断", yuan(total), yuan(outside),
+                    yuan(reimbursable), yuan(compensation), yuan(total - compensation),
                     "f", "formula", breakdown, str(policy.pk), str(policy.revision), status, "", now, now,
                 )
 
         count = copy_rows(cursor, "claims_claim",
-                          ["member_id", "facility_id", "year", "channel", "invoice_no", "admission_date",
+                          ["member_id", "facility_id", "township_id", "year", "channel", "invoice_no", "admission_date",
                            "discharge_date", "diagnosis_code", "diagnosis_text", "total_cost", "non_reimbursable_cost",
                            "reimbursable_cost", "compensation", "patient_pays", "referred", "rule", "breakdown",
                            "policy_id", "policy_revision", "status", "note", "created_at", "updated_at"],

@@ -18,7 +18,7 @@ from claims.models import PolicyVersion
 from enrollment.models import Category
 from facilities.models import Level
 
-SUBSIDY_NAMES = {"central": "中央财政", "provincial": "省级财政", "municipal": "市级财政", "county": "县级财政"}
+SUBSIDY_NAMES = {"central": "中央财政补助", "provincial": "省级财政补助", "municipal": "市级财政补助", "county": "县级财政补助"}
 
 
 def percent(ratio: Decimal) -> str:

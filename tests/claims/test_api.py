@@ -491,3 +491,30 @@ def test_create_api_token_reset_replaces_it(facility_clerk):
 def test_create_api_token_for_an_unknown_user_fails(db):
     with pytest.raises(CommandError, match="找不到用户"):
         call_command("create_api_token", "nobody")
+
+
+# --- the fast claim representation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"delivery": "normal", "diagnosis": "O80", "cost_lines": None},
+    {"referred": True, "non_reimbursable_cost": "123.45", "diagnosis_text": "肺炎"},
+])
+def test_claim_data_is_what_the_claim_serializer_writes(api, member, changes):
+    """The settlement, the claim and the list answer through `claim_data`, which must give
+    exactly the JSON `ClaimSerializer` (the documented shape) would."""
+    from claims.api import claim_data
+    from claims.serializers import ClaimSerializer
+
+    data = body(member, invoice_no="INV-SHAPE", **{k: v for k, v in changes.items() if v is not None})
+    if changes.get("cost_lines", 1) is None:
+        data.pop("cost_lines", None)
+    response = api.post(CLAIMS, data, format="json")
+    assert response.status_code == 201, response.content
+    claim = Claim.objects.select_related("member", "facility", "policy").get(pk=response.json()["id"])
+    expected = json.loads(json.dumps(ClaimSerializer(claim).data))
+    assert claim_data(claim) == expected
+    assert response.json() == expected
+    assert api.get(f"{CLAIMS}{claim.pk}/").json() == expected
+    assert api.get(CLAIMS).json()["results"] == [expected]
