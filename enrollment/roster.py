@@ -935,8 +935,7 @@ class _PostgresWriter:
         exactly these rows; the history rows never travel over the wire.
         """
         table = model._meta.db_table
-        suffix = "\t" + _copy_line(stamp) if stamped else ""
-        self._copy_lines(table, columns + stamped, rows, suffix)
+        self._copy_rows(table, columns + stamped, rows, tuple(stamp) if stamped else ())
         ids = [row[0] for row in rows]
         low, high = min(ids), max(ids)
         assert high - low + 1 == len(ids), "ids must be one block from allocate()"
@@ -1019,48 +1018,19 @@ class _PostgresWriter:
         self.dropped = []
 
     def _copy(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        self._copy_lines(table, columns, rows, "")
+        self._copy_rows(table, columns, rows, ())
 
     @staticmethod
-    def _copy_lines(table: str, columns: list[str], rows: list[tuple], suffix: str) -> None:
-        """COPY rows in COPY's text format, formatted and sent in blocks: the server inserts one
-        block while the next is formatted (the two share the machine's cores)."""
-        end = suffix + "\n"
+    def _copy_rows(table: str, columns: list[str], rows: list[tuple], suffix: tuple) -> None:
+        """COPY rows (each followed by the `suffix` values), formatted by psycopg's C row writer,
+        which sends a buffer whenever it fills: the server inserts while the next rows are
+        formatted (the two share the machine's cores)."""
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for block in _chunks(rows, 2000):
-                    copy.write((end.join(map(_copy_line, block)) + end).encode())
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_value(value) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return str(value).translate(_COPY_ESCAPES)  # str(): a TextChoices member gives its value
-    if isinstance(value, date):  # dates and datetimes (aware: with their offset)
-        return value.isoformat()
-    return str(value)  # int, Decimal
-
-
-def _copy_text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES)
-
-
-def _copy_null(value) -> str:
-    return "\\N"
-
-
-# the common types by exact type (one dict lookup a value); anything else (a TextChoices member,
-# a datetime) through _copy_value
-_COPY_BY_TYPE = {str: _copy_text, int: str, Decimal: str, date: date.isoformat, type(None): _copy_null,
-                 # choices: str() gives the value, which needs no escaping
-                 Sex: str, Relation: str, Category: str, Payer: str}
-
-
-def _copy_line(row: tuple) -> str:
-    by_type = _COPY_BY_TYPE
-    return "\t".join([by_type.get(type(value), _copy_value)(value) for value in row])
+                write = copy.write_row
+                if suffix:
+                    for row in rows:
+                        write(row + suffix)
+                else:
+                    for row in rows:
+                        write(row)
