@@ -209,12 +209,15 @@ def monthly_report_figures(*, year: int, month: int) -> dict:
         population = populations.get(township["pk"], 0)
         enrolled = participants.get(township["pk"], 0)
         rows.append({"township": township["code"], "name": township["name"], **_row(population, enrolled, figures)})
-        # the county's beneficiaries are the sum of the townships': a member counts once in each
-        # township they had a paid claim in, so twice only if they moved township within the year
         for key, value in figures.items():
             county_claims[key] += value
         county_population += population
         county_participants += enrolled
+    if county_claims["beneficiaries"]:
+        # a member who moved township within the year counts in each township they had a paid
+        # claim in, but once in the county: counted over the county's claims, not summed
+        county_claims["beneficiaries"] = paid_claims(year=year, month=month).aggregate(
+            total=Count("member", distinct=True))["total"]
 
     county = {"township": "county", "name": settings.COUNTY_NAME,
               **_row(county_population, county_participants, county_claims)}

@@ -125,6 +125,23 @@ def test_march_report_exact_figures(county):
     }
 
 
+def test_a_member_who_moved_township_counts_once_in_the_county(county, facility, other_village):
+    """m1 had paid claims in 城关镇 (January, March); after moving to 河口乡 a third one is paid
+    there: each township counts m1 as a beneficiary (participants by where members live now),
+    the county once (4 of 6, as before)."""
+    from claims.models import Claim
+
+    m1 = Claim.objects.get(paid_at=at(2026, 1, 20)).member
+    household = m1.household
+    household.village = other_village
+    household.save()
+    paid(m1, facility, at(2026, 3, 20), "10.00", "10.00", "5.00")
+    rows = rows_of(monthly_report(year=2026, month=3))
+    assert rows["420102100"]["beneficiary_rate"] == "1.0000"   # m1, m2 of m2, m3
+    assert rows["420102200"]["beneficiary_rate"] == "0.7500"   # n1, n2, m1 of n1..n3, m1
+    assert rows["county"]["beneficiary_rate"] == "0.6667"      # m1, m2, n1, n2 of 6, not 5 of 6
+
+
 def test_zero_denominators_are_null(county):
     blank = rows_of(monthly_report(year=2026, month=3))["420102300"]
     assert blank == {
@@ -192,7 +209,7 @@ def test_bad_month_is_refused(db, month):
 
 
 def test_report_is_a_few_aggregate_queries(county, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         monthly_report(year=2026, month=3)
 
 
