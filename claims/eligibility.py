@@ -15,7 +15,7 @@ township-office claims.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from ncms.errors import NcmsError
@@ -66,13 +66,25 @@ class FacilityInfo:
     suspended_from: date | None = None
     name: str = ""
     suspension_reason: str = ""
+    past_suspensions: tuple = ()  # ended ones: ((from, until, reason), ...), `until` not included
 
     def suspended_on(self, day: date) -> bool:
-        """Suspended on that day: suspended, and from a date on or before it (no date: always)."""
-        return self.status == "suspended" and (self.suspended_from is None or self.suspended_from <= day)
+        """Suspended on that day: suspended, and from a date on or before it (no date: always),
+        or the day falls in an ended suspension."""
+        return ((self.status == "suspended" and (self.suspended_from is None or self.suspended_from <= day))
+                or self.past_suspension(day) is not None)
+
+    def past_suspension(self, day: date) -> tuple | None:
+        return next((period for period in self.past_suspensions if period[0] <= day < period[1]), None)
 
     def covers(self, day: date) -> bool:
         return self.agreement_start <= day <= self.agreement_end
+
+
+def past_periods(stored) -> tuple:
+    """Facility.past_suspensions (JSON) as FacilityInfo.past_suspensions."""
+    return tuple((date.fromisoformat(period["from"]), date.fromisoformat(period["until"]),
+                  period.get("reason", "")) for period in stored or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +234,14 @@ def check_claim(
         raise NcmsError(f"{member.name or facts.id_number} 未参加 {facts.year} 年度合作医疗（未缴费）",
                         code="not_enrolled")
     if facility.suspended_on(facts.admission_date):
-        since = f"自 {facility.suspended_from} 起" if facility.suspended_from else ""
+        ended = facility.past_suspension(facts.admission_date)
+        if ended is not None:
+            since, reason = f"{ended[0]} 至 {ended[1] - timedelta(days=1)} ", ended[2]
+        else:
+            since = f"自 {facility.suspended_from} 起" if facility.suspended_from else ""
+            reason = facility.suspension_reason
         raise NcmsError(
-            f"{facility.name or facility.code} {since}暂停定点结算（原因：{facility.suspension_reason or '未注明'}），"
+            f"{facility.name or facility.code} {since}暂停定点结算（原因：{reason or '未注明'}），"
             f"入院日期 {facts.admission_date} 的住院不能在该机构结算",
             code="facility_suspended")
     if not facility.covers(facts.admission_date):

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ncms.errors import NcmsError
 
 from . import rules
-from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts
+from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods
 
 ZERO = Decimal("0")
 FEN = Decimal("0.01")
@@ -74,10 +74,11 @@ class BatchQuoter:
         self.policy = version.policy() if version else None
         self.facilities = {
             code: FacilityInfo(id=pk, code=code, level=level, status=status, agreement_start=start,
-                               agreement_end=end, suspended_from=suspended, name=name, suspension_reason=reason)
-            for pk, code, level, status, start, end, suspended, name, reason in Facility.objects.values_list(
+                               agreement_end=end, suspended_from=suspended, name=name, suspension_reason=reason,
+                               past_suspensions=past_periods(past))
+            for pk, code, level, status, start, end, suspended, name, reason, past in Facility.objects.values_list(
                 "pk", "code", "level", "status", "agreement_start", "agreement_end", "suspended_from", "name",
-                "suspension_reason")
+                "suspension_reason", "past_suspensions")
         }
         self.members: dict[str, MemberInfo | None] = {}
         self.enrolled: set[int] = set()

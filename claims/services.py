@@ -46,6 +46,7 @@ from .eligibility import (
     MemberInfo,
     Stay,
     check_claim,
+    past_periods,
     stored_breakdown,
     used_in_year,
     value_facts,
@@ -187,6 +188,7 @@ def _facility_record(facility) -> FacilityInfo:
         agreement_start=facility.agreement_start, agreement_end=facility.agreement_end,
         suspended_from=facility.suspended_from, name=facility.name,
         suspension_reason=facility.suspension_reason,
+        past_suspensions=past_periods(facility.past_suspensions),
     )
 
 

@@ -42,6 +42,9 @@ class Facility(models.Model):
     )
     suspended_from = models.DateField(_("暂停日期"), null=True, blank=True)
     suspension_reason = models.CharField(_("暂停原因"), max_length=200, blank=True)
+    # ended suspensions, oldest first: [{"from": "YYYY-MM-DD", "until": "YYYY-MM-DD", "reason": …}];
+    # a stay admitted from `from` up to the day before `until` stays refused after reinstatement
+    past_suspensions = models.JSONField(_("已结束的暂停期"), default=list, blank=True)
 
     history = HistoricalRecords()
     objects = FacilityQuerySet.as_manager()

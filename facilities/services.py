@@ -291,8 +291,9 @@ def facility_suspend(*, user, facility: Facility, from_date: date, reason: str) 
 def facility_reinstate(*, user, facility: Facility, on_date: date, reason: str) -> Facility:
     """Lift a facility's suspension (恢复定点资格) as of `on_date`.
 
-    The facility settles again at once; the suspension (its date and reason) lives on in the
-    history, with the reinstatement's date and reason in the change reason.
+    Stays admitted from `on_date` on settle again; the suspended days [suspended_from, on_date)
+    are kept in `past_suspensions`, so a stay admitted in them is still refused. The suspension
+    also lives on in the history, with the reinstatement's date and reason in the change reason.
     """
     text = _reason_text(reason, "恢复")
     if on_date is None:
@@ -303,11 +304,16 @@ def facility_reinstate(*, user, facility: Facility, on_date: date, reason: str) 
     if facility.suspended_from and on_date < facility.suspended_from:
         raise NcmsError(f"恢复日期 {on_date.isoformat()} 早于暂停日期 {facility.suspended_from.isoformat()}",
                         code="bad_dates")
+    if facility.suspended_from and on_date > facility.suspended_from:
+        # the suspended days stay suspended: stays admitted in them are still refused
+        facility.past_suspensions = [*facility.past_suspensions, {
+            "from": facility.suspended_from.isoformat(), "until": on_date.isoformat(),
+            "reason": facility.suspension_reason}]
     facility.status = FacilityStatus.ACTIVE
     facility.suspended_from = None
     facility.suspension_reason = ""
     _save_with_history(facility, user=user, reason=f"自 {on_date.isoformat()} 起恢复：{text}",
-                       fields=["status", "suspended_from", "suspension_reason"])
+                       fields=["status", "suspended_from", "suspension_reason", "past_suspensions"])
     return facility
 
 

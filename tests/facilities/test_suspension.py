@@ -76,16 +76,44 @@ def test_claims_admitted_before_the_suspension_still_settle(api, member, facilit
     assert Claim.objects.get().invoice_no == "INV-BEFORE"
 
 
-def test_reinstated_facility_settles_again(api, member, facility, officer):  # noqa: F811
+def test_reinstated_facility_settles_again_but_not_stays_admitted_while_suspended(api, member, facility, officer):  # noqa: F811
     facility_suspend(user=officer, facility=facility, from_date=date(2026, 3, 5), reason=REASON)
     assert settle(api, member, "2026-03-10", "2026-03-12", "INV-2").status_code == 422
 
     facility_reinstate(user=officer, facility=facility, on_date=date(2026, 3, 15), reason="整改完成，复查合格")
 
-    response = settle(api, member, "2026-03-10", "2026-03-12", "INV-2")
-    assert response.status_code == 201, response.content
     facility.refresh_from_db()
     assert (facility.status, facility.suspended_from, facility.suspension_reason) == (FacilityStatus.ACTIVE, None, "")
+    assert facility.past_suspensions == [{"from": "2026-03-05", "until": "2026-03-15", "reason": REASON}]
+    # admitted on a suspended day (the first and the last): still refused, saying when and why
+    for admitted, invoice in (("2026-03-05", "INV-2"), ("2026-03-14", "INV-3")):
+        response = settle(api, member, admitted, "2026-03-16" if admitted == "2026-03-14" else "2026-03-06", invoice)
+        assert response.status_code == 422, response.content
+        body = response.json()
+        assert body["error"] == "facility_suspended"
+        assert "2026-03-05 至 2026-03-14" in body["message"] and REASON in body["message"]
+    # admitted before the suspension or from the reinstatement day on: settles
+    assert settle(api, member, "2026-03-01", "2026-03-03", "INV-4").status_code == 201
+    assert settle(api, member, "2026-03-15", "2026-03-17", "INV-5").status_code == 201
+
+
+def test_quote_claims_knows_the_ended_suspension(member, facility, officer, policy):  # noqa: F811
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    facility_suspend(user=officer, facility=facility, from_date=date(2026, 3, 5), reason=REASON)
+    facility_reinstate(user=officer, facility=facility, on_date=date(2026, 3, 15), reason="整改完成")
+    lines = [line(member, admission_date=admitted, discharge_date=discharged, invoice_no=invoice)
+             for admitted, discharged, invoice in (("2026-03-10", "2026-03-12", "Q1"),
+                                                   ("2026-03-20", "2026-03-22", "Q2"))]
+    out = StringIO()
+    call_command("quote_claims", "--year", "2026", stdin=StringIO("\n".join(json.dumps(x) for x in lines) + "\n"),
+                 stdout=out)
+    answers = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert [answer.get("error") for answer in answers] == ["facility_suspended", None]
+    assert answers[1]["ok"] is True
 
 
 # --- services -------------------------------------------------------------------------------------
