@@ -4,12 +4,15 @@ The same three charts appear on the dashboard and in the PDF: monthly compensati
 fund usage against the month's pacing line (M/12), and participation by township against 95%.
 """
 import base64
+import hashlib
 import io
+import json
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import rules
 from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
@@ -98,15 +101,29 @@ def chart_participation(*, rows: list[dict]) -> str:
     return _svg(fig)
 
 
+CHARTS_CACHE_SECONDS = 3600
+
+
 def charts(figures: dict) -> dict[str, str]:
-    """The three charts of a report (figures from fund.report.monthly_report_figures) as SVG text."""
+    """The three charts of a report (figures from fund.report.monthly_report_figures) as SVG text.
+
+    Drawing them costs about half a second of CPU, so they are cached under the figures they
+    show (and the language of their labels): the same figures draw the same charts, and any
+    payout or income of the year changes the county's year-to-date figures, hence the key."""
     year, month = figures["year"], figures["month"]
-    county = figures["rows"][-1]
-    return {
-        "compensation": chart_monthly_compensation(year=year, month=month),
-        "usage": chart_fund_usage(year=year, month=month, fund_usage_rate=county["fund_usage_rate"]),
-        "participation": chart_participation(rows=figures["rows"][:-1]),
-    }
+    key = "fund-charts:" + hashlib.sha256(json.dumps(
+        [year, month, figures["rows"], translation.get_language()], default=str, sort_keys=True,
+    ).encode()).hexdigest()
+    drawn = cache.get(key)
+    if drawn is None:
+        county = figures["rows"][-1]
+        drawn = {
+            "compensation": chart_monthly_compensation(year=year, month=month),
+            "usage": chart_fund_usage(year=year, month=month, fund_usage_rate=county["fund_usage_rate"]),
+            "participation": chart_participation(rows=figures["rows"][:-1]),
+        }
+        cache.set(key, drawn, CHARTS_CACHE_SECONDS)
+    return drawn
 
 
 def as_data_uri(svg: str) -> str:

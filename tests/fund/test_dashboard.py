@@ -81,6 +81,42 @@ def test_dashboard_shows_table_warnings_and_charts(client, users_by_role, county
     assert "cdn" not in page.lower()
 
 
+def test_charts_are_drawn_once_for_the_same_figures(client, users_by_role, county, monkeypatch):  # noqa: F811
+    """The charts are cached under the figures they show: the same figures are not drawn again,
+    and a payout that changes the figures draws them afresh."""
+    from django.core.cache import cache
+
+    from fund import report_output
+
+    cache.clear()
+    drawn = []
+    real = report_output.chart_participation
+    monkeypatch.setattr(report_output, "chart_participation", lambda **kw: drawn.append(1) or real(**kw))
+    login(client, users_by_role[Role.FUND_OFFICER])
+    pages = [client.get(DASHBOARD, {"year": 2026, "month": 3}).content.decode() for _ in range(3)]
+    assert len(drawn) == 1
+    assert pages[0].split('id="chart-participation">')[1][:2000] == pages[2].split('id="chart-participation">')[1][:2000]
+    from tests.fund.test_report import at, paid
+
+    claim = paid(county_member(), county_facility(), at(2026, 3, 25), "10.00", "10.00", "5.00")
+    assert claim.pk
+    client.get(DASHBOARD, {"year": 2026, "month": 3})
+    assert len(drawn) == 2
+    cache.clear()
+
+
+def county_member():
+    from enrollment.models import Member
+
+    return Member.objects.order_by("pk").first()
+
+
+def county_facility():
+    from facilities.models import Facility
+
+    return Facility.objects.order_by("pk").first()
+
+
 def test_drilldown_lists_the_townships_villages(client, users_by_role, county):  # noqa: F811
     login(client, users_by_role[Role.FUND_OFFICER])
     response = client.get(DASHBOARD, {"year": 2026, "month": 3, "township": "420102100"})
