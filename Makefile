@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps venv migrate demo messages bench clean
+.PHONY: run test system-deps venv migrate demo messages bench clean flower
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -34,6 +34,13 @@ run: messages demo
 
 test: messages
 	$(PY) -m pytest
+
+# The Celery queue and workers in a browser (Flower, http://127.0.0.1:5555), read from the broker:
+#   REDIS_URL=redis://127.0.0.1:6379/0 make flower      (docs/operations.md: queue monitoring)
+FLOWER_PORT ?= 5555
+flower: venv
+	@test -n "$(REDIS_URL)" || { echo "make flower: set REDIS_URL to the Celery broker" >&2; exit 2; }
+	$(VENV)/bin/celery -A ncms flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 bench: venv
 	$(PY) bench/import_roster.py

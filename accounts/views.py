@@ -1,7 +1,12 @@
+import logging
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from .models import Role
@@ -11,6 +16,27 @@ from .models import Role
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    extra_context = {"locked_out": ""}  # set by login_locked_out (django-axes) when locked
+
+
+def lockout_minutes() -> int:
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """AXES_LOCKOUT_CALLABLE: the login page again, status 429, saying why and for how long.
+
+    The log line names the username and the address (never the password) so an administrator can
+    see an attack and unlock a clerk early (`manage.py axes_reset_username <name>`)."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    logging.getLogger("accounts.security").warning(
+        "login locked out: username=%r address=%s", username[:150], request.META.get("REMOTE_ADDR", ""))
+    message = _("登录失败次数过多，该用户名在本机已被暂时锁定，请 %(minutes)s 分钟后再试，"
+                "或联系系统管理员解锁。") % {"minutes": lockout_minutes()}
+    return render(request, "accounts/login.html", {
+        "form": AuthenticationForm(request), "locked_out": message,
+        "next": request.POST.get("next", request.GET.get("next", "")),
+    }, status=429)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -52,6 +78,10 @@ HOME_TILES[Role.FUND_OFFICER] = [("fund:ledger", "基金账务"), ("fund:income_
                                  ("fund:transfer_create", "划拨至支出户")] + HOME_TILES[Role.FUND_OFFICER]
 for _role in (Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER):
     HOME_TILES[_role] += [("fund:ledger", "基金账务")]
+
+# operations (ncms.ops): the background queue, for those who watch the system
+for _role in (Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR):
+    HOME_TILES[_role] += [("ops_queue", "后台任务队列")]
 
 # publicity (publicity.views_staff): the queue of villagers' objections and reports
 for _role in (Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR, Role.APPROVER, Role.AUDITOR, Role.CASHIER):

@@ -18,7 +18,6 @@ database is created when missing and migrated). It
 Nothing here runs on a production database: --rebuild truncates the tables it fills.
 """
 import argparse
-import io
 import json
 import os
 import random
@@ -35,6 +34,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench._common import (copy_households_members, copy_places, copy_rows, django_ready,  # noqa: E402
+                           insert_facilities, reset_place_sequences)
+
 YEAR = 2026
 TZ = ZoneInfo("Asia/Shanghai")
 TOWNSHIPS, VILLAGES_PER = 20, 10
@@ -43,41 +45,9 @@ LEVEL_COST = {"township": 2500, "county": 8000, "municipal": 20000, "provincial"
 DIAGNOSES = [f"{letter}{n:02d}.{n % 10}" for letter in "IJKN" for n in (10, 18, 20, 35, 40, 63)]
 
 
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
-    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
-                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"created database {config['NAME']}")
-
-
 def yuan(fen: int) -> str:
     """Whole fen as the decimal text COPY reads (no float on the way)."""
     return f"{fen // 100}.{fen % 100:02d}"
-
-
-def copy_rows(cursor, table: str, columns: list[str], rows) -> int:
-    """Streams rows (tuples of already formatted text) into `table` with COPY ... FROM STDIN."""
-    count = 0
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join(row))
-            buffer.write("\n")
-            count += 1
-            if count % 50000 == 0:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
-    return count
 
 
 def stays(members: int, claims: int, rng: random.Random):
@@ -119,31 +89,9 @@ def load(members: int, claims: int, rng: random.Random) -> None:
         if not PolicyVersion.objects.filter(year=YEAR).exists():
             policy_load(data=json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8")))
         policy = PolicyVersion.objects.get(year=YEAR)
-        villages = TOWNSHIPS * VILLAGES_PER
-        copy_rows(cursor, "enrollment_township", ["id", "code", "name"],
-                  ((str(t + 1), f"420102{101 + t:03d}", f"第{t + 1}镇") for t in range(TOWNSHIPS)))
-        copy_rows(cursor, "enrollment_village", ["id", "code", "name", "township_id"],
-                  ((str(v + 1), f"420102{101 + v // VILLAGES_PER:03d}{201 + v % VILLAGES_PER:03d}",
-                    f"第{v % VILLAGES_PER + 1}村", str(v // VILLAGES_PER + 1)) for v in range(villages)))
-        households = (members + 3) // 4
-        copy_rows(cursor, "enrollment_household",
-                  ["id", "number", "village_id", "address", "phone", "bank_name", "bank_account", "card_number",
-                   "created_at"],
-                  ((str(h + 1), f"B{h:08d}", str(h % villages + 1), "", "", "农村信用社", f"6228{h:015d}",
-                    f"BK{h:08d}", now) for h in range(households)))
-        copy_rows(cursor, "enrollment_member",
-                  ["id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "category", "phone"],
-                  ((str(n + 1), str(n // 4 + 1), f"成员{n}", f"4201{n:014d}", "1" if n % 2 else "2",
-                    (date(1940, 1, 1) + timedelta(days=n % 25000)).isoformat(), "head" if n % 4 == 0 else "other",
-                    "ordinary", "") for n in range(members)))
-        for index, level in enumerate(LEVELS):
-            cursor.execute(
-                "INSERT INTO facilities_facility (code, name, level, township_id, agreement_start, agreement_end, "
-                "status, suspension_reason) VALUES (%s, %s, %s, %s, %s, %s, 'active', '')",
-                [f"F{index + 1:03d}", f"第{index + 1}定点医院", level, index % TOWNSHIPS + 1,
-                 date(2025, 1, 1), date(2027, 12, 31)])
-        cursor.execute("SELECT id, level FROM facilities_facility ORDER BY code")
-        facilities = cursor.fetchall()
+        villages = copy_places(cursor, TOWNSHIPS, VILLAGES_PER)
+        copy_households_members(cursor, members, villages, now)
+        facilities = insert_facilities(cursor, LEVELS, TOWNSHIPS)
         breakdown = json.dumps({"rule": "formula"})
         group_cost = {dx: rng.uniform(0.5, 2.0) for dx in DIAGNOSES}
 
@@ -173,8 +121,7 @@ def load(members: int, claims: int, rng: random.Random) -> None:
                            "reimbursable_cost", "compensation", "patient_pays", "referred", "rule", "breakdown",
                            "policy_id", "policy_revision", "status", "note", "created_at", "updated_at"],
                           claim_rows())
-        for table in ("enrollment_township", "enrollment_village", "enrollment_household", "enrollment_member"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        reset_place_sequences(cursor)
     print(f"loaded {members:,} members, {count:,} claims in {time.perf_counter() - started:.1f} s")
 
 
@@ -186,18 +133,13 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_ready()
     from django.db import connection
 
     from claims.models import Claim
     from facilities.flags import facility_flags, month_bounds
     from facilities.indicators import indicators
 
-    call_command("migrate", verbosity=0)
     if args.rebuild or Claim.objects.count() != args.claims:
         load(args.members, args.claims, random.Random(20260101))
         with connection.cursor() as cursor:

@@ -29,26 +29,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench._common import database_line, django_ready  # noqa: E402
+
 YEAR = 2026
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红梅玉林志文斌海波"
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
-    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
-                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"created database {config['NAME']}")
 
 
 def make_places():
@@ -200,19 +185,11 @@ def main():
                         help="rows imported through django-import-export (extrapolated to --members)")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
+    django_ready()
     from enrollment.roster import roster_import
 
-    call_command("migrate", verbosity=0)
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database "
-          f"{connection.settings_dict['NAME']}; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} (figures are wall-clock: a busy machine slows every line alike)")
+    print(f"{database_line()}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(figures are wall-clock: a busy machine slows every line alike)")
     wipe()
     villages = make_places()
     data = generate_roster(args.members, villages)

@@ -25,9 +25,6 @@ Nothing here runs on a production database.
 import argparse
 import http.client
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -48,38 +45,11 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 # DEBUG off serves static files through the manifest: collected into a directory of the bench's own
 os.environ.setdefault("STATIC_ROOT", "/tmp/ncms-bench-public-static")
 
+from bench._common import (database_line, django_ready, free_port, percentile, production_env,  # noqa: E402
+                           start_gunicorn, stop, uptime)
+
 TARGET_P95_MS = 100
 TOWNSHIP, VILLAGE = "420102101", "420102101201"
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
-    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
-                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"created database {config['NAME']}")
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def previous_month(today: date) -> tuple[int, int]:
@@ -184,33 +154,6 @@ def in_process(notice) -> tuple[float, float, int]:
     return first, hit, len(response.content)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int, worker_class: str, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, DEBUG="0", ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="0", LOG_LEVEL="WARNING")
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "ncms.wsgi:application", "--workers", str(workers),
-               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "512",
-               "--worker-class", worker_class]
-    if worker_class == "gthread":
-        command += ["--threads", str(threads)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit("gunicorn exited on start")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("gunicorn did not listen within 60 s")
-
-
 class Client:
     """One client: keeps its connection while the server keeps it open (sync workers close it)."""
 
@@ -244,11 +187,6 @@ class Client:
         return response.status, len(data), time.perf_counter() - started, response.getheader("X-Public-Cache", "")
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
-
-
 def once(port: int, path: str, gzip: bool) -> str:
     client = Client(port, gzip)
     status, size, first, cache1 = client.get(path)
@@ -269,19 +207,11 @@ def main():
                         help="clients do not send Accept-Encoding: gzip")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
-    flush_redis(os.environ["REDIS_URL"])
-    import django
-
-    django.setup()
+    django_ready(redis=True, static=True)
     from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection, connections
+    from django.db import connections
 
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database "
-          f"{connection.settings_dict['NAME']}; cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]} "
+    print(f"{database_line()}; cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]} "
           f"{os.environ['REDIS_URL']}; {os.cpu_count()} CPUs")
     print(f"uptime: {uptime()}")
     notice = seed(args.lines)
@@ -292,7 +222,8 @@ def main():
     connections.close_all()
 
     port = free_port()
-    server = start_gunicorn(port, args.workers, args.worker_class, args.threads)
+    server = start_gunicorn(port, workers=args.workers, env=production_env(), worker_class=args.worker_class,
+                            threads=args.threads)
     path = f"/public/notices/{notice.pk}/"
     try:
         boot = Client(port, args.gzip)  # every worker imports what a page needs (an uncached form page)
@@ -345,11 +276,7 @@ def main():
         wall = time.perf_counter() - started
         load_after = uptime()
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
     latencies.sort()
     ms = [value * 1000 for value in latencies]

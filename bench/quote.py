@@ -31,26 +31,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench._common import database_line, django_ready  # noqa: E402
+
 YEAR = 2026
 LEVELS = ["township"] * 20 + ["county"] * 10 + ["municipal"] * 6 + ["provincial"] * 4
 DIAGNOSES = ["J18.9", "I10", "K80.2", "N18.9", "E11.9", "K35.8", "S72.0", "I63.9", "C34.9", "O80"]
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
-    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
-                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"created database {config['NAME']}")
 
 
 def seed(members: int, rng: random.Random) -> None:
@@ -177,19 +162,13 @@ def main():
     parser.add_argument("--members", type=int, default=20_000)
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
+    django_ready()
     from django.core.management import call_command
-    from django.db import connection
 
     from claims.models import Claim, ClaimEvent, MemberYearCap
 
-    call_command("migrate", verbosity=0)
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database "
-          f"{connection.settings_dict['NAME']}; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} (figures are wall-clock: a busy machine slows every line alike)")
+    print(f"{database_line()}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(figures are wall-clock: a busy machine slows every line alike)")
     rng = random.Random(2026)
     seed(args.members, rng)
     text = generate_lines(args.lines, args.members, rng)

@@ -29,9 +29,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -45,25 +42,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench._common import (BENCH_SECRET_KEY, database_line, django_ready, free_port, percentile,  # noqa: E402
+                           production_env, start_gunicorn, stop)
+
 YEAR = 2026
 USERNAME = "bench-facility"
-
-
-def ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("这个基准需要 PostgreSQL：请把 DATABASE_URL 指向 PostgreSQL 数据库")
-    params = dict(host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432,
-                  user=config["USER"] or "postgres", password=config["PASSWORD"] or None)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
-            print(f"created database {config['NAME']}")
 
 
 def seed(members: int) -> str:
@@ -172,33 +155,6 @@ def time_in_process(token: str, bodies: list[dict]) -> list[float]:
     return sorted(times)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
-    env = dict(os.environ, DEBUG="0", SECRET_KEY="bench-only-secret-key-" + "x" * 40,
-               ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="0", API_SETTLE_RATE="1000000/minute",
-               API_USER_RATE="1000000/minute", LOG_LEVEL="WARNING")
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "ncms.wsgi:application", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "256"],
-        cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit("gunicorn exited on start")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("gunicorn did not listen within 60 s")
-
-
 class Client:
     def __init__(self, port: int, token: str):
         self.port = port
@@ -228,11 +184,6 @@ class Client:
         return response.status, json.loads(data), elapsed
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -242,19 +193,13 @@ def main():
                         help="open loop: requests per second from all clients together (0: closed loop)")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection, connections
+    django_ready()
+    from django.db import connections
 
     from claims.models import Claim
 
-    call_command("migrate", verbosity=0)
-    print(f"PostgreSQL {connection.cursor().connection.info.server_version}, database "
-          f"{connection.settings_dict['NAME']}; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f} (wall-clock figures: a busy machine slows every request alike)")
+    print(f"{database_line()}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(wall-clock figures: a busy machine slows every request alike)")
     token = seed(args.requests)
     empty_claims()
 
@@ -279,7 +224,10 @@ def main():
     connections.close_all()
 
     port = free_port()
-    server = start_gunicorn(port, args.workers)
+    # the bench's own key, whatever SECRET_KEY says; throttles high enough not to be what is measured
+    env = production_env(SECRET_KEY=BENCH_SECRET_KEY, API_SETTLE_RATE="1000000/minute",
+                         API_USER_RATE="1000000/minute")
+    server = start_gunicorn(port, workers=args.workers, env=env, backlog=256)
     try:
         warm = Client(port, token)
         for n in range(30):
@@ -322,11 +270,7 @@ def main():
             thread.join()
         wall = time.perf_counter() - started
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
     latencies.sort()
     ms = [value * 1000 for value in latencies]

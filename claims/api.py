@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -26,9 +25,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
@@ -41,8 +39,10 @@ from .models import Claim, ClaimStatus
 from .serializers import (
     FIELD_CODES,
     MONEY,
+    ClaimPageSerializer,
     ClaimSerializer,
     MemberEligibilitySerializer,
+    NotFoundSerializer,
     QuoteInputSerializer,
     QuoteOutputSerializer,
     RefusalSerializer,
@@ -223,8 +223,12 @@ class ClaimListView(ApiView):
             OpenApiParameter("discharged_from", OpenApiTypes.DATE, description="discharge date on or after"),
             OpenApiParameter("discharged_to", OpenApiTypes.DATE, description="discharge date on or before"),
             OpenApiParameter("invoice_no", OpenApiTypes.STR),
+            OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 1"),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="claims per page (default 50, at most 500)"),
         ],
-        responses={200: ClaimSerializer(many=True), 422: REFUSALS[422]},
+        responses={200: ClaimPageSerializer,
+                   404: OpenApiResponse(NotFoundSerializer, description="a page past the last"),
+                   422: REFUSALS[422]},
     )
     def get(self, request):
         claims = _claims_for(request.user)
@@ -313,7 +317,9 @@ class ClaimDetailView(ApiView):
 
     capabilities = {"GET": "api.claims_view"}
 
-    @extend_schema(operation_id="claims_detail", responses={200: ClaimSerializer})
+    @extend_schema(operation_id="claims_detail", responses={
+        200: ClaimSerializer,
+        404: OpenApiResponse(NotFoundSerializer, description="no such claim, or not in your scope")})
     def get(self, request, pk: int):
         claim = get_object_or_404(_claims_for(request.user), pk=pk)
         return Response(claim_data(claim))
@@ -335,7 +341,8 @@ class MemberView(ApiView):
         parameters=[OpenApiParameter("year", OpenApiTypes.INT,
                                      description="the scheme year to check (default: this year)")],
         responses={200: MemberEligibilitySerializer,
-                   404: OpenApiResponse(RefusalSerializer, description="unknown_member")},
+                   404: OpenApiResponse(RefusalSerializer, description="unknown_member"),
+                   422: REFUSALS[422]},
     )
     def get(self, request, id_number: str):
         from enrollment.models import Member
@@ -360,28 +367,23 @@ class MemberView(ApiView):
         return Response(MemberEligibilitySerializer(data).data)
 
 
-# --- the OpenAPI document and its page ------------------------------------------------------------
-# Readable by any logged-in staff user (session) and any token user; not public.
+# --- the OpenAPI document and its pages -----------------------------------------------------------
+# Public, like the public site: a facility's software vendor reads them before holding a token.
+# They describe the endpoints and hold no data; every endpoint still needs its token.
 
 
-class SchemaView(SpectacularAPIView):
-    permission_classes = [IsAuthenticated]
+class _Public:
+    permission_classes = [AllowAny]
+    authentication_classes: list = []  # a stale token or session does not turn the page into a 401
 
 
-class _LoginForPage:
-    """A browser that is not logged in is sent to the login page rather than given a 401."""
-
-    permission_classes = [IsAuthenticated]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, NotAuthenticated):
-            return redirect_to_login(self.request.get_full_path())
-        return super().handle_exception(exc)
+class SchemaView(_Public, SpectacularAPIView):
+    """The OpenAPI document."""
 
 
-class DocsView(_LoginForPage, SpectacularSwaggerView):
+class DocsView(_Public, SpectacularSwaggerView):
     """Swagger UI, its assets served from drf-spectacular-sidecar (no CDN)."""
 
 
-class RedocView(_LoginForPage, SpectacularRedocView):
+class RedocView(_Public, SpectacularRedocView):
     """Redoc, its assets served from drf-spectacular-sidecar (no CDN)."""

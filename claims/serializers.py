@@ -161,6 +161,23 @@ class ClaimSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ClaimPageSerializer(serializers.Serializer):
+    """One page of GET /api/v1/claims/ (claims.api.ClaimsPagination, page-number pagination):
+    the count of every claim matching, the links to the pages around, and this page's claims."""
+
+    count = serializers.IntegerField(help_text="claims matching, on every page")
+    next = serializers.URLField(allow_null=True, help_text="the next page, or null on the last")
+    previous = serializers.URLField(allow_null=True, help_text="the previous page, or null on the first")
+    results = ClaimSerializer(many=True)
+
+
+class NotFoundSerializer(serializers.Serializer):
+    """DRF's answer to an unknown object or page: a claim that does not exist or is not in your
+    scope (another facility's), or a page past the last."""
+
+    detail = serializers.CharField()
+
+
 class MemberEligibilitySerializer(serializers.Serializer):
     id_number = serializers.CharField()
     name = serializers.CharField()

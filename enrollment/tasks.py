@@ -3,16 +3,30 @@
 `roster_import_job(job_id)` takes an id, loads the ImportJob and runs `roster_import` on its file.
 It is safe to run twice: a job already done does nothing, and a job whose first run died midway
 runs again (the import is all-or-nothing, and importing the same rows again changes nothing).
-Enqueue it with `transaction.on_commit` so the worker sees the job row.
+Enqueue it with `import_job_enqueue` from `transaction.on_commit`, so the worker sees the job row.
+
+Faults (issue 7):
+- Redis down when the job is enqueued: the job is marked failed with a message saying that the
+  file is kept and nothing was imported, and the clerk retries it from the job page
+  (`import_job_retry`) once the queue is back; never a 500, and the uploaded file is never lost.
+- A worker killed in the middle: the import is one transaction, so PostgreSQL rolls all of it
+  back when the worker's connection dies. While it runs, the worker holds a session advisory
+  lock on the job (`_job_lock`), which dies with its connection: a job left "importing" whose
+  lock nobody holds was interrupted (`import_job_interrupted`) and may be retried. A second
+  delivery of the task (acks_late: Redis hands an unacknowledged task out again) waits for that
+  lock and then finds the job done.
 """
 from __future__ import annotations
 
 import logging
+import uuid
+from contextlib import contextmanager
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid, roster_import
@@ -23,6 +37,9 @@ log = logging.getLogger(__name__)
 PROGRESS_TIMEOUT = 60 * 60 * 24
 MAX_STORED_ERRORS = 1000
 RUNNABLE = {ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING}
+# first key of the advisory lock a worker holds on a job while it imports it (second key: job id)
+JOB_LOCK_CLASS = 70701
+ENQUEUE_FAILED = "后台任务队列暂时不可用，导入没有开始，未导入任何数据；文件已保存，请稍后点击“重新导入”"
 
 
 def progress_key(job_id: int) -> str:
@@ -66,6 +83,11 @@ def import_job_run(job_id: int) -> None:
     Scheme rule: a township clerk's upload carries the clerk's township, and `roster_import`
     refuses rows of villages outside it.
     """
+    with _job_lock(job_id):
+        _import_job_run(job_id)
+
+
+def _import_job_run(job_id: int) -> None:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("created_by").get(pk=job_id)
         if job.status not in RUNNABLE:
@@ -117,6 +139,113 @@ def _finish(job: ImportJob, status: str, *, errors: list, summary: dict, process
         fields += ["processed_rows", "total_rows"]
     job.save(update_fields=fields)
     cache.delete(progress_key(job.pk))
+
+
+@contextmanager
+def _job_lock(job_id: int):
+    """Hold the job's session advisory lock (PostgreSQL) while importing it.
+
+    A session lock, not a transaction one: the import opens its own outermost transaction
+    (enrollment.roster), and the lock must outlive the short transaction that marks the job
+    "importing". If the worker dies, its connection closes and PostgreSQL drops the lock with the
+    import's uncommitted rows. A second delivery of the task waits here, then finds the job done.
+    """
+    if connection.vendor != "postgresql":
+        yield  # embedded mode: imports run in the request, one writer at a time
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, job_id])
+        except DatabaseError:
+            log.warning("import job %s: connection lost before its lock was released (it goes with it)",
+                        job_id)
+
+
+def import_job_running(job_id: int) -> bool:
+    """Whether a worker is importing the job now (holds its lock). PostgreSQL only: elsewhere
+    (embedded mode, imports in the request) this cannot be known and the answer is False."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s AND objsubid = 2)",
+            [JOB_LOCK_CLASS, job_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def import_job_interrupted(job: ImportJob) -> bool:
+    """A job left "importing" that no worker imports any more (its worker was killed): nothing of
+    it was written, and it may be retried. Known on PostgreSQL only (see import_job_running)."""
+    return (job.status == ImportJob.Status.IMPORTING and connection.vendor == "postgresql"
+            and not import_job_running(job.pk))
+
+
+def import_job_retryable(job: ImportJob) -> bool:
+    """Failed (the queue was down, the system failed, a concurrent import conflicted), still
+    queued (a lost message is harmless to send again: a second delivery finds the job done), or
+    interrupted. An invalid file is not retried: the clerk corrects it and uploads it again."""
+    if job.status in {ImportJob.Status.FAILED, ImportJob.Status.QUEUED}:
+        return True
+    if job.status == ImportJob.Status.IMPORTING:
+        return not import_job_running(job.pk)
+    return False
+
+
+def import_job_enqueue(job_id: int, task_id: str) -> bool:
+    """Send the job to the worker; when the broker (Redis) cannot be reached, mark the job failed
+    with a message that says it can be retried, and return False. The file stays stored.
+
+    `ignore_result`: the job row is the result; with Redis down, subscribing to a result would
+    make the sender wait for the result store's reconnection attempts (about 20 s) instead of
+    failing at once.
+    """
+    try:
+        roster_import_job.apply_async((job_id,), task_id=task_id, ignore_result=True)
+    except BrokerUnavailable as exc:
+        log.warning("import job %s: the task queue is unavailable (%s); marked failed, retryable",
+                    job_id, type(exc).__name__)
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.status != ImportJob.Status.QUEUED or job.task_id != task_id:
+                return False  # retried or run meanwhile
+            _finish(job, ImportJob.Status.FAILED,
+                    errors=[{"row": 0, "column": "", "value": "", "reason": ENQUEUE_FAILED}],
+                    summary={**job.summary, "message": ENQUEUE_FAILED, "enqueue_failed": True})
+        return False
+    return True
+
+
+def import_job_retry(job_id: int) -> ImportJob | None:
+    """Make a failed, stuck or interrupted job ready to be confirmed again (the stored file, the
+    same year and township); None when it is not retryable (running, done, invalid)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if not import_job_retryable(job):
+            return None
+        summary = {key: value for key, value in (job.summary or {}).items()
+                   if key in {"plan", "preview"}}
+        summary["retries"] = (job.summary or {}).get("retries", 0) + 1
+        job.status = ImportJob.Status.READY
+        job.errors = []
+        job.summary = summary
+        job.processed_rows = 0
+        job.finished_at = None
+        job.task_id = ""
+        job.save(update_fields=["status", "errors", "summary", "processed_rows", "finished_at", "task_id"])
+    cache.delete(progress_key(job.pk))
+    return job
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())
 
 
 @shared_task(name="enrollment.roster_import_job")

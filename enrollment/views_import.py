@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import uuid
 import zipfile
 
 from django import forms
@@ -34,9 +33,13 @@ from enrollment.models import Enrollment, ImportJob, Member
 from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
 from enrollment import roster
 from enrollment.roster import RosterInvalid
-from enrollment.tasks import errors_as_json, import_job_run, progress_read, progress_write, roster_import_job
+from enrollment.tasks import (
+    errors_as_json, import_job_enqueue, import_job_interrupted, import_job_retry, import_job_retryable,
+    import_job_run, new_task_id, progress_read, progress_write,
+)
 from ncms.errors import NcmsError
 from ncms.tabular import _cell_text, _decode
+from ncms.uploads import roster_file_kind
 
 PREVIEW_ROWS = 5
 SHOWN_ERRORS = 500
@@ -55,9 +58,10 @@ class RosterUploadForm(forms.Form):
                 _("文件太大（%(size)s），最大只能上传 %(limit)s；请按村分成几个文件分别导入")
                 % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
-        extension = os.path.splitext(upload.name)[1].lower()
-        if extension not in {".csv", ".xlsx"}:
-            raise forms.ValidationError(_("只能上传 CSV 或 XLSX 文件（.xls 请先另存为 .xlsx）"))
+        try:  # by its content, not its name (ncms.uploads): nothing is stored when refused
+            roster_file_kind(upload)
+        except NcmsError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
         return upload
 
 
@@ -142,6 +146,8 @@ def roster_import_detail(request, pk: int):
     """The job page: errors, or the preview and the confirm button, or progress, or the result."""
     job = get_object_or_404(_jobs(request.user), pk=pk)
     if request.method == "POST":
+        if request.POST.get("retry"):
+            return _retry(request, job)
         return _confirm(request, job)
     summary = job.summary or {}
     shown_errors = job.errors[:SHOWN_ERRORS]
@@ -156,6 +162,8 @@ def roster_import_detail(request, pk: int):
         "message": summary.get("message", ""),
         "progress": progress_read(job),
         "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
+        "interrupted": import_job_interrupted(job),
+        "retryable": import_job_retryable(job),
         "background": job.total_rows > settings.ROSTER_ASYNC_THRESHOLD,
         "threshold": settings.ROSTER_ASYNC_THRESHOLD,
     }
@@ -174,12 +182,18 @@ def _confirm(request, job: ImportJob):
         background = job.total_rows > settings.ROSTER_ASYNC_THRESHOLD
         if background:
             job.status = ImportJob.Status.QUEUED
-            job.task_id = str(uuid.uuid4())
+            job.task_id = new_task_id()
             job.save(update_fields=["status", "task_id"])
             task_id = job.task_id
             job_id = job.pk
-            transaction.on_commit(lambda: roster_import_job.apply_async((job_id,), task_id=task_id))
+            enqueued = []
+            transaction.on_commit(lambda: enqueued.append(import_job_enqueue(job_id, task_id)))
     if background:
+        if enqueued == [False]:
+            # the queue (Redis) is down: the job says so and keeps its file for a retry
+            messages.error(request, _("后台任务队列暂时不可用，导入没有开始，未导入任何数据；"
+                                      "文件已保存，请稍后点击“重新导入”"))
+            return redirect("enrollment:roster_import_detail", pk=job.pk)
         progress_write(job.pk, done=0, total=job.total_rows, status=ImportJob.Status.QUEUED)
         messages.success(request, _("文件较大，已转入后台导入；本页显示导入进度"))
         return redirect("enrollment:roster_import_detail", pk=job.pk)
@@ -190,6 +204,18 @@ def _confirm(request, job: ImportJob):
     else:
         messages.error(request, _("花名册未导入，见下方原因"))
     return redirect("enrollment:roster_import_detail", pk=job.pk)
+
+
+def _retry(request, job: ImportJob):
+    """Run a failed, stuck or interrupted job again from its stored file: it becomes ready and is
+    confirmed again (in the request or in the worker, by its size). Nothing of the failed run was
+    written (the import is one transaction), so the retry imports the whole file once."""
+    retried = import_job_retry(job.pk)
+    if retried is None:
+        messages.info(request, _("该导入正在进行或已结束，不能重新导入（状态：%(status)s）")
+                      % {"status": job.get_status_display()})
+        return redirect("enrollment:roster_import_detail", pk=job.pk)
+    return _confirm(request, retried)
 
 
 @capability_required("enrollment.import")

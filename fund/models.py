@@ -280,3 +280,31 @@ class FundReport(models.Model):
 
     def delete(self, *args, **kwargs):
         raise NcmsError("已保存的月报不能删除", code="report_frozen")
+
+
+# --- payout batches: the idempotency key of a payout request (issue 7, Faults) -----------------
+class PayoutBatch(models.Model):
+    """One payout request (兑付) as the cashier sent it, under the key its form was rendered with.
+
+    The key makes a retry safe: when the database connection is lost after the payout committed
+    but before the cashier saw the answer, sending the same form again finds its batch and answers
+    with what was paid, instead of paying again or refusing as "already paid"; when it was lost
+    before the commit, nothing of the batch exists and the retry pays it once.
+    (`fund.services.payout_batch_pay`.) Written once with its payouts, in their transaction.
+    """
+
+    key = models.CharField(_("请求编号"), max_length=64, unique=True)
+    claims = models.ManyToManyField("claims.Claim", verbose_name=_("补偿申请"), related_name="payout_batches")
+    total = models.DecimalField(_("合计金额"), **MONEY)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("兑付人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("兑付时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("兑付批次")
+        verbose_name_plural = _("兑付批次")
+        constraints = [models.CheckConstraint(name="payout_batch_total_not_negative", condition=Q(total__gte=0))]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.total}"

@@ -27,11 +27,14 @@ Contributions: `contributions_book` books one transaction per enrollment (ref
 Payouts: `claims_pay_batch` locks the claims (ordered by pk) and then the expenditure balance, so
 two cashiers paying the same claim at once pay it once; the payout lines and the claim's move to
 paid (`claims.services.claim_transition`, action "pay") are one database transaction, and a batch
-is all or nothing.
+is all or nothing. `payout_batch_pay` adds the request's idempotency key (a `PayoutBatch` row in
+the same transaction): a retry after a lost connection pays nothing twice and loses nothing.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -55,6 +58,7 @@ from .models import (
     IncomeSource,
     LedgerLine,
     LedgerTransaction,
+    PayoutBatch,
     TransactionKind,
     income_code,
 )
@@ -134,31 +138,9 @@ def _post(*, user, year: int, on: date, kind: str, ref: str, memo: str,
           movements: list[tuple[str, Decimal]], balances: dict[str, AccountBalance],
           accounts: dict[str, Account], reverses: LedgerTransaction | None = None) -> LedgerTransaction:
     """Book one balanced transaction; `balances` are the locked rows of every account touched."""
-    movements = [(code, amount) for code, amount in movements if amount != ZERO]
-    allowed = ALLOWED.get(kind, {}) if kind != K.REVERSAL else {code: BOTH for code, _ in movements}
-    forbidden = sorted({code for code, amount in movements
-                        if ("+" if amount > ZERO else "-") not in allowed.get(code, ())})
-    if forbidden:
-        raise NcmsError(f"基金封闭运行：{TransactionKind(kind).label}不能记入科目 {', '.join(forbidden)}",
-                        code="forbidden_movement")
-    if len(movements) < 2 or sum((amount for _, amount in movements), ZERO) != ZERO:
-        raise NcmsError("借贷不平衡，不能记账", code="unbalanced")
-    for amount in (amount for _, amount in movements):
-        if amount != to_fen(amount):
-            raise NcmsError("金额只能精确到分", code="bad_amount")
+    movements, change = _checked(year=year, kind=kind, movements=movements, balances=balances,
+                                 accounts=accounts)
     _check_ref(kind, ref)
-    change: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for code, amount in movements:
-        change[code] += amount
-    for code, delta in change.items():
-        row = balances[code]
-        after = row.balance + delta
-        if row.kind != AccountKind.INCOME and after < ZERO:
-            raise NcmsError(
-                f"{year}年度{ACCOUNT_WORDS.get(code, accounts[code].name)}余额 {row.balance} 元，"
-                f"不足支付 {-delta} 元", code="insufficient_funds")
-        if row.kind == AccountKind.INCOME and after > ZERO:
-            raise NcmsError(f"{year}年度{accounts[code].name}不能冲销到负数", code="insufficient_funds")
     try:
         with transaction.atomic():
             entry = LedgerTransaction.objects.create(year=year, date=on, kind=kind, ref=ref, memo=memo[:200],
@@ -172,6 +154,38 @@ def _post(*, user, year: int, on: date, kind: str, ref: str, memo: str,
             balances[code].balance += delta
             balances[code].save(update_fields=["balance"])
     return entry
+
+
+def _checked(*, year: int, kind: str, movements: list[tuple[str, Decimal]],
+             balances: dict[str, AccountBalance], accounts: dict[str, Account]):
+    """The closed fund's rules for one transaction: the movements (zero lines dropped) and the
+    change of each account's balance, or a refusal (forbidden movement, unbalanced, not to the
+    fen, a balance that would go below zero)."""
+    movements = [(code, amount) for code, amount in movements if amount != ZERO]
+    allowed = ALLOWED.get(kind, {}) if kind != K.REVERSAL else {code: BOTH for code, _ in movements}
+    forbidden = sorted({code for code, amount in movements
+                        if ("+" if amount > ZERO else "-") not in allowed.get(code, ())})
+    if forbidden:
+        raise NcmsError(f"基金封闭运行：{TransactionKind(kind).label}不能记入科目 {', '.join(forbidden)}",
+                        code="forbidden_movement")
+    if len(movements) < 2 or sum((amount for _, amount in movements), ZERO) != ZERO:
+        raise NcmsError("借贷不平衡，不能记账", code="unbalanced")
+    for amount in (amount for _, amount in movements):
+        if amount != to_fen(amount):
+            raise NcmsError("金额只能精确到分", code="bad_amount")
+    change: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for code, amount in movements:
+        change[code] += amount
+    for code, delta in change.items():
+        row = balances[code]
+        after = row.balance + delta
+        if row.kind != AccountKind.INCOME and after < ZERO:
+            raise NcmsError(
+                f"{year}年度{ACCOUNT_WORDS.get(code, accounts[code].name)}余额 {row.balance} 元，"
+                f"不足支付 {-delta} 元", code="insufficient_funds")
+        if row.kind == AccountKind.INCOME and after > ZERO:
+            raise NcmsError(f"{year}年度{accounts[code].name}不能冲销到负数", code="insufficient_funds")
+    return movements, change
 
 
 # --- income and the risk reserve ------------------------------------------------------------
@@ -245,14 +259,42 @@ def contributions_book_bulk(*, user, year: int, amounts_by_date: dict[date, Deci
     """Book a roster import's contributions as individual income: one transaction per paid
     date, for the sum of that date's contributions, ref "<ref_prefix>:<YYYY-MM-DD>" (so the same
     import booked again is refused). Call it inside the import's transaction."""
-    booked = []
-    for on in sorted(amounts_by_date):
-        amount = to_fen(Decimal(amounts_by_date[on]))
-        if amount > ZERO:
-            booked.append(_income_post(user=user, year=year, on=on, source=IncomeSource.INDIVIDUAL,
-                                       amount=amount, ref=f"{ref_prefix}:{on.isoformat()}",
-                                       memo=f"个人缴费（花名册导入）{on.isoformat()}"))
-    return booked
+    days = [(on, to_fen(Decimal(amounts_by_date[on]))) for on in sorted(amounts_by_date)]
+    days = [(on, amount) for on, amount in days if amount > ZERO]
+    if not days:
+        return []
+    # What `_income_post` does date by date, with the chart, the locked balances, the reserve
+    # rate and the year's income read once, and the transactions and their lines written with
+    # two inserts (an import's contributions fall on a hundred paid dates or more).
+    accounts = chart_ensure()
+    code = income_code(IncomeSource.INDIVIDUAL)
+    balances = _lock_balances(accounts, [SPECIAL, RESERVE, code], year)
+    refs = [f"{ref_prefix}:{on.isoformat()}" for on, _ in days]
+    taken = LedgerTransaction.objects.filter(kind=K.INCOME, ref__in=refs).values_list("ref", flat=True).first()
+    if taken:
+        raise NcmsError(f"业务号「{taken}」已经记过账，不能重复记账", code="duplicate_ref")
+    rate = _reserve_rate(year)
+    income = -(AccountBalance.objects.filter(year=year, kind=AccountKind.INCOME)
+               .aggregate(total=Sum("balance"))["total"] or ZERO)
+    entries, lines = [], []
+    for (on, amount), ref in zip(days, refs):
+        share = to_fen(rate * (income + amount)) - balances[RESERVE].balance
+        movements, change = _checked(
+            year=year, kind=K.INCOME, balances=balances, accounts=accounts,
+            movements=[(SPECIAL, amount), (code, -amount), (SPECIAL, -share), (RESERVE, share)])
+        for account_code, delta in change.items():
+            balances[account_code].balance += delta
+        income += amount
+        entry = LedgerTransaction(year=year, date=on, kind=K.INCOME, ref=ref, created_by=user,
+                                  memo=f"个人缴费（花名册导入）{on.isoformat()}")
+        entries.append(entry)
+        lines += [(entry, account_code, value) for account_code, value in movements]
+    LedgerTransaction.objects.bulk_create(entries)
+    LedgerLine.objects.bulk_create([LedgerLine(transaction=entry, account=accounts[account_code], amount=value)
+                                    for entry, account_code, value in lines])
+    for row in {id(row): row for row in balances.values()}.values():
+        row.save(update_fields=["balance"])
+    return entries
 
 
 @transaction.atomic
@@ -380,6 +422,67 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
 def claim_pay(*, user, claim, paid_date: date | None = None):
     """Pay one approved claim: its payout and its move to paid are one transaction."""
     return claims_pay_batch(user=user, claims=[claim], paid_date=paid_date)[0]
+
+
+# --- payouts with an idempotency key -------------------------------------------------------------
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass(frozen=True)
+class PayoutResult:
+    batch: PayoutBatch
+    claims: list
+    replayed: bool  # True: this key's batch was paid before; nothing was paid now
+
+
+def _payout_replay(*, key: str, ids: list[int], user) -> PayoutResult | None:
+    from claims.models import Claim
+
+    batch = PayoutBatch.objects.filter(key=key).first()
+    if batch is None:
+        return None
+    paid_ids = sorted(batch.claims.values_list("pk", flat=True))
+    if paid_ids != ids or batch.created_by_id != getattr(user, "pk", None):
+        raise NcmsError("该兑付请求已用于另一批补偿申请，本次未兑付；请刷新页面后重新选择", code="key_reused")
+    return PayoutResult(batch=batch, claims=list(Claim.objects.filter(pk__in=ids).order_by("pk")), replayed=True)
+
+
+def payout_batch_pay(*, user, claims, key: str, paid_date: date | None = None) -> PayoutResult:
+    """Pay a batch of approved claims (`claims_pay_batch`) under the request's idempotency key.
+
+    Why (issue 7): a cashier whose connection to the database was lost does not know whether the
+    money went out. The key is generated when the payout form is rendered and sent with it; the
+    batch row holding it is written first, in the payout's transaction, so
+    - lost after the commit: the retry with the same key finds the batch and answers with what
+      was paid (`replayed`), paying nothing again;
+    - lost before the commit: nothing of the batch exists, and the retry pays it once;
+    - two sends of the same key at once: the second's insert of the key waits for the first's
+      transaction and then finds its batch.
+    A key is bound to its claims and its cashier: used for other claims, it is refused.
+    """
+    key = (key or "").strip()
+    if not IDEMPOTENCY_KEY.match(key):
+        raise NcmsError("兑付请求编号缺失或不正确，本次未兑付；请刷新页面后重新提交", code="bad_key")
+    _require(user, "fund.pay", "兑付补偿")
+    ids = sorted({claim.pk for claim in claims})
+    replay = _payout_replay(key=key, ids=ids, user=user)
+    if replay is not None:
+        return replay
+    try:
+        with transaction.atomic():
+            batch = PayoutBatch.objects.create(key=key, created_by=user, total=ZERO)
+            paid = claims_pay_batch(user=user, claims=claims, paid_date=paid_date)
+            batch.total = sum((claim.compensation for claim in paid), ZERO)
+            batch.save(update_fields=["total"])
+            batch.claims.set(paid)
+    except IntegrityError:
+        # the same key committed by a concurrent send of the same request: answer with its batch
+        replay = _payout_replay(key=key, ids=ids, user=user)
+        if replay is None:
+            raise
+        return replay
+    return PayoutResult(batch=batch, claims=paid, replayed=False)
 
 
 # --- corrections -------------------------------------------------------------------------------

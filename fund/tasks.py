@@ -16,6 +16,8 @@ def fund_report_store_last_month(year: int | None = None, month: int | None = No
 
     Idempotent per (year, month): when a version is stored already it does nothing, so a repeated
     beat run or a retry never adds versions; a manual regenerate on the dashboard makes n+1.
+    A worker killed in the middle stores nothing (the report is one row, inserted in one
+    transaction after it is computed) and the next run stores it (tests/faults/test_worker_killed.py).
     """
     from fund.report import fund_report_store_first
 

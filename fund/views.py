@@ -4,6 +4,7 @@ with the bank payment file, and the reconciliation.
 Thin adapters: what a role may do is `capability_required` (→ 403); which claims a user reaches
 is `Claim.objects.for_user` (→ 404); every write goes through fund/services.py.
 """
+import uuid
 from decimal import Decimal
 from io import BytesIO
 
@@ -102,6 +103,9 @@ def payout_queue(request):
     expenditure = AccountBalance.objects.filter(account__code="expenditure").order_by("-year")
     return render(request, "fund/payout_queue.html", {"form": form, "page": page, "expenditure": expenditure,
                                                        "last_batch": request.session.pop("fund_last_batch", None),
+                                                       # the request's idempotency key: a resend of
+                                                       # this form never pays twice
+                                                       "idempotency_key": uuid.uuid4().hex,
                                                        "query": urlencode({k: v for k, v in request.GET.items()
                                                                            if k != "page"})})
 
@@ -125,7 +129,10 @@ def _claims_in_scope(request, ids, statuses):
 @require_POST
 def payout_pay(request):
     """Pay one claim (button `pay_one`) or the selected claims as one all-or-nothing batch.
-    A double click sends the same claims twice: the second finds them paid and says so."""
+    A double click sends the same claims twice: the second finds them paid and says so.
+    The form carries the idempotency key it was rendered with (`idempotency_key`): the same form
+    sent again after a lost connection answers with what was paid, never pays twice
+    (`services.payout_batch_pay`). A post without a key (an old page) is paid without one."""
     ids = [request.POST["pay_one"]] if request.POST.get("pay_one") else request.POST.getlist("claim")
     claims = _claims_in_scope(request, ids, [ClaimStatus.APPROVED, ClaimStatus.PAID])
     next_url = request.POST.get("next") or reverse("fund:payout_queue")
@@ -134,15 +141,25 @@ def payout_pay(request):
     if not claims:
         messages.error(request, _("请选择要兑付的补偿申请"))
         return redirect(next_url)
+    key = request.POST.get("idempotency_key", "")
+    replayed = False
     try:
-        paid = services.claims_pay_batch(user=request.user, claims=claims)
+        if key:
+            result = services.payout_batch_pay(user=request.user, claims=claims, key=key)
+            paid, replayed = result.claims, result.replayed
+        else:
+            paid = services.claims_pay_batch(user=request.user, claims=claims)
     except NcmsError as exc:
         level = messages.WARNING if exc.code == "already_paid" else messages.ERROR
         messages.add_message(request, level, exc.message)
         return redirect(next_url)
     total = sum(claim.compensation for claim in paid)
     file_url = f"{reverse('fund:bank_file')}?{urlencode([('claim', claim.pk) for claim in paid])}"
-    messages.success(request, _("已兑付 %(count)s 件，合计 %(total)s 元") % {"count": len(paid), "total": total})
+    if replayed:
+        messages.success(request, _("这批兑付已经完成（重复提交，没有再次付款）：%(count)s 件，合计 %(total)s 元")
+                         % {"count": len(paid), "total": total})
+    else:
+        messages.success(request, _("已兑付 %(count)s 件，合计 %(total)s 元") % {"count": len(paid), "total": total})
     request.session["fund_last_batch"] = file_url
     return redirect(next_url)
 

@@ -4,11 +4,12 @@ Embedded default (nothing set): SQLite file, Celery eager, local-memory cache, D
 Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_htmx",
+    "axes",  # login throttling (accounts.backends.LoginThrottleBackend)
     "accounts",
     "enrollment",
     "facilities",
@@ -59,7 +61,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID) for every line of the request, and its access line.
+    "ncms.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -72,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a refused locked-out login into the login page with its message (status 429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ncms.urls"
@@ -116,6 +123,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): AXES_FAILURE_LIMIT failures of one username from one address lock
+# that pair out for LOGIN_LOCKOUT_MINUTES, even with the right password. Attempts are kept in the
+# database (AccessAttempt), which every web process shares on SQLite and PostgreSQL alike; the
+# address is REMOTE_ADDR (behind a proxy, the proxy's: the lock is then per username).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -146,15 +168,20 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 ROSTER_UPLOAD_MAX_BYTES = int(os.environ.get("ROSTER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024))
+# Scans of a claim and documents of an inspection: PDF/JPEG/PNG by their first bytes (ncms.uploads).
+CLAIM_DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIM_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
+INSPECTION_DOCUMENT_MAX_BYTES = int(os.environ.get("INSPECTION_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
 
 # Redis: broker, result store and cache when REDIS_URL is set; otherwise eager tasks + memory cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache that answers as a miss while Redis is down (ncms/cache.py)
+            "BACKEND": "ncms.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "ncms",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2, "RETRY_AFTER": 5},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -206,6 +233,10 @@ SPECTACULAR_SETTINGS = {
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Admin import/export need the model's permission (without these, any is_staff user could export
+# every member's ID number from the admin, or import registers: tests/security_walk).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # Demo / county settings
 COUNTY_CODE = os.environ.get("COUNTY_CODE", "420102")
@@ -214,6 +245,9 @@ PARTICIPATION_TARGET = "0.95"
 
 # Security: secure cookies and HTTPS in production (DEBUG off); `check --deploy` is clean.
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no script reads the cookie: forms carry {% csrf_token %}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -221,22 +255,72 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP (ncms/health.py)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     if env_bool("BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy (django-csp 4): our own origin only. No inline script runs except with
+# the request's nonce (the Swagger UI and Redoc pages, templates/drf_spectacular/); the forms'
+# small behaviours are in static/js/forms.js. tests/security/test_headers.py fails when a
+# template gains an inline script or handler. Style attributes are allowed (progress bars, the
+# participation chart). QR codes and report charts are data: images; Redoc runs a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Logs (ncms/logs.py): LOG_FORMAT=json (one JSON object per line, the default with DEBUG off) or
+# plain; every line carries the request id (X-Request-ID) or the Celery task id; one access line
+# per request (ncms.access: method, path without query string, status, duration_ms, user_id).
+# LOG_STREAM=stderr (default) or stdout: stderr keeps the stdout of the contract's commands
+# (quote_claims, fund_report, facility_flags) pure data; process managers collect both streams.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
+LOG_STREAM = os.environ.get("LOG_STREAM", "stderr")
+if LOG_FORMAT not in {"json", "plain"} or LOG_STREAM not in {"stdout", "stderr"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain, LOG_STREAM stdout or stderr")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "filters": {
+        "context": {"()": "ncms.logs.ContextFilter"},
+        "redact": {"()": "ncms.logs.RedactFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "ncms.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "stream": f"ext://sys.{LOG_STREAM}",
+            "formatter": LOG_FORMAT, "filters": ["context", "redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own lines go through the one console handler above (not its default ones).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        # Django writes raw paths ("Not Found: /api/v1/members/<ID number>/"); masked at the source.
+        "django.request": {"filters": ["redact"]},
+        "django.server": {"filters": ["redact"], "propagate": True},
+    },
 }
+# The worker keeps these handlers and formats (task id on every line) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Publicity (publicity/): the objection period of a compensation notice (days after posting, set
 # per county) and the county's phone number for reports (举报电话) printed on notices.

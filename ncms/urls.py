@@ -1,8 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 from django.contrib.auth.decorators import login_not_required
+
+from ncms import health, ops
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("publicity/", include("publicity.urls_staff")),  # objections and reports queue (staff)
     path("admin/", admin.site.urls),
     path("api/", include("claims.api_urls")),  # /api/v1/, /api/schema/, /api/docs/
+    path("healthz", health.healthz, name="healthz"),  # no login: load balancers, monitoring
+    path("ops/queue/", ops.queue, name="ops_queue"),  # background queue for the county office
 ]
 
 admin.site.site_header = "新型农村合作医疗管理系统"

@@ -61,7 +61,7 @@ def body(member, **changes) -> dict:
 
 @pytest.mark.parametrize("method,url", [
     ("post", QUOTE), ("post", CLAIMS), ("get", CLAIMS), ("get", f"{CLAIMS}1/"),
-    ("get", "/api/v1/members/420102199001011234/"), ("get", "/api/schema/"),
+    ("get", "/api/v1/members/420102199001011234/"),
 ])
 def test_anonymous_gets_401(db, method, url):
     response = getattr(APIClient(), method)(url, {}, format="json")
@@ -458,11 +458,16 @@ def test_docs_page_renders_without_a_cdn(client, make_user):
     assert "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js" in redoc.content.decode()
 
 
-def test_docs_page_sends_an_anonymous_browser_to_login(client, db):
-    response = client.get("/api/docs/")
-
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
+def test_the_schema_and_its_pages_are_public_but_hold_no_data(client, db):
+    """A vendor reads the OpenAPI document before it has a token; the endpoints still need one."""
+    schema = APIClient().get("/api/schema/", {"format": "json"})
+    assert schema.status_code == 200 and "/api/v1/claims/" in schema.json()["paths"]
+    stale = APIClient()
+    stale.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    assert stale.get("/api/schema/").status_code == 200
+    for page in ("/api/docs/", "/api/docs/redoc/"):
+        assert client.get(page).status_code == 200
+    assert APIClient().get(CLAIMS).status_code == 401
 
 
 # --- create_api_token ------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from claims.models import Claim, ClaimStatus
-from enrollment.models import Enrollment
 from enrollment.services import enrollment_record_contribution
 from fund import services
 from fund.models import AccountBalance, LedgerLine, LedgerTransaction

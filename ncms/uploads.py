@@ -1,0 +1,95 @@
+"""What an uploaded file is, by its content (never its name or the browser's Content-Type).
+
+- Scans and documents (claims, inspections): PDF, JPEG or PNG by their first bytes
+  (claims.rules.scan_content_type); checked by claims.forms / claims.services and
+  facilities.services.
+- Roster files (enrollment.views_import): an XLSX must be a zip holding a workbook; a CSV must be
+  text (UTF-8 or GB18030, no NUL or other control bytes) and not markup. The roster importer
+  picks its parser by the name, so the content must also agree with the name.
+
+Files are stored under MEDIA_ROOT, outside STATIC_ROOT, and served only by views that apply the
+user's scope (claims.views.document_download, facilities.views.inspection_document_download);
+no URL serves MEDIA_URL.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+
+from django.utils.translation import gettext as _
+
+from ncms.errors import NcmsError
+
+ZIP_MAGIC = b"PK\x03\x04"
+TEXT_SAMPLE_BYTES = 64 * 1024
+# Bytes that never appear in a spreadsheet saved as CSV text (tab, CR, LF and form feed may).
+CONTROL_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13}
+# Files that may look like text at their start but are not: PDF, zip/XLSX, old .xls (OLE), Windows
+# and Linux programs, images.
+BINARY_SIGNATURES = (b"%PDF-", ZIP_MAGIC, b"\xd0\xcf\x11\xe0", b"MZ", b"\x7fELF", b"\x89PNG",
+                     b"\xff\xd8\xff", b"GIF8", b"%!PS")
+
+
+def is_xlsx(data_head: bytes, upload) -> bool:
+    """An Office Open XML workbook: a zip archive with [Content_Types].xml and xl/workbook.xml."""
+    if not data_head.startswith(ZIP_MAGIC):
+        return False
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    finally:
+        upload.seek(0)
+    return "[Content_Types].xml" in names and "xl/workbook.xml" in names
+
+
+def _decode_sample(sample: bytes) -> str | None:
+    if sample.startswith(b"\xef\xbb\xbf"):
+        sample = sample[3:]
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return sample.decode(encoding)
+        except UnicodeDecodeError as exc:
+            # The sample may end inside a multi-byte character: accept a cut at the very end.
+            if exc.start >= len(sample) - 3:
+                try:
+                    return sample[:exc.start].decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+    return None
+
+
+def is_csv_text(sample: bytes) -> bool:
+    """Plain text a spreadsheet could have saved: decodes, no control bytes, not HTML/XML."""
+    if sample.startswith(BINARY_SIGNATURES) or any(byte in CONTROL_BYTES for byte in sample):
+        return False
+    text = _decode_sample(sample)
+    if text is None:
+        return False
+    return not text.lstrip("\ufeff \t\r\n").startswith("<")
+
+
+def roster_file_kind(upload) -> str:
+    """"xlsx" or "csv" for a roster upload whose content agrees with its name; NcmsError otherwise
+    (code bad_file_type), with a message the clerk can act on."""
+    name = os.path.basename(getattr(upload, "name", "") or "")
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in {".csv", ".xlsx"}:
+        raise NcmsError(_("只能上传 CSV 或 XLSX 文件（.xls 请先另存为 .xlsx）"), code="bad_file_type")
+    upload.seek(0)
+    sample = upload.read(TEXT_SAMPLE_BYTES)
+    upload.seek(0)
+    if extension == ".xlsx":
+        if not is_xlsx(sample, upload):
+            raise NcmsError(_("文件「%(name)s」的内容不是 XLSX 表格，请用 Excel 另存为 .xlsx 后再上传")
+                            % {"name": name}, code="bad_file_type")
+        return "xlsx"
+    if not is_csv_text(sample):
+        raise NcmsError(_("文件「%(name)s」的内容不是 CSV 文本，请用 Excel 另存为 CSV（UTF-8）后再上传")
+                        % {"name": name}, code="bad_file_type")
+    return "csv"
+
+
+__all__ = ["roster_file_kind", "is_csv_text", "is_xlsx"]

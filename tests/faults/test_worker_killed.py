@@ -1,0 +1,176 @@
+"""A Celery worker killed in the middle of a roster import or a report (issue 7, Faults): nothing
+half-written, and the job can be run again.
+
+PostgreSQL + Redis: a worker process of our own (own queue, so the session's worker never takes
+the task) is held at a known point in the middle of the job by a lock that another connection
+holds, after it has written the roster's households, members and enrollments (or computed the
+report) but before its commit; it is then killed with SIGKILL, and the lock released.
+Embedded mode (SQLite, eager tasks): the same job is interrupted at the same point by an
+exception that nothing in the application catches (a BaseException, as a dying process's is),
+which tests the same guarantee: the one transaction rolls back whole.
+"""
+import os
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from enrollment.models import Enrollment, Household, ImportJob, Member
+from enrollment.rules import FEMALE, MALE, make_resident_id
+from enrollment.tasks import import_job_interrupted, import_job_running, progress_key, roster_import_job
+from fund.models import AccountBalance, FundReport, LedgerTransaction
+from fund.report import monthly_report
+from fund.tasks import fund_report_store_last_month
+from tests.enrollment.roster_data import csv_bytes, person
+from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_until
+
+YEAR = 2026
+ROWS = 30
+
+pytestmark = pytest.mark.celery_worker
+
+
+class WorkerKilled(BaseException):
+    """The embedded mode's stand-in for SIGKILL: no `except Exception` stops it."""
+
+
+def roster_rows(count: int) -> list[dict]:
+    rows = []
+    for n in range(count):
+        born = date(1955, 1, 1) + timedelta(days=n)
+        id_number = make_resident_id("420102", born, n % 100, MALE if n % 2 else FEMALE)
+        rows.append(person(id_number, f"成员{n}", "户主", household_no=f"WK{n:05d}", head=id_number,
+                           receipt_no=f"WK{n:05d}"))
+    return rows
+
+
+def written():
+    return (Household.objects.count(), Member.objects.count(), Enrollment.objects.count(),
+            Member.history.count(), Enrollment.history.count(), LedgerTransaction.objects.count())
+
+
+def real_worker() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+def backend_waiting_on_a_lock(watcher):
+    """The pid of a session of the test database waiting for a lock (our worker's), or None."""
+    row = watcher.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        " AND pid <> pg_backend_pid()").fetchone()
+    return row[0] if row else None
+
+
+def backend_gone(watcher, pid) -> bool:
+    return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0] == 0
+
+
+def kill_in_the_middle(task, args, *, hold: str):
+    """Run `task` in a worker of our own, held by `hold` (SQL run in another connection's open
+    transaction) once it has written its rows; SIGKILL the worker there; release the hold and wait
+    until its server session is gone (and its transaction with it)."""
+    queue = f"faults-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    # the watcher is a connection apart: inside the blocker's transaction, pg_stat_activity would
+    # show the snapshot taken at its first read
+    with own_worker(queue) as worker, other_connection() as blocker, other_connection() as watcher:
+        blocker.execute("BEGIN")
+        blocker.execute(hold)
+        task.apply_async(args, queue=queue, ignore_result=True)
+        pid = wait_until(lambda: backend_waiting_on_a_lock(watcher), timeout=90,
+                         what="the worker to reach the held lock in the middle of the job")
+        middle = cache.get(progress_key(args[0])) if task is roster_import_job else None
+        kill_hard(worker)
+        blocker.execute("ROLLBACK")
+        wait_until(lambda: backend_gone(watcher, pid), what="the killed worker's database session to end")
+    return middle
+
+
+def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the_job_runs_again(
+        celery_worker, client, clerk, village, settings, monkeypatch):
+    settings.ROSTER_ASYNC_THRESHOLD = 10
+    client.force_login(clerk)
+    job_url = client.post(reverse("enrollment:roster_import"), {
+        "file": SimpleUploadedFile("big.csv", csv_bytes(roster_rows(ROWS))), "year": YEAR}).url
+    job = ImportJob.objects.get()
+    assert (job.status, job.total_rows) == (ImportJob.Status.READY, ROWS)
+    # confirmed as the job page does for a large file: queued under a task id
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, task_id=str(uuid.uuid4()))
+
+    if real_worker():
+        # the import books the contributions last, in its transaction: it waits for the fund's
+        # balances after its households, members and enrollments went in
+        middle = kill_in_the_middle(roster_import_job, (job.pk,),
+                                    hold="LOCK TABLE fund_accountbalance IN EXCLUSIVE MODE")
+        assert middle is not None and middle["percent"] >= 50  # the rows were written, uncommitted
+    else:
+        import fund.services
+
+        def killed(**kwargs):
+            raise WorkerKilled
+
+        monkeypatch.setattr(fund.services, "contributions_book_bulk", killed)
+        with pytest.raises(WorkerKilled):
+            roster_import_job(job.pk)
+        monkeypatch.undo()
+
+    # nothing half-written: no household, member, enrollment, history or ledger row of the file
+    assert written() == (0, 0, 0, 0, 0, 0)
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows) == (ImportJob.Status.IMPORTING, 0)
+    assert not import_job_running(job.pk)
+    page = client.get(job_url).content.decode()
+    assert 'id="import-retry"' in page
+    if real_worker():
+        assert import_job_interrupted(job)
+        assert "导入中断：处理导入的后台进程意外停止，没有写入任何数据" in page
+
+    # run again from the job page: the whole file, once
+    assert client.post(job_url, {"retry": "1"}).status_code == 302
+    wait_until(lambda: ImportJob.objects.get(pk=job.pk).status not in {
+        ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
+        timeout=90, what="the retried import to finish")
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert job.summary["result"]["members_created"] == ROWS
+    assert written() == (ROWS, ROWS, ROWS, ROWS, ROWS, 1)
+    assert -AccountBalance.objects.get(account__code="income_individual", year=YEAR).balance == \
+        Decimal("380.00") * ROWS
+
+    # the killed run's task delivered once more (acks_late: Redis hands it out again): harmless
+    assert roster_import_job(job.pk) == "done"
+    assert written() == (ROWS, ROWS, ROWS, ROWS, ROWS, 1)
+
+
+def test_a_worker_killed_while_storing_the_monthly_report_stores_nothing_and_the_job_runs_again(
+        celery_worker, monkeypatch):
+    if real_worker():
+        # another session is storing version 1 of the month too: our worker computes the report,
+        # then its insert waits on that row; it is killed there
+        kill_in_the_middle(fund_report_store_last_month, (YEAR, 3), hold=(
+            "INSERT INTO fund_fundreport (year, month, version, data, created_at)"
+            " VALUES (2026, 3, 1, '{}'::jsonb, now())"))
+    else:
+        from fund.models import FundReport as Model
+
+        def killed(self, *args, **kwargs):
+            raise WorkerKilled
+
+        monkeypatch.setattr(Model, "save", killed)
+        with pytest.raises(WorkerKilled):
+            fund_report_store_last_month(YEAR, 3)
+        monkeypatch.undo()
+
+    assert FundReport.objects.count() == 0
+
+    stored = fund_report_store_last_month.delay(YEAR, 3).get(timeout=60)
+    again = fund_report_store_last_month.delay(YEAR, 3).get(timeout=60)
+
+    assert stored == {"year": YEAR, "month": 3, "version": 1, "created": True}
+    assert again == {"year": YEAR, "month": 3, "version": 1, "created": False}
+    report = FundReport.objects.get()
+    assert report.data == monthly_report(year=YEAR, month=3)
