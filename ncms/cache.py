@@ -21,7 +21,7 @@ import threading
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -35,6 +35,23 @@ _down_until: dict[str, float] = {}
 _state_lock = threading.Lock()
 
 
+class _ReusingClient(RedisCacheClient):
+    """Django's client builds a new redis.Redis, with its ~170 response callbacks, for every cache
+    call (a quarter of a cached public page's CPU, bench/public_load.py); one per connection pool
+    is enough, redis.Redis being safe to share between threads over its pool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients: dict = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     """Django's RedisCache that answers as a miss, and logs once per window, when Redis is down."""
 
@@ -42,6 +59,7 @@ class FailSoftRedisCache(RedisCache):
         options = dict(params.get("OPTIONS") or {})
         self.retry_after = float(options.pop("RETRY_AFTER", 5))
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = _ReusingClient
         self._location = server if isinstance(server, str) else ",".join(server)
 
     # --- the breaker ----------------------------------------------------------------------------
