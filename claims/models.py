@@ -198,7 +198,10 @@ class Claim(models.Model):
             models.Index(fields=["member", "year"]),
             models.Index(fields=["status", "year"]),
             models.Index(fields=["facility", "discharge_date"]),
-            models.Index(fields=["township", "year", "status"], name="claim_township_year_status"),
+            # the monthly fund report's aggregate (fund.report.claim_figures) reads only these
+            # columns: an index-only scan in township order, never the claims themselves
+            models.Index(fields=["township", "year", "status"], name="claim_township_year_status",
+                         include=["paid_at", "member", "total_cost", "reimbursable_cost", "compensation"]),
         ]
 
     def __str__(self) -> str:

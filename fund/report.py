@@ -93,9 +93,11 @@ def claim_figures(*, year: int, month: int, group: str) -> dict:
     (`beneficiary_figures`).
     """
     in_month = Q(paid_at__gte=_local_midnight(date(year, month, 1)))
+    # not COUNT(id): every column read is in the covering index claim_township_year_status (and a
+    # paid claim always has its paid_at)
     aggregates = {
-        "admissions": Count("pk", filter=in_month),
-        "admissions_ytd": Count("pk"),
+        "admissions": Count("paid_at", filter=in_month),
+        "admissions_ytd": Count("*"),
     }
     through_member = group.startswith("member__")
     if not through_member:
