@@ -129,7 +129,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Login throttling (django-axes): AXES_FAILURE_LIMIT failures of one username from one address lock
 # that pair out for LOGIN_LOCKOUT_MINUTES, even with the right password. Attempts are kept in the
 # database (AccessAttempt), which every web process shares on SQLite and PostgreSQL alike; the
-# address is REMOTE_ADDR (behind a proxy, the proxy's: the lock is then per username).
+# address is REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies of the county's own the client's
+# address as the outermost proxy saw it (accounts.backends.client_address).
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -141,6 +142,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password"]
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -109,3 +109,25 @@ def test_the_test_client_still_logs_in_without_a_request(client, clerk, way):
     else:
         client.force_login(clerk)
     assert client.get("/").status_code == 200
+
+
+def test_behind_the_county_proxy_the_lock_is_per_client_address(client, clerk, settings):
+    """With TRUSTED_PROXY_COUNT=1 every login comes from the proxy's address; the address the
+    proxy appended to X-Forwarded-For is the one locked, and what a client wrote to the left of
+    it is never read."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = "10.9.9.9"
+
+    def through_proxy(password, client_address, forged=""):
+        chain = f"{forged}, {client_address}" if forged else client_address
+        return client.post(reverse("login"), {"username": clerk.username, "password": password},
+                           REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=chain)
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy(WRONG, "203.0.113.7", forged="198.51.100.1")
+    assert through_proxy(PASSWORD, "203.0.113.7").status_code == 429
+    # a forged leftmost entry does not get the locked client out
+    assert through_proxy(PASSWORD, "203.0.113.7", forged="198.51.100.2").status_code == 429
+    # the same username from another client behind the same proxy logs in
+    response = through_proxy(PASSWORD, "203.0.113.8")
+    assert response.status_code == 302
