@@ -198,14 +198,28 @@ def _reserve_rate(year: int) -> Decimal:
     return version.policy().risk_reserve_rate if version is not None else ZERO
 
 
+def _year_income(year: int) -> Decimal:
+    """The year's income booked so far (income accounts are credited: their balances are negative)."""
+    return -(AccountBalance.objects.filter(year=year, kind=AccountKind.INCOME)
+             .aggregate(total=Sum("balance"))["total"] or ZERO)
+
+
+def _reserve_gap(*, rate: Decimal, income: Decimal, reserve: AccountBalance) -> Decimal:
+    """What must move into the reserve so it equals round(rate × income)."""
+    return to_fen(rate * income) - reserve.balance
+
+
 def _reserve_share(*, year: int, balances: dict[str, AccountBalance], extra_income: Decimal) -> Decimal:
     """What must move into the reserve so it equals round(rate × the year's income), income
     including `extra_income` about to be booked. The caller holds the special and reserve locks,
     which every income posting takes, so the year's income cannot change meanwhile."""
-    booked = -(AccountBalance.objects.filter(year=year, kind=AccountKind.INCOME)
-               .aggregate(total=Sum("balance"))["total"] or ZERO)
-    target = to_fen(_reserve_rate(year) * (booked + extra_income))
-    return target - balances[RESERVE].balance
+    return _reserve_gap(rate=_reserve_rate(year), income=_year_income(year) + extra_income,
+                        reserve=balances[RESERVE])
+
+
+def _income_movements(code: str, amount: Decimal, share: Decimal) -> list[tuple[str, Decimal]]:
+    """Income into the special account, and the reserve's share of it set apart."""
+    return [(SPECIAL, amount), (code, -amount), (SPECIAL, -share), (RESERVE, share)]
 
 
 def _income_post(*, user, year: int, on: date, source: str, amount: Decimal, ref: str, memo: str):
@@ -214,8 +228,7 @@ def _income_post(*, user, year: int, on: date, source: str, amount: Decimal, ref
     balances = _lock_balances(accounts, [SPECIAL, RESERVE, code], year)
     share = _reserve_share(year=year, balances=balances, extra_income=amount)
     return _post(user=user, year=year, on=on, kind=K.INCOME, ref=ref, memo=memo, accounts=accounts,
-                 balances=balances,
-                 movements=[(SPECIAL, amount), (code, -amount), (SPECIAL, -share), (RESERVE, share)])
+                 balances=balances, movements=_income_movements(code, amount, share))
 
 
 @transaction.atomic
@@ -273,15 +286,12 @@ def contributions_book_bulk(*, user, year: int, amounts_by_date: dict[date, Deci
     taken = LedgerTransaction.objects.filter(kind=K.INCOME, ref__in=refs).values_list("ref", flat=True).first()
     if taken:
         raise NcmsError(f"业务号「{taken}」已经记过账，不能重复记账", code="duplicate_ref")
-    rate = _reserve_rate(year)
-    income = -(AccountBalance.objects.filter(year=year, kind=AccountKind.INCOME)
-               .aggregate(total=Sum("balance"))["total"] or ZERO)
+    rate, income = _reserve_rate(year), _year_income(year)
     entries, lines = [], []
     for (on, amount), ref in zip(days, refs):
-        share = to_fen(rate * (income + amount)) - balances[RESERVE].balance
-        movements, change = _checked(
-            year=year, kind=K.INCOME, balances=balances, accounts=accounts,
-            movements=[(SPECIAL, amount), (code, -amount), (SPECIAL, -share), (RESERVE, share)])
+        share = _reserve_gap(rate=rate, income=income + amount, reserve=balances[RESERVE])
+        movements, change = _checked(year=year, kind=K.INCOME, balances=balances, accounts=accounts,
+                                     movements=_income_movements(code, amount, share))
         for account_code, delta in change.items():
             balances[account_code].balance += delta
         income += amount
@@ -292,7 +302,7 @@ def contributions_book_bulk(*, user, year: int, amounts_by_date: dict[date, Deci
     LedgerTransaction.objects.bulk_create(entries)
     LedgerLine.objects.bulk_create([LedgerLine(transaction=entry, account=accounts[account_code], amount=value)
                                     for entry, account_code, value in lines])
-    for row in {id(row): row for row in balances.values()}.values():
+    for row in balances.values():
         row.save(update_fields=["balance"])
     return entries
 
