@@ -23,19 +23,14 @@ from claims.services import policy_load
 from fund import selectors, services
 from fund.models import AccountBalance, LedgerTransaction, PayoutBatch
 from ncms.errors import NcmsError
-from tests.claims.conftest import line, policy_document
-from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory
+from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
+from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import lose_connection, reconnect
-from tests.fund.conftest import approved_claim
+from tests.fund.conftest import approved_claim, cashier  # noqa: F401  (cashier: a fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 D = Decimal
-
-
-@pytest.fixture
-def cashier(make_user):
-    return make_user(Role.CASHIER, username="cashier")
 
 
 @pytest.fixture
@@ -193,13 +188,6 @@ def api(make_user, facility):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clerk).key}")
     return client
-
-
-@pytest.fixture
-def member(village):
-    person = MemberFactory(household=HouseholdFactory(village=village), name="王小明")
-    EnrollmentFactory(member=person, year=2026)
-    return person
 
 
 def settlement(member) -> dict:

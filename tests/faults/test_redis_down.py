@@ -23,10 +23,9 @@ from claims.services import policy_load
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from fund.models import LedgerTransaction
-from tests.claims.conftest import line, policy_document
+from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.conftest import PASSWORD
 from tests.enrollment.roster_data import csv_bytes, person
-from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 YEAR = 2026
 
@@ -44,13 +43,6 @@ def roster_rows(count: int) -> list[dict]:
 def counts():
     return (Household.objects.count(), Member.objects.count(), Enrollment.objects.count(),
             LedgerTransaction.objects.count())
-
-
-@pytest.fixture
-def member(village):
-    person_ = MemberFactory(household=HouseholdFactory(village=village), name="王小明")
-    EnrollmentFactory(member=person_, year=YEAR)
-    return person_
 
 
 def test_the_cache_backend_in_production_is_the_fail_soft_one_and_sessions_are_in_the_database():

@@ -80,8 +80,7 @@ def test_pages_carry_no_inline_script_and_load_forms_js(client, users_by_role):
     page = response.content.decode()
     assert [m for m in INLINE_SCRIPT.finditer(page) if "src=" not in m["attrs"]] == []
     assert "js/forms.js" in page
-    assert directives(response)["script-src"] == ["'self'"] or all(
-        value == "'self'" or value.startswith("'nonce-") for value in directives(response)["script-src"])
+    assert all(value == "'self'" or value.startswith("'nonce-") for value in directives(response)["script-src"])
     assert "'unsafe-hashes'" not in response["Content-Security-Policy"]
 
 
