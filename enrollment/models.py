@@ -7,6 +7,21 @@ from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_township
 
+
+class RosterHistory(HistoricalRecords):
+    """History of the roster's tables, lean to write: a county's roster import writes a history
+    row beside every household, member and enrollment it creates. Its user column has neither a
+    foreign-key trigger nor an index (history is read per household; users are deactivated, never
+    deleted); pass no_db_index for the copied columns it is not read by."""
+
+    def __init__(self, **options):
+        super().__init__(user_db_constraint=False, **options)
+
+    def _get_history_user_fields(self):
+        fields = super()._get_history_user_fields()
+        fields["history_user"].db_index = False
+        return fields
+
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
@@ -129,9 +144,9 @@ class Household(models.Model):
     card_number = models.CharField(_("合作医疗证号"), max_length=40, unique=True)
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
 
-    # history is read per household (by id): no index on the other columns (lean roster imports)
-    history = HistoricalRecords(excluded_fields=["created_at"],
-                                no_db_index=["number", "card_number", "village", "head"])
+    # history is read per household (by id): no index on the other columns
+    history = RosterHistory(excluded_fields=["created_at"],
+                            no_db_index=["number", "card_number", "village", "head"])
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -165,15 +180,16 @@ class Member(models.Model):
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
 
-    # history is read per household (household_id): no index on the ID number there
-    history = HistoricalRecords(no_db_index=["id_number"])
+    # history is read per household (household_id): no index on its id or ID number
+    history = RosterHistory(no_db_index=["id", "id_number"])
     objects = MemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["household__number", "id"]
         verbose_name = _("参合人员")
         verbose_name_plural = _("参合人员")
-        indexes = [models.Index(fields=["name"])]
+        # no index on the name: the household search looks for a part of it (a scan either way),
+        # and every index makes the county's roster import slower
 
     def __str__(self) -> str:
         return self.name
@@ -203,8 +219,8 @@ class Enrollment(models.Model):
     )
     recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
-    # history is read per member (member_id): no index on who recorded it
-    history = HistoricalRecords(excluded_fields=["recorded_at"], no_db_index=["recorded_by"])
+    # history is read per member (member_id): no index on its id or who recorded it
+    history = RosterHistory(excluded_fields=["recorded_at"], no_db_index=["id", "recorded_by"])
     objects = EnrollmentQuerySet.as_manager()
 
     class Meta:

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dXx]$")
 _SCIENTIFIC = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
@@ -29,9 +28,12 @@ class ResidentId:
 
 
 def id_check_character(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    """ISO 7064 MOD 11-2 check character for the first 17 digits.
+
+    The weights are 2**(17-i) mod 11, so the weighted sum is congruent to twice the digits read
+    as a base-13 number (13 = 2 mod 11): one int() call instead of 17 multiplications (a county's
+    roster checks every ID; test_rules checks this against the weights table)."""
+    return _CHECK_CHARS[2 * int(first17, 13) % 11]
 
 
 def looks_mangled_by_excel(raw: str) -> bool:

@@ -173,7 +173,8 @@ def household_search(*, user, q: str = "", village=None):
         members = Q(name__contains=text)
         id_text = text.upper()
         if len(id_text) >= 6 and id_text[:-1].isdigit() and (id_text[-1].isdigit() or id_text[-1] == "X"):
-            members |= Q(id_number__startswith=id_text)
+            # "starts with" as a range on the unique index: an ID is digits and X, all below "Z"
+            members |= Q(id_number__gte=id_text, id_number__lt=id_text + "Z")
         households = households.filter(
             Q(number__icontains=text) | Q(card_number__icontains=text)
             | Exists(Member.objects.filter(members, household=OuterRef("pk")))

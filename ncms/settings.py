@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+# history is read per object (by its id), in date order within it: no index on the date alone
+SIMPLE_HISTORY_DATE_INDEX = False
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Admin import/export need the model's permission (without these, any is_staff user could export
 # every member's ID number from the admin, or import registers: tests/security_walk).

@@ -7,6 +7,7 @@ import pytest
 from accounts.models import Role
 from enrollment.models import Enrollment, Household, Member, Payer, Relation
 from enrollment.roster import MANGLED_ID, RosterInvalid, RowError, roster_import
+from ncms.errors import NcmsError
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from tests.enrollment.roster_data import (
     EN_HEADERS, HEAD_ID, OTHER_HEAD_ID, SON_ID, SPOUSE_ID, VILLAGE, ZH_HEADERS, csv_bytes, family,
@@ -458,3 +459,96 @@ def test_a_few_thousand_rows_with_progress_and_reimport(village):
     assert Member.history.count() == 2500 and Enrollment.history.count() == 2500
     assert run(data).unchanged_rows == 2500
     assert Member.history.count() == 2500
+
+
+# --- new rows written while the file is still being checked ---------------------------------
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """New members go to the database every 3 rows (5,000 in production): a test file of a few
+    dozen rows then crosses many batches, written (on PostgreSQL by the helper thread) while the
+    next rows are validated."""
+    from enrollment import roster
+
+    monkeypatch.setattr(roster, "STREAM_CHUNK", 3)
+
+
+def test_rows_written_in_batches_give_the_same_result(village, admin, small_batches):
+    from tests.enrollment.roster_data import many
+
+    rows = family() + many(20)
+    summary = run(csv_bytes(rows), user=admin)
+
+    assert (summary.households_created, summary.members_created, summary.enrollments_created) == (22, 24, 24)
+    assert Member.objects.count() == Member.history.count() == 24
+    assert Enrollment.objects.count() == Enrollment.history.count() == 24
+    assert set(Member.history.values_list("history_type", "history_user")) == {("+", admin.pk)}
+    assert set(Enrollment.objects.values_list("recorded_by", flat=True)) == {admin.pk}
+    # every household points at its own head, and every member at its household
+    for household in Household.objects.all():
+        assert household.head.household_id == household.pk
+        assert household.head.relation == Relation.HEAD
+    assert Member.objects.get(id_number=SON_ID).household.number == "H001"
+    assert run(csv_bytes(rows), user=admin).unchanged_rows == 24
+
+
+def test_a_row_refused_after_batches_were_written_leaves_nothing(village, admin, small_batches):
+    from tests.enrollment.roster_data import many
+
+    rows = many(20)
+    rows[17]["sex"] = "男" if rows[17]["sex"] == "女" else "女"
+
+    errors = refused(csv_bytes(rows), user=admin)
+
+    assert [(e.row, e.column) for e in errors] == [(19, "sex")]
+
+
+def test_an_id_repeated_after_its_batch_was_written_is_listed_not_a_conflict(village, small_batches):
+    from tests.enrollment.roster_data import many
+
+    rows = many(12)
+    rows.append(dict(rows[0], household_no="H9999999"))
+
+    errors = refused(csv_bytes(rows))
+
+    assert {(e.row, e.column) for e in errors} >= {(2, "id_number"), (14, "id_number")}
+    assert all("重复" in e.reason for e in errors if e.column == "id_number")
+
+
+def test_a_member_registered_meanwhile_refuses_the_import_whole(village, small_batches, monkeypatch):
+    """Someone adds the same person while the file is checked (here: the rows the import loaded
+    miss them): the write fails on the unique ID, the import says so, nothing is kept."""
+    from enrollment import roster
+    from tests.enrollment.roster_data import many
+
+    rows = many(10)
+    taken = MemberFactory(household=HouseholdFactory(village=village, number="Z001"),
+                          id_number=rows[7]["id_number"])
+    loaded = roster._load_existing
+
+    def missing_the_newcomer(household_nos, id_numbers, *, year):
+        existing = loaded(household_nos, id_numbers, year=year)
+        existing.members.pop(taken.id_number)
+        return existing
+
+    monkeypatch.setattr(roster, "_load_existing", missing_the_newcomer)
+    before = snapshot()
+    with pytest.raises(NcmsError) as caught:
+        run(csv_bytes(rows))
+    assert caught.value.code == "roster_conflict"
+    assert snapshot() == before
+
+
+def test_copy_text_is_plain_values_or_nothing():
+    from datetime import datetime, timezone
+
+    from enrollment.roster import _copy_text
+
+    at = datetime(2026, 1, 5, 8, 30, tzinfo=timezone.utc)
+    assert _copy_text([(1, "王五", date(1970, 3, 5), Decimal("380.00"))], (at,)) == (
+        "1\t王五\t1970-03-05\t380.00\t2026-01-05 08:30:00+00:00\n")
+    for awkward in ("a\tb", "a\nb", "a\\b", "a\rb"):  # these need COPY's escapes: the row writer's job
+        assert _copy_text([(1, awkward)], ()) is None
+    assert _copy_text([(1, None)], ()) is None  # NULL
+    assert _copy_text([(1, "a")], (None,)) is None
+    assert _copy_text([(1, "a"), (2,)], ()) is None  # rows of different widths

@@ -77,3 +77,15 @@ def test_any_single_digit_error_in_the_body_is_caught(position, delta):
     changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
     with pytest.raises(InvalidIdNumber):
         parse_resident_id(changed)
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_character_is_the_weighted_sum_of_gb_11643(body):
+    # id_check_character computes it through a base-13 reading; this is the standard's own formula
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(digit) * weight for digit, weight in zip(body, weights))
+    assert id_check_character(body) == "10X98765432"[total % 11]
+
+
+def test_check_character_of_a_published_example():
+    assert id_check_character("11010519491231002") == "X"  # GB 11643-1999's example
