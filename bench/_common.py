@@ -213,3 +213,44 @@ def percentile(sorted_values: list[float], p: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[index]
+
+
+def _ticks(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0  # gone meanwhile
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn master and workers), PostgreSQL (every
+    postgres process) and this process (the load generator), and the machine's in all."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = [server_pid]
+    try:
+        with open(f"/proc/{server_pid}/task/{server_pid}/children") as children:
+            server += [int(pid) for pid in children.read().split()]
+    except OSError:
+        pass
+    postgres = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() == "postgres":
+                        postgres += _ticks(entry)
+            except OSError:
+                continue
+    with open("/proc/stat") as stat:
+        machine = sum(int(value) for value in stat.readline().split()[1:4]) / tick  # user nice system
+    times = os.times()
+    return {"server": sum(_ticks(pid) for pid in server) / tick, "postgres": postgres / tick,
+            "load generator": times.user + times.system, "machine": machine}
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """CPU milliseconds per request, by whom, between two cpu_snapshot()s."""
+    parts = [f"{name} {(after[name] - before[name]) * 1000 / requests:.1f}" for name in before]
+    return "CPU ms per request: " + ", ".join(parts)

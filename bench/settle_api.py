@@ -42,8 +42,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench._common import (BENCH_SECRET_KEY, database_line, django_ready, free_port, percentile,  # noqa: E402
-                           production_env, start_gunicorn, stop)
+from bench._common import (BENCH_SECRET_KEY, cpu_line, cpu_snapshot, database_line, django_ready,  # noqa: E402
+                           free_port, percentile, production_env, start_gunicorn, stop)
 
 YEAR = 2026
 USERNAME = "bench-facility"
@@ -189,6 +189,8 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker: above 1, gthread workers (which keep connections alive)")
     parser.add_argument("--rate", type=float, default=0,
                         help="open loop: requests per second from all clients together (0: closed loop)")
     args = parser.parse_args()
@@ -227,7 +229,9 @@ def main():
     # the bench's own key, whatever SECRET_KEY says; throttles high enough not to be what is measured
     env = production_env(SECRET_KEY=BENCH_SECRET_KEY, API_SETTLE_RATE="1000000/minute",
                          API_USER_RATE="1000000/minute")
-    server = start_gunicorn(port, workers=args.workers, env=env, backlog=256)
+    worker_class = "gthread" if args.threads > 1 else "sync"
+    server = start_gunicorn(port, workers=args.workers, env=env, backlog=256, worker_class=worker_class,
+                            threads=args.threads)
     try:
         warm = Client(port, token)
         for n in range(30):
@@ -263,24 +267,29 @@ def main():
 
         threads = [threading.Thread(target=run) for _ in range(args.clients)]
         load_before = os.getloadavg()[0]
+        cpu_before = cpu_snapshot(server.pid)
         started = time.perf_counter() + 0.05
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        cpu_after = cpu_snapshot(server.pid)
     finally:
         stop(server)
 
     latencies.sort()
     ms = [value * 1000 for value in latencies]
     mode = f"open loop at {args.rate:g} requests/s" if args.rate else "closed loop (saturation)"
-    print(f"gunicorn --workers {args.workers} (sync), {args.clients} concurrent clients, {mode}, "
+    threads = f" --threads {args.threads}" if args.threads > 1 else ""
+    print(f"gunicorn --workers {args.workers}{threads} ({worker_class}), {args.clients} concurrent clients, {mode}, "
           f"{len(plan)} settlements ({len(sent)} distinct invoices, {len(plan) - len(sent)} retries)")
     print(f"statuses: {dict(sorted(statuses.items()))}; errors: {len(errors)}"
           + (f" (first: {errors[0]})" if errors else ""))
     print(f"wall {wall:.2f} s, throughput {len(latencies) / wall:.0f} requests/s; load average "
           f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(cpu_line(cpu_before, cpu_after, len(plan))
+          + f" (the 2 cores give {2000 * wall / len(plan):.1f} ms per request at this throughput)")
     print(f"latency ms: p50 {percentile(ms, 50):.1f}  p95 {percentile(ms, 95):.1f}  "
           f"p99 {percentile(ms, 99):.1f}  max {ms[-1]:.1f}  (target p95 ≤ 50)")
     claims = Claim.objects.count()
