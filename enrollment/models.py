@@ -22,6 +22,7 @@ class RosterHistory(HistoricalRecords):
         fields["history_user"].db_index = False
         return fields
 
+
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 

@@ -5,10 +5,13 @@ A village's roster lists one row per member. `roster_import` validates every row
 writes households, members, enrollments and their django-simple-history rows in ONE transaction.
 
 Speed is set-based: the rows that already exist for the file's keys are loaded in a few queries
-(one array parameter per table on PostgreSQL), nothing is queried per row, and the write step
-reserves one block of ids per table, streams the rows with PostgreSQL COPY and copies their history
-rows on the server (bulk_create on SQLite). Importing the same file again finds every row unchanged
-and writes nothing, not even history. bench/import_roster.py measures it.
+before validation (one array parameter per table on PostgreSQL), nothing is queried per row, ids
+are reserved as one block per table, and the new members and enrollments are written while the
+rest of the file is validated: batches go to a helper thread on the same connection and
+transaction, which streams them with PostgreSQL COPY and copies their history rows on the server
+(bulk_create at once on SQLite). A refused file rolls everything back. Households and updates
+follow validation. Importing the same file again finds every row unchanged and writes nothing,
+not even history. bench/import_roster.py measures it.
 """
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from itertools import chain
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple
 
 import psycopg
@@ -156,7 +159,7 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 _MISSING = object()
 
 

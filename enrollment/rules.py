@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dXx]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9Xx]$")  # ASCII digits only (\d would take full-width ones)
 _SCIENTIFIC = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
 
 MALE = "M"
@@ -33,6 +33,8 @@ def id_check_character(first17: str) -> str:
     The weights are 2**(17-i) mod 11, so the weighted sum is congruent to twice the digits read
     as a base-13 number (13 = 2 mod 11): one int() call instead of 17 multiplications (a county's
     roster checks every ID; test_rules checks this against the weights table)."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError(f"not 17 digits: {first17!r}")  # base 13 would also take a, b and c
     return _CHECK_CHARS[2 * int(first17, 13) % 11]
 
 

@@ -89,3 +89,16 @@ def test_check_character_is_the_weighted_sum_of_gb_11643(body):
 
 def test_check_character_of_a_published_example():
     assert id_check_character("11010519491231002") == "X"  # GB 11643-1999's example
+
+
+@pytest.mark.parametrize("body", ["1101051949123100a", "1101051949123100", "110105194912310022", "１１０１０５１９４９１２３１００２"])
+def test_check_character_needs_17_ascii_digits(body):
+    with pytest.raises(ValueError):
+        id_check_character(body)
+
+
+def test_full_width_digits_are_refused_as_not_digits():
+    body = "11010519491231002"
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in body) + "X"
+    with pytest.raises(InvalidIdNumber, match="数字"):
+        parse_resident_id(full_width)
