@@ -242,7 +242,9 @@ def roster_import(*, data: bytes, filename: str, year: int, user=None, township=
     Raises RosterInvalid listing every invalid row; nothing is written then. `township`: when
     given (a township clerk's upload), a village outside it is a row error. `progress(done, total)`
     is called every ~1000 rows; `total` is the number of data rows and `done` grows to it over
-    validation and writing (validation counts as the first half when the file is written).
+    validation and writing (validation counts as the first half when the file is written). It
+    must not use the database: on PostgreSQL the import's writer thread is using the connection
+    while validation reports (psycopg would make the call wait for the thread's batch).
     """
     with _without_cyclic_gc():
         return _import(data=data, filename=filename, year=year, user=user, township=township,

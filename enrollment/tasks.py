@@ -49,8 +49,9 @@ def progress_key(job_id: int) -> str:
 def progress_write(job_id: int, *, done: int, total: int, status: str) -> None:
     """Publish progress through the cache (Redis when set): visible at once to every process.
 
-    The job row gets the same figures too, but inside the import's transaction, so other
-    connections see them only at the end; the progress endpoint reads the cache first.
+    The job row gets the final figures when the import ends (an update inside the import's
+    transaction would be seen by other connections only then anyway); the progress endpoint
+    reads the cache first.
     """
     percent = min(100, done * 100 // total) if total else 0
     cache.set(progress_key(job_id), {"done": done, "total": total, "percent": percent,
@@ -100,8 +101,9 @@ def _import_job_run(job_id: int) -> None:
     progress_write(job.pk, done=0, total=job.total_rows, status=ImportJob.Status.IMPORTING)
 
     def progress(done: int, total: int) -> None:
+        # the cache only: the import's writer thread holds the database connection meanwhile,
+        # and the job row gets its figures when the import ends (_finish)
         progress_write(job.pk, done=done, total=total, status=ImportJob.Status.IMPORTING)
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, total_rows=total)
 
     with job.file.open("rb") as handle:
         data = handle.read()

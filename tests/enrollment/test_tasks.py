@@ -128,6 +128,32 @@ def test_progress_moves_while_the_import_runs(client, clerk, village, settings, 
     assert Member.objects.count() == 2500
 
 
+def test_progress_while_batches_are_written_in_the_background(client, clerk, village, monkeypatch):
+    """Batches of 50 new members: on PostgreSQL the writer thread uses the connection while
+    validation reports progress; the import ends done, every row and history row in place."""
+    from enrollment import roster
+
+    monkeypatch.setattr(roster, "STREAM_CHUNK", 50)
+    client.force_login(clerk)
+    job = upload_and_validate(client, roster_rows(2500))
+    seen = []
+    write = tasks.progress_write
+
+    def recording(job_id, *, done, total, status):
+        write(job_id, done=done, total=total, status=status)
+        seen.append(done)
+
+    monkeypatch.setattr(tasks, "progress_write", recording)
+
+    assert roster_import_job(job.pk) == "done"
+
+    assert seen == sorted(seen) and seen[-1] == 2500 and len(seen) >= 4
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows) == (ImportJob.Status.DONE, 2500)
+    assert Member.objects.count() == Member.history.count() == 2500
+    assert Enrollment.objects.filter(recorded_by=job.created_by).count() == Enrollment.history.count() == 2500
+
+
 def test_running_the_task_twice_is_harmless(client, clerk, village):
     client.force_login(clerk)
     job = upload_and_validate(client, roster_rows(12))
