@@ -276,6 +276,33 @@ def test_review_then_approve_by_another_user_records_events(policy, facility, me
     ]
 
 
+def test_every_step_is_in_the_claim_history_with_who_why_and_the_row_as_saved(policy, facility, member,
+                                                                             admin_user, reviewer, approver):
+    """Each history row holds the claim as it stood after its step (as saved), with the step's
+    user and words."""
+    tracked = [f.attname for f in Claim.history.model.tracked_fields]
+
+    def saved() -> dict:
+        return Claim.objects.filter(pk=claim.pk).values(*tracked).get()
+
+    claim = claim_settle(user=admin_user, facts=facts(member))[0]
+    states = [saved()]
+    claim_review(user=reviewer, claim=claim)
+    states.append(saved())
+    claim_approve(user=approver, claim=Claim.objects.get(pk=claim.pk))
+    states.append(saved())
+
+    records = list(claim.history.order_by("history_id"))
+    assert [(r.history_type, r.history_user, r.history_change_reason, r.status) for r in records] == [
+        ("+", admin_user, services.ACTION_WORDS["settle"], ClaimStatus.SUBMITTED),
+        ("~", reviewer, services.ACTION_WORDS["review"], ClaimStatus.REVIEWED),
+        ("~", approver, services.ACTION_WORDS["approve"], ClaimStatus.APPROVED),
+    ]
+    assert [{name: getattr(record, name) for name in tracked} for record in records] == states
+    assert records[0].history_date <= records[1].history_date <= records[2].history_date
+    assert records[1].compensation == claim.compensation and records[2].reviewed_by == reviewer
+
+
 def test_transitions_outside_the_table_are_refused(policy, facility, member, admin_user, reviewer, approver,
                                                    reason):
     claim = claim_settle(user=admin_user, facts=facts(member))[0]
