@@ -5,7 +5,6 @@ With REDIS_URL and DATABASE_URL (PostgreSQL) set, the `celery_worker` fixture ru
 """
 import re
 import time
-from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,24 +13,28 @@ from playwright.sync_api import expect
 
 from enrollment import tasks
 from enrollment.models import Enrollment, Household, ImportJob, Member
-from enrollment.rules import FEMALE, MALE, make_resident_id
+from enrollment.rules import FEMALE, MALE
 from enrollment.tasks import progress_key, roster_import_job
 from tests.conftest import login_in_browser
-from tests.enrollment.roster_data import csv_bytes, person
+from tests.enrollment.roster_data import csv_bytes, many
 from tests.factories import HouseholdFactory, MemberFactory
 
 YEAR = 2026
 
 
-def roster_rows(count: int) -> list[dict]:
-    """`count` one-member households, each member with a distinct valid ID."""
-    rows = []
-    for n in range(count):
-        born = date(1950, 1, 1) + timedelta(days=n // 100)
-        id_number = make_resident_id("420102", born, n % 100, MALE if n % 2 else FEMALE)
-        rows.append(person(id_number, f"成员{n}", "户主", household_no=f"T{n:06d}", head=id_number,
-                           receipt_no=f"R{n:06d}"))
-    return rows
+def record_progress(monkeypatch) -> list[dict]:
+    """Every progress the task publishes, as read back from the cache, in order."""
+    from django.core.cache import cache
+
+    published = []
+    write = tasks.progress_write
+
+    def recording(job_id, *, done, total, status):
+        write(job_id, done=done, total=total, status=status)
+        published.append(cache.get(progress_key(job_id)))
+
+    monkeypatch.setattr(tasks, "progress_write", recording)
+    return published
 
 
 def upload_and_validate(client, rows) -> ImportJob:
@@ -50,7 +53,7 @@ def counts():
 def test_a_large_file_runs_in_the_worker_with_progress(client, celery_worker, settings, village, clerk):
     settings.ROSTER_ASYNC_THRESHOLD = 10
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(40))
+    job = upload_and_validate(client, many(40))
     assert (job.status, job.total_rows) == (ImportJob.Status.READY, 40)
     assert "后台导入" in client.get(reverse("enrollment:roster_import_detail", args=[job.pk])).content.decode()
 
@@ -106,20 +109,12 @@ def test_the_job_page_polls_while_the_task_is_queued(client, clerk, township):
 def test_progress_moves_while_the_import_runs(client, clerk, village, settings, monkeypatch):
     """The progress callback publishes growing figures during validation and writing, up to 100."""
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(2500))
-    seen = []
-    write = tasks.progress_write
-
-    def recording(job_id, *, done, total, status):
-        from django.core.cache import cache
-
-        write(job_id, done=done, total=total, status=status)
-        seen.append(cache.get(progress_key(job_id))["percent"])
-
-    monkeypatch.setattr(tasks, "progress_write", recording)
+    job = upload_and_validate(client, many(2500))
+    published = record_progress(monkeypatch)
 
     assert roster_import_job(job.pk) == "done"
 
+    seen = [progress["percent"] for progress in published]
     assert seen[0] == 0 and seen[-1] == 100
     assert seen == sorted(seen)
     assert len([p for p in seen if 0 < p < 100]) >= 3
@@ -135,18 +130,12 @@ def test_progress_while_batches_are_written_in_the_background(client, clerk, vil
 
     monkeypatch.setattr(roster, "STREAM_CHUNK", 50)
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(2500))
-    seen = []
-    write = tasks.progress_write
-
-    def recording(job_id, *, done, total, status):
-        write(job_id, done=done, total=total, status=status)
-        seen.append(done)
-
-    monkeypatch.setattr(tasks, "progress_write", recording)
+    job = upload_and_validate(client, many(2500))
+    published = record_progress(monkeypatch)
 
     assert roster_import_job(job.pk) == "done"
 
+    seen = [progress["done"] for progress in published]
     assert seen == sorted(seen) and seen[-1] == 2500 and len(seen) >= 4
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (ImportJob.Status.DONE, 2500)
@@ -156,7 +145,7 @@ def test_progress_while_batches_are_written_in_the_background(client, clerk, vil
 
 def test_running_the_task_twice_is_harmless(client, clerk, village):
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(12))
+    job = upload_and_validate(client, many(12))
     assert roster_import_job(job.pk) == "done"
     job.refresh_from_db()
     finished_at, before = job.finished_at, counts()
@@ -170,7 +159,7 @@ def test_running_the_task_twice_is_harmless(client, clerk, village):
 
 def test_a_job_interrupted_midway_runs_again_to_the_end(client, clerk, village):
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(5))
+    job = upload_and_validate(client, many(5))
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING, processed_rows=2)
 
     assert roster_import_job(job.pk) == "done"
@@ -180,7 +169,7 @@ def test_a_job_interrupted_midway_runs_again_to_the_end(client, clerk, village):
 
 def test_an_unconfirmed_or_invalid_job_is_not_imported_by_the_task(client, clerk, village):
     client.force_login(clerk)
-    job = upload_and_validate(client, roster_rows(3))
+    job = upload_and_validate(client, many(3))
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.INVALID)
 
     assert roster_import_job(job.pk) == "invalid"
@@ -190,7 +179,7 @@ def test_an_unconfirmed_or_invalid_job_is_not_imported_by_the_task(client, clerk
 
 def test_a_file_that_became_invalid_since_the_preview_is_refused_whole(client, clerk, village):
     client.force_login(clerk)
-    rows = roster_rows(3)
+    rows = many(3)
     job = upload_and_validate(client, rows)
     # meanwhile the second person is registered on another household
     MemberFactory(household=HouseholdFactory(village=village), id_number=rows[1]["id_number"],

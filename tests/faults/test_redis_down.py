@@ -8,7 +8,6 @@ tasks): the fault is the same there, a Redis that does not answer.
 """
 import logging
 import time
-from datetime import date, timedelta
 
 import pytest
 from django.conf import settings
@@ -21,23 +20,12 @@ from accounts.models import Role
 from claims.models import Claim, ClaimEvent
 from claims.services import policy_load
 from enrollment.models import Enrollment, Household, ImportJob, Member
-from enrollment.rules import FEMALE, MALE, make_resident_id
 from fund.models import LedgerTransaction
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.conftest import PASSWORD
-from tests.enrollment.roster_data import csv_bytes, person
+from tests.enrollment.roster_data import csv_bytes, many
 
 YEAR = 2026
-
-
-def roster_rows(count: int) -> list[dict]:
-    rows = []
-    for n in range(count):
-        born = date(1960, 1, 1) + timedelta(days=n)
-        id_number = make_resident_id("420102", born, n % 100, MALE if n % 2 else FEMALE)
-        rows.append(person(id_number, f"成员{n}", "户主", household_no=f"RD{n:05d}", head=id_number,
-                           receipt_no=f"RD{n:05d}"))
-    return rows
 
 
 def counts():
@@ -109,7 +97,7 @@ def test_a_small_roster_import_runs_in_the_request_with_redis_down(client, clerk
                                                                    broker_down):
     client.force_login(clerk)
     response = client.post(reverse("enrollment:roster_import"), {
-        "file": SimpleUploadedFile("small.csv", csv_bytes(roster_rows(4))), "year": YEAR})
+        "file": SimpleUploadedFile("small.csv", csv_bytes(many(4))), "year": YEAR})
     job = ImportJob.objects.get()
 
     confirmed = client.post(response.url, {"confirm": "1"})
@@ -124,7 +112,7 @@ def test_a_small_roster_import_runs_in_the_request_with_redis_down(client, clerk
 def test_a_large_import_with_the_queue_down_fails_retryably_keeps_its_file_and_imports_once_retried(
         celery_worker, client, clerk, village, cache_down, settings):
     settings.ROSTER_ASYNC_THRESHOLD = 10
-    data = csv_bytes(roster_rows(12))
+    data = csv_bytes(many(12))
     client.force_login(clerk)
     job_url = client.post(reverse("enrollment:roster_import"), {
         "file": SimpleUploadedFile("big.csv", data), "year": YEAR}).url

@@ -11,7 +11,6 @@ which tests the same guarantee: the one transaction rolls back whole.
 """
 import os
 import uuid
-from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,12 +20,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from enrollment.models import Enrollment, Household, ImportJob, Member
-from enrollment.rules import FEMALE, MALE, make_resident_id
 from enrollment.tasks import import_job_interrupted, import_job_running, progress_key, roster_import_job
 from fund.models import AccountBalance, FundReport, LedgerTransaction
 from fund.report import monthly_report
 from fund.tasks import fund_report_store_last_month
-from tests.enrollment.roster_data import csv_bytes, person
+from tests.enrollment.roster_data import csv_bytes, many
 from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_until
 
 YEAR = 2026
@@ -37,16 +35,6 @@ pytestmark = pytest.mark.celery_worker
 
 class WorkerKilled(BaseException):
     """The embedded mode's stand-in for SIGKILL: no `except Exception` stops it."""
-
-
-def roster_rows(count: int) -> list[dict]:
-    rows = []
-    for n in range(count):
-        born = date(1955, 1, 1) + timedelta(days=n)
-        id_number = make_resident_id("420102", born, n % 100, MALE if n % 2 else FEMALE)
-        rows.append(person(id_number, f"成员{n}", "户主", household_no=f"WK{n:05d}", head=id_number,
-                           receipt_no=f"WK{n:05d}"))
-    return rows
 
 
 def written():
@@ -95,7 +83,7 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
     settings.ROSTER_ASYNC_THRESHOLD = 10
     client.force_login(clerk)
     job_url = client.post(reverse("enrollment:roster_import"), {
-        "file": SimpleUploadedFile("big.csv", csv_bytes(roster_rows(ROWS))), "year": YEAR}).url
+        "file": SimpleUploadedFile("big.csv", csv_bytes(many(ROWS))), "year": YEAR}).url
     job = ImportJob.objects.get()
     assert (job.status, job.total_rows) == (ImportJob.Status.READY, ROWS)
     # confirmed as the job page does for a large file: queued under a task id
