@@ -145,6 +145,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def use_production_settings(name: str) -> None:
+    """This process with production settings, before Django starts: DEBUG off (static files then
+    come through the manifest, collected into a directory of the bench `name`'s own), the bench's
+    secret key, loopback hosts, no HTTPS redirect. Values already in the environment win, but
+    DEBUG is always off."""
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("STATIC_ROOT", f"/tmp/ncms-bench-{name}-static")
+
+
 def production_env(**overrides: str) -> dict[str, str]:
     """The environment of a production process on loopback: DEBUG off, a secret key, the host,
     no HTTPS redirect (the benches speak plain HTTP to gunicorn, as a TLS proxy in front would)."""

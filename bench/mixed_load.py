@@ -69,15 +69,12 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ["DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("STATIC_ROOT", "/tmp/ncms-bench-mixed-static")
 os.environ.setdefault("MEDIA_ROOT", "/tmp/ncms-bench-mixed-media")
 
 from bench._common import (database_line, django_ready, free_port, percentile, production_env,  # noqa: E402
-                           start_celery_worker, start_gunicorn, stop, uptime)
+                           start_celery_worker, start_gunicorn, stop, uptime, use_production_settings)
+
+use_production_settings("mixed")
 
 PASSWORD = "Bench-mixed-2026!"
 TOWNSHIPS = [("420102101", "城关镇"), ("420102102", "新店镇"), ("420102103", "石桥乡")]
@@ -98,11 +95,6 @@ def today() -> date:
     return timezone.localdate()
 
 
-def previous_month(day: date) -> tuple[int, int]:
-    first = day.replace(day=1) - timedelta(days=1)
-    return first.year, first.month
-
-
 # --- seed ---------------------------------------------------------------------------------------
 
 
@@ -117,10 +109,11 @@ def seed_once(members: int, api_clients: int) -> None:
     from enrollment.models import Enrollment, Household, Member, Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
+    from fund.tasks import last_month
 
     day = today()
     with transaction.atomic():
-        for year in sorted({day.year, previous_month(day)[0]}):
+        for year in sorted({day.year, last_month(day)[0]}):
             if not PolicyVersion.objects.filter(year=year).exists():
                 document = json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8"))
                 document["year"] = year
@@ -164,7 +157,7 @@ def seed_once(members: int, api_clients: int) -> None:
                     person.household.head = person
                     heads.append(person.household)
             Household.objects.bulk_update(heads, ["head"], batch_size=2000)
-            years = sorted({day.year, previous_month(day)[0]})
+            years = sorted({day.year, last_month(day)[0]})
             Enrollment.objects.bulk_create([
                 Enrollment(member=person, year=year, contribution=Decimal("380.00"),
                            receipt_no=f"MR{year}{person.pk:08d}", paid_date=date(year, 1, 10))
@@ -201,6 +194,7 @@ def reset_run(backlog: int) -> dict:
     from claims.models import Channel, Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
     from enrollment.models import Member
     from facilities.models import Facility
+    from fund.tasks import last_month
     from publicity.models import Notice, NoticeLine
     from publicity.services import notices_publish
 
@@ -211,7 +205,7 @@ def reset_run(backlog: int) -> dict:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
     day = today()
-    year, month = previous_month(day)
+    year, month = last_month(day)
     policy = PolicyVersion.objects.get(year=year)
     f001 = Facility.objects.get(code="F001")
     members = list(Member.objects.select_related("household__village__township").order_by("pk"))

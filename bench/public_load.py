@@ -38,23 +38,14 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ["DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-# DEBUG off serves static files through the manifest: collected into a directory of the bench's own
-os.environ.setdefault("STATIC_ROOT", "/tmp/ncms-bench-public-static")
 
 from bench._common import (database_line, django_ready, free_port, percentile, production_env,  # noqa: E402
-                           start_gunicorn, stop, uptime)
+                           start_gunicorn, stop, uptime, use_production_settings)
+
+use_production_settings("public")
 
 TARGET_P95_MS = 100
 TOWNSHIP, VILLAGE = "420102101", "420102101201"
-
-
-def previous_month(today: date) -> tuple[int, int]:
-    first = today.replace(day=1) - timedelta(days=1)
-    return first.year, first.month
 
 
 def seed(lines: int):
@@ -69,11 +60,12 @@ def seed(lines: int):
     from enrollment.models import Household, Member, Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
+    from fund.tasks import last_month
     from publicity.models import Notice, NoticeLine
     from publicity.services import notices_publish
 
     today = timezone.localdate()
-    year, month = previous_month(today)
+    year, month = last_month(today)
     with transaction.atomic():
         if not PolicyVersion.objects.filter(year=year).exists():
             document = json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8"))
