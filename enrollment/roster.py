@@ -921,8 +921,7 @@ def _write(writer, plan: _Plan, new_rows: _NewRows, *, year: int, user, reason: 
     if len(new_rows.member_ids) != summary.members_created or new_rows.enrollments != summary.enrollments_created:
         raise RuntimeError("roster import: the rows written differ from the plan")  # a bug, never data
     now = new_rows.now
-    user_id = getattr(user, "pk", None)
-    changed = (now, reason, "~", user_id)
+    changed = (now, reason, "~", new_rows.user_id)
 
     new_households, updated_households = [], []
     updated_members = []
@@ -959,7 +958,7 @@ def _write(writer, plan: _Plan, new_rows: _NewRows, *, year: int, user, reason: 
         for model, columns, new, updated, stamped in steps:
             if new:
                 writer.insert_with_history(model, columns, new, list(stamped), (now,) * len(stamped),
-                                           (now, reason, "+", user_id))
+                                           new_rows.created)
                 done += len(new)
                 report(done / work)
             if updated:
