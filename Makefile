@@ -40,7 +40,7 @@ test: messages
 FLOWER_PORT ?= 5555
 flower: venv
 	@test -n "$(REDIS_URL)" || { echo "make flower: set REDIS_URL to the Celery broker" >&2; exit 2; }
-	$(VENV)/bin/celery -A ncms flower --address=127.0.0.1 --port=$(FLOWER_PORT)
+	$(VENV)/bin/celery -A config flower --address=127.0.0.1 --port=$(FLOWER_PORT)
 
 bench: venv
 	$(PY) bench/import_roster.py

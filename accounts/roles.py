@@ -53,7 +53,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # publicity (publicity.views_staff): the queue of villagers' objections and reports
     "publicity.view": COUNTY_ROLES,
     "publicity.handle": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),
-    # operations (ncms.ops): the background queue, workers and import jobs; the county office
+    # operations (config.ops): the background queue, workers and import jobs; the county office
     # (fund officer), the system administrator and the auditor, who reads everything
     "ops.view": frozenset({Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR}),
 }

@@ -79,7 +79,7 @@ HOME_TILES[Role.FUND_OFFICER] = [("fund:ledger", "基金账务"), ("fund:income_
 for _role in (Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER):
     HOME_TILES[_role] += [("fund:ledger", "基金账务")]
 
-# operations (ncms.ops): the background queue, for those who watch the system
+# operations (config.ops): the background queue, for those who watch the system
 for _role in (Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR):
     HOME_TILES[_role] += [("ops_queue", "后台任务队列")]
 

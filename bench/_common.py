@@ -168,8 +168,8 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 def start_gunicorn(port: int, *, workers: int, env: dict[str, str], worker_class: str = "sync",
                    threads: int = 1, backlog: int = 512) -> subprocess.Popen:
-    """gunicorn serving ncms.wsgi on 127.0.0.1:`port`; returns once it accepts connections."""
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "ncms.wsgi:application", "--workers", str(workers),
+    """gunicorn serving config.wsgi on 127.0.0.1:`port`; returns once it accepts connections."""
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "--workers", str(workers),
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", str(backlog),
                "--worker-class", worker_class]
     if worker_class == "gthread":
@@ -189,15 +189,15 @@ def start_gunicorn(port: int, *, workers: int, env: dict[str, str], worker_class
 
 
 def start_celery_worker(*, env: dict[str, str], name: str, concurrency: int = 1) -> subprocess.Popen:
-    """`celery -A ncms worker` on the broker of env["REDIS_URL"]; returns once it answers a ping.
+    """`celery -A config worker` on the broker of env["REDIS_URL"]; returns once it answers a ping.
 
-    The caller's own process must use the same REDIS_URL (ncms.celery reads the settings)."""
+    The caller's own process must use the same REDIS_URL (config.celery reads the settings)."""
     proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "celery", "-A", "ncms", "worker",
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "celery", "-A", "config", "worker",
          "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-heartbeat",
          "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # its banner; warnings and errors go to stderr
-    from ncms.celery import app
+    from config.celery import app
 
     deadline = time.time() + 60
     while time.time() < deadline:

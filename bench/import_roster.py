@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_roster")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from bench._common import database_line, django_ready  # noqa: E402
@@ -164,7 +164,7 @@ def run_import_export(data: bytes, slice_rows: int):
 
     from enrollment.models import Household, Member, Village
     from enrollment.roster import CATEGORIES, RELATIONS, SEXES
-    from ncms.tabular import read_table
+    from core.tabular import read_table
 
     class MemberResource(resources.ModelResource):
         household = fields.Field(attribute="household", column_name="household",

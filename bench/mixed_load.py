@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_mixed")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("MEDIA_ROOT", "/tmp/ncms-bench-mixed-media")
 
@@ -632,7 +632,7 @@ def facility_api(world: World, stats: Stats, run: Run, rng: random.Random, token
 
 def background_jobs(run: Run, results: dict):
     """Half-way through, the worker runs the nightly claim flags and the monthly report store."""
-    from ncms.celery import app
+    from config.celery import app
 
     run.stopped.wait(max(0.0, (run.end - run.start) / 2))
     if run.stopped.is_set():

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_api")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from bench._common import (BENCH_SECRET_KEY, cpu_line, cpu_snapshot, database_line, django_ready,  # noqa: E402

@@ -33,7 +33,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.roles import user_can
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from .models import Claim, ClaimStatus
 from .serializers import (

@@ -1,4 +1,4 @@
-"""URLs of the REST API, mounted at /api/ (ncms/urls.py): /api/v1/... the endpoints,
+"""URLs of the REST API, mounted at /api/ (config/urls.py): /api/v1/... the endpoints,
 /api/schema/ the OpenAPI document, /api/docs/ Swagger UI (/api/docs/redoc/ Redoc)."""
 from django.urls import path
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import rules
 

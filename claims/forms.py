@@ -19,7 +19,7 @@ from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
 from enrollment.forms import MoneyField, date_input
 from enrollment.models import Member, Township
 from facilities.models import Facility, Level
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 

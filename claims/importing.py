@@ -54,8 +54,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from ncms.errors import NcmsError
-from ncms.money import to_fen
+from core.errors import NcmsError
+from core.money import to_fen
 
 from .eligibility import ClaimFacts, parse_facts
 from .models import Channel, Claim, ClaimStatus

@@ -4,7 +4,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import rules
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import rules
 from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods

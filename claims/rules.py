@@ -8,7 +8,7 @@
   need no database (domain.md, Claims: "Refuse, with a clear reason").
 
 Money is Decimal yuan; the contract rounds once, at the end of a computation, ROUND_HALF_UP to the
-fen (`ncms.money.to_fen`). Nothing here rounds before that point.
+fen (`core.money.to_fen`). Nothing here rounds before that point.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from ncms.errors import NcmsError
-from ncms.money import FEN, to_fen
+from core.errors import NcmsError
+from core.money import FEN, to_fen
 
 # The facility levels and member categories as facilities.models.Level / enrollment.models.Category
 # spell them (kept here as plain strings so the rules stay free of the ORM; a test ties them).

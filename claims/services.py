@@ -37,7 +37,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import rules
 from .eligibility import (
@@ -453,7 +453,7 @@ def _clean_cost_lines(cost_lines, facts: ClaimFacts) -> list[CostLine]:
         if category not in CostCategory.values:
             raise NcmsError(f"第{index}条费用明细的类别「{category}」无效", code="bad_amounts")
         try:
-            from ncms.money import parse_money
+            from core.money import parse_money
 
             amount = parse_money(raw.get("amount"))
         except ValueError as exc:

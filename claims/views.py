@@ -23,7 +23,7 @@ from claims.eligibility import stored_breakdown
 from claims.forms import (ClaimEntryForm, CostLineFormSet, DocumentForm, NoteForm, QueueFilterForm, RejectForm,
                           ReturnForm, add_service_error, default_status, document_max_bytes)
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"

@@ -40,7 +40,7 @@ from enrollment.models import (
 )
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 DEMO_PASSWORD = "demo12345"
 HISTORY_REASON = "演示数据"

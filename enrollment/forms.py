@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Category, Payer, Relation, Sex, Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 SEX_WORDS = {Sex.MALE: _("男"), Sex.FEMALE: _("女")}
 

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from django.db import transaction
 
 from enrollment.models import Township, Village, VillagePopulation
-from ncms.errors import NcmsError
-from ncms.tabular import NumericCell, Table, read_table
+from core.errors import NcmsError
+from core.tabular import NumericCell, Table, read_table
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 NAME_MAX = 50

@@ -20,7 +20,7 @@ import xlsxwriter
 from tablib import Dataset
 
 from enrollment.models import Category, Enrollment, Member, Payer, Relation, Sex
-from ncms.money import to_fen
+from core.money import to_fen
 
 SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
 RELATION_WORDS = {

@@ -35,9 +35,9 @@ from django.utils import timezone
 
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex, Village
 from enrollment.rules import InvalidIdNumber, id_check_character, looks_mangled_by_excel, parse_resident_id
-from ncms.errors import NcmsError
-from ncms.money import parse_money
-from ncms.tabular import NumericCell, TableError, read_table
+from core.errors import NcmsError
+from core.money import parse_money
+from core.tabular import NumericCell, TableError, read_table
 
 # field, Chinese header, English header, required column
 FIELDS: list[tuple[str, str, str, bool]] = [

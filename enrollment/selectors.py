@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.scoping import is_county_wide
 from enrollment.models import Enrollment, Village, VillagePopulation
-from ncms.money import to_ratio
+from core.money import to_ratio
 
 
 # --- participation (参合率) -----------------------------------------------------------------

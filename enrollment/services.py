@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from accounts.roles import user_can
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex, Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
-from ncms.errors import NcmsError
-from ncms.money import parse_money
+from core.errors import NcmsError
+from core.money import parse_money
 
 # Categories whose contribution civil affairs pays (民政代缴).
 SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})

@@ -30,7 +30,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid, roster_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from enrollment import selectors, services
 from enrollment.forms import (ContributionForm, HouseholdCreateForm, HouseholdForm, HouseholdSearchForm,
                               MemberForm, add_service_error)
 from enrollment.models import Enrollment, Household, Member
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 PAGE_SIZE = 20
 

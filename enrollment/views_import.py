@@ -37,9 +37,9 @@ from enrollment.tasks import (
     errors_as_json, import_job_enqueue, import_job_interrupted, import_job_retry, import_job_retryable,
     import_job_run, new_task_id, progress_read, progress_write,
 )
-from ncms.errors import NcmsError
-from ncms.tabular import _cell_text, _decode
-from ncms.uploads import roster_file_kind
+from core.errors import NcmsError
+from core.tabular import _cell_text, _decode
+from core.uploads import roster_file_kind
 
 PREVIEW_ROWS = 5
 SHOWN_ERRORS = 500
@@ -58,7 +58,7 @@ class RosterUploadForm(forms.Form):
                 _("文件太大（%(size)s），最大只能上传 %(limit)s；请按村分成几个文件分别导入")
                 % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
-        try:  # by its content, not its name (ncms.uploads): nothing is stored when refused
+        try:  # by its content, not its name (core.uploads): nothing is stored when refused
             roster_file_kind(upload)
         except NcmsError as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None

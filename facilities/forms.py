@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from claims.forms import MultipleFileInput
 from enrollment.forms import MoneyField, date_input
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from .services import INSPECTORS_MAX, REASON_MAX, inspection_document_check
 

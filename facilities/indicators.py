@@ -29,7 +29,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Min
 
-from ncms.money import to_fen, to_ratio
+from core.money import to_fen, to_ratio
 
 from . import rules
 from .flags import month_bounds

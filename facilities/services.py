@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import transaction
 
 from enrollment.models import Township
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from enrollment.places import RowError, TableInvalid, code_cell, map_headers
-from ncms.tabular import Table, read_table
+from core.tabular import Table, read_table
 
 from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
 from enrollment.models import Township
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import services
 from .forms import (

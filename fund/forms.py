@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Township
-from ncms.money import parse_money
+from core.money import parse_money
 
 from .models import IncomeSource
 

@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 

@@ -25,8 +25,8 @@ from django.db.models.functions import Coalesce
 
 from claims.models import Claim, ClaimStatus, PolicyVersion
 from enrollment.models import Enrollment, Township, Village, VillagePopulation
-from ncms.errors import NcmsError
-from ncms.money import to_fen
+from core.errors import NcmsError
+from core.money import to_fen
 
 from . import rules
 

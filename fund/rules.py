@@ -9,7 +9,7 @@ sees, against exact thresholds (M/12 is never rounded: `rate × 12 > M × 1.10` 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ncms.money import to_fen, to_ratio
+from core.money import to_fen, to_ratio
 
 PARTICIPATION_TARGET = Decimal("0.95")
 OVERSPENDING_FACTOR = Decimal("1.10")

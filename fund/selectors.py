@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from ncms.money import to_fen
+from core.money import to_fen
 
 from .models import (
     COMPENSATION,

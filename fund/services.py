@@ -43,8 +43,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.roles import user_can
-from ncms.errors import NcmsError
-from ncms.money import parse_money, to_fen
+from core.errors import NcmsError
+from core.money import parse_money, to_fen
 
 from .models import (
     CHART,

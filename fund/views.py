@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
 from claims.models import Claim, ClaimStatus
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import selectors, services
 from .forms import IncomeForm, PayoutFilterForm, TransferForm, add_service_error

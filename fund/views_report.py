@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
 from enrollment.models import Township
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import report_output
 from .models import FundReport

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 POSTED = "公示一经发布不能修改或删除；更正请发布补充公示"

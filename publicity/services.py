@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.roles import user_can
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import cache, rules
 from .models import CaseStatus, Notice, NoticeLine, Objection, Report

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from enrollment.models import Township, Village
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import rules, selectors, services
 from .cache import public_cached

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from . import services
 from .models import CaseStatus, Objection, Report

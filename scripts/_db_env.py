@@ -1,4 +1,4 @@
-"""Shell exports for a DATABASE_URL, read the way ncms/settings.py reads it (dj-database-url).
+"""Shell exports for a DATABASE_URL, read the way config/settings.py reads it (dj-database-url).
 
 Used by scripts/backup.sh and scripts/restore.sh: `eval "$(python scripts/_db_env.py "$URL")"`.
 PostgreSQL: DB_KIND=postgres and the libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,

@@ -70,7 +70,7 @@ fi
   echo "latest migrations:"
   "$PY" - <<'PYEOF' || true
 import os, django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from django.db.migrations.recorder import MigrationRecorder
 latest = {}

@@ -93,7 +93,7 @@ say "migrations match the code"
 
 years=$("$PY" - <<'PYEOF'
 import os, django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from enrollment.models import Enrollment
 from fund.models import LedgerTransaction

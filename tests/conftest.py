@@ -110,11 +110,11 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     )
     env["MEDIA_ROOT"] = str(settings.BASE_DIR / "var" / "test-media")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ncms", "worker", "--pool=solo", "--loglevel=WARNING",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
         env=env, cwd=settings.BASE_DIR,
     )
-    from ncms.celery import app
+    from config.celery import app
 
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -18,7 +18,7 @@ def run_with(env_overrides, *args):
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS",
                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}  # set by the browser fixture, never in production
-    env.update(env_overrides, DJANGO_SETTINGS_MODULE="ncms.settings")
+    env.update(env_overrides, DJANGO_SETTINGS_MODULE="config.settings")
     return subprocess.run([sys.executable, *args], env=env, cwd=settings.BASE_DIR,
                           capture_output=True, text=True, timeout=120)
 
@@ -64,6 +64,6 @@ def test_debug_off_without_secret_key_refuses_to_start():
 
 
 def test_passwords_are_hashed_with_argon2_outside_tests():
-    from ncms import settings as project_settings
+    from config import settings as project_settings
 
     assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"

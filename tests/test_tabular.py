@@ -1,11 +1,11 @@
-"""ncms.tabular: the file reader under every import."""
+"""core.tabular: the file reader under every import."""
 import io
 from datetime import date
 
 import pytest
 from openpyxl import Workbook
 
-from ncms.tabular import NumericCell, TableError, read_table
+from core.tabular import NumericCell, TableError, read_table
 
 
 def xlsx_bytes(rows):

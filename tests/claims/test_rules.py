@@ -16,7 +16,7 @@ from claims.rules import (
     CATEGORIES, LEVELS, PolicyInvalid, check_amounts, check_dates, check_deadline, claim_deadline,
     parse_policy, ratio_text, stays_overlap, value_claim,
 )
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 FIXTURE = Path(__file__).resolve().parents[2] / "claims" / "fixtures" / "policy-2026.json"
 DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))

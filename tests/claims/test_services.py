@@ -15,7 +15,7 @@ from claims.services import (
     claim_return, claim_review, claim_settle, claim_submit, claims_bulk_approve, policy_load,
 )
 from facilities.models import FacilityStatus
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.claims.conftest import TODAY, facts, policy_document
 from tests.factories import EnrollmentFactory, FacilityFactory, MemberFactory
 

@@ -7,7 +7,7 @@ import pytest
 from accounts.models import Role
 from enrollment.models import Enrollment, Household, Member, Payer, Relation
 from enrollment.roster import MANGLED_ID, RosterInvalid, RowError, roster_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from tests.enrollment.roster_data import (
     EN_HEADERS, HEAD_ID, OTHER_HEAD_ID, SON_ID, SPOUSE_ID, VILLAGE, ZH_HEADERS, csv_bytes, family,

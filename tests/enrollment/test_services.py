@@ -8,7 +8,7 @@ from accounts.models import Role
 from enrollment import services
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
 from enrollment.rules import FEMALE, MALE, make_resident_id
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 HEAD_ID = make_resident_id("420102", date(1970, 3, 15), 11, MALE)

@@ -10,7 +10,7 @@ from claims.models import Claim
 from facilities.flags import claim_flags_store
 from facilities.models import ClaimFlag
 from facilities.tasks import claim_flags_refresh
-from ncms.celery import app
+from config.celery import app
 from tests.factories import ClaimFactory, MemberFactory
 
 D = Decimal

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.models import Role
 from facilities.models import Inspection, InspectionDocument
 from facilities.services import inspection_document_add, inspection_record
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.factories import FacilityFactory
 
 PDF = b"%PDF-1.4\n%inspection report\n"

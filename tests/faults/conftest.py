@@ -35,24 +35,24 @@ def _port_closed(port: int) -> bool:
 
 @pytest.fixture
 def cache_down(settings):
-    """The default cache is the production backend (ncms.cache.FailSoftRedisCache) on a Redis that
+    """The default cache is the production backend (core.cache.FailSoftRedisCache) on a Redis that
     does not answer."""
-    import ncms.cache
+    import core.cache
 
     assert _port_closed(DOWN_PORT), f"something listens on {DOWN_PORT}: it cannot stand for a stopped Redis"
     settings.CACHES = {"default": {
-        "BACKEND": "ncms.cache.FailSoftRedisCache", "LOCATION": DOWN_URL, "KEY_PREFIX": "ncms",
+        "BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": DOWN_URL, "KEY_PREFIX": "ncms",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "RETRY_AFTER": 5},
     }}
-    ncms.cache._down_until.pop(DOWN_URL, None)
+    core.cache._down_until.pop(DOWN_URL, None)
     yield
-    ncms.cache._down_until.pop(DOWN_URL, None)
+    core.cache._down_until.pop(DOWN_URL, None)
 
 
 @contextmanager
 def broker_at(url: str):
     """Send this process's tasks to the broker at `url` (never eagerly), then put things back."""
-    from ncms.celery import app
+    from config.celery import app
 
     saved_conf = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     saved_pools = (app._pool, app.amqp._producer_pool)
@@ -90,11 +90,11 @@ def _worker_env() -> dict:
 @contextmanager
 def own_worker(queue: str):
     """A real worker consuming only `queue`; yields the process (a test may kill it)."""
-    from ncms.celery import app
+    from config.celery import app
 
     name = f"{queue}@%h"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ncms", "worker", "--pool=solo", "--loglevel=WARNING",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-Q", queue, "-n", name],
         env=_worker_env(), cwd=settings.BASE_DIR,
     )

@@ -1,4 +1,4 @@
-"""ncms.cache.FailSoftRedisCache: with Redis down every call answers as a miss, the outage is
+"""core.cache.FailSoftRedisCache: with Redis down every call answers as a miss, the outage is
 logged once per window, and Redis is tried again after RETRY_AFTER seconds. Errors that are not
 an outage still raise."""
 import logging
@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.core.cache import cache
 
-import ncms.cache
+import core.cache
 from tests.faults.conftest import DOWN_URL
 
 
@@ -33,12 +33,12 @@ def test_every_call_answers_as_a_miss_while_redis_is_down(cache_down):
 def test_the_outage_is_logged_once_per_window_and_redis_tried_again_after_it(cache_down, settings, caplog):
     settings.CACHES["default"]["OPTIONS"]["RETRY_AFTER"] = 0.3
     settings.CACHES = dict(settings.CACHES)  # a new cache object with the short window
-    caplog.set_level(logging.WARNING, logger="ncms.cache")
+    caplog.set_level(logging.WARNING, logger="core.cache")
 
     for _ in range(20):
         cache.get("k")
     assert len(caplog.records) == 1
-    assert DOWN_URL in ncms.cache._down_until
+    assert DOWN_URL in core.cache._down_until
 
     # inside the window Redis is not even tried: the calls cost nothing
     started = time.monotonic()
@@ -63,4 +63,4 @@ def test_an_error_that_is_not_an_outage_still_raises(cache_down, monkeypatch):
     monkeypatch.setattr(default._cache, "get", wrong_type)
     with pytest.raises(redis.exceptions.ResponseError):
         default.get("k")
-    assert DOWN_URL not in ncms.cache._down_until
+    assert DOWN_URL not in core.cache._down_until

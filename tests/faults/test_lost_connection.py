@@ -22,7 +22,7 @@ from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine
 from claims.services import policy_load
 from fund import selectors, services
 from fund.models import AccountBalance, LedgerTransaction, PayoutBatch
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import lose_connection, reconnect

@@ -38,14 +38,14 @@ def test_the_cache_backend_in_production_is_the_fail_soft_one_and_sessions_are_i
     assert settings.SESSION_ENGINE in {"django.contrib.sessions.backends.db",
                                        "django.contrib.sessions.backends.cached_db"}
     if settings.REDIS_URL:
-        assert settings.CACHES["default"]["BACKEND"] == "ncms.cache.FailSoftRedisCache"
+        assert settings.CACHES["default"]["BACKEND"] == "core.cache.FailSoftRedisCache"
 
 
 def test_login_staff_pages_public_pages_and_the_api_serve_with_redis_down(
         client, cache_down, broker_down, users_by_role, facility, member, caplog):
     policy_load(data=policy_document())
     clerk = users_by_role[Role.TOWNSHIP_CLERK]
-    caplog.set_level(logging.WARNING, logger="ncms.cache")
+    caplog.set_level(logging.WARNING, logger="core.cache")
 
     # logging in: the password form, axes, a session in the database
     response = client.post(reverse("login"), {"username": clerk.username, "password": PASSWORD})
@@ -87,7 +87,7 @@ def test_login_staff_pages_public_pages_and_the_api_serve_with_redis_down(
 
     # the outage was logged once (the cache is skipped for RETRY_AFTER seconds after a failure),
     # without a key or a URL in the message
-    warnings = [r.getMessage() for r in caplog.records if r.name == "ncms.cache"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "core.cache"]
     assert len(warnings) == 1
     assert warnings[0].startswith("cache unavailable (ConnectionError")
     assert "6399" not in warnings[0] and "publicity" not in warnings[0]

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from claims.models import Claim, ClaimEvent
 from fund import services
 from fund.models import AccountBalance, LedgerTransaction
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

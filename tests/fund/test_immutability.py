@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 
 from fund.models import LedgerLine, LedgerTransaction
 from fund.services import _lock_balances, _post, chart_ensure, income_record
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 

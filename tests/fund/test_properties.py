@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fund import services
 from fund.models import AccountBalance, LedgerLine, LedgerTransaction
 from fund.selectors import account_balance, reconciliation
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000.00"), places=2)

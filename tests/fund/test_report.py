@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fund.report import monthly_report, township_drilldown
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.factories import (
     ClaimFactory, EnrollmentFactory, FacilityFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory,
     TownshipFactory, VillageFactory, VillagePopulationFactory,
@@ -244,7 +244,7 @@ def test_stored_reports_are_versions_and_never_change(county):
 
 
 def test_beat_schedule_runs_on_the_first_at_two():
-    from ncms.celery import app
+    from config.celery import app
 
     entry = app.conf.beat_schedule["monthly fund report"]
     assert entry["task"] == "fund.tasks.fund_report_store_last_month"

@@ -10,7 +10,7 @@ from enrollment.services import enrollment_record_contribution
 from fund import services
 from fund.models import AccountBalance, LedgerLine, LedgerTransaction
 from fund.selectors import account_balance, income_total, reconciliation
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from tests.factories import ClaimFactory, EnrollmentFactory, HouseholdFactory, MemberFactory
 from tests.fund.conftest import approved_claim
 

@@ -19,7 +19,7 @@ from django.conf import settings
 ROOT = settings.BASE_DIR
 COUNTS = """
 import json, os, django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from django.apps import apps
 print(json.dumps({model._meta.label: model._default_manager.count() for model in apps.get_models()}))

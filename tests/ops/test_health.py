@@ -72,7 +72,7 @@ def test_production_settings_probe_healthz_over_plain_http(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(SECRET_KEY="x" * 60, DEBUG="0", ALLOWED_HOSTS="testserver",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="ncms.settings")
+               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings")
 
     result = subprocess.run([sys.executable, "-c", PRODUCTION_PROBE], env=env, cwd=django_settings.BASE_DIR,
                             capture_output=True, text=True, timeout=120)

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts.models import Role
-from ncms.celery import app as celery_app
-from ncms.logs import ContextFilter, JsonFormatter, RedactFilter, redact
+from config.celery import app as celery_app
+from core.logs import ContextFilter, JsonFormatter, RedactFilter, redact
 from tests.conftest import PASSWORD
 
 ID_NUMBER = "420102199001011234"
@@ -140,7 +140,7 @@ def test_production_settings_write_json_lines_by_default(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_FORMAT", "LOG_STREAM", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(SECRET_KEY="x" * 60, DEBUG="0", ALLOWED_HOSTS="testserver",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="ncms.settings")
+               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings")
 
     result = subprocess.run([sys.executable, "-c", PRODUCTION_PROBE], env=env, cwd=django_settings.BASE_DIR,
                             capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ from django.conf import settings as django_settings
 
 from accounts.models import Role
 from enrollment.models import ImportJob
-from ncms.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.conftest import PASSWORD
 
 URL = "/ops/queue/"
@@ -47,7 +47,7 @@ def test_recent_roster_import_jobs_are_listed(client, users_by_role, township):
                              total_rows=120, processed_rows=30)
     login(client, admin)
 
-    with mock.patch("ncms.ops.worker_activity", return_value=None):
+    with mock.patch("config.ops.worker_activity", return_value=None):
         page = client.get(URL).content.decode()
 
     assert "东湖村花名册.csv" in page

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from publicity import services
 from publicity.cache import public_cache_version
 from publicity.models import CaseStatus, Notice, NoticeLine, Objection, Report

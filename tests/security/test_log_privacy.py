@@ -51,7 +51,7 @@ def all_logs(caplog):
 
 def rendered(records) -> str:
     """Every record as the console (plain) and the production JSON formatter would write it."""
-    from ncms.logs import JsonFormatter
+    from core.logs import JsonFormatter
 
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     json_formatter = JsonFormatter()

@@ -18,8 +18,8 @@ from claims.models import ClaimDocument
 from enrollment.models import ImportJob
 from facilities.models import InspectionDocument
 from facilities.services import inspection_record
-from ncms import settings as project_settings
-from ncms.uploads import is_csv_text, roster_file_kind
+from config import settings as project_settings
+from core.uploads import is_csv_text, roster_file_kind
 from tests.claims.conftest import TODAY
 from tests.claims.test_views import submit
 from tests.enrollment.roster_data import csv_bytes, family, xlsx_bytes

@@ -1,4 +1,4 @@
-"""Every URL pattern of ncms.urls, walked as an anonymous visitor and as each role.
+"""Every URL pattern of config.urls, walked as an anonymous visitor and as each role.
 
 The walk reads the patterns from the resolver (includes and the admin too) and looks each one up
 in RULES, an explicit table: which capability of accounts.roles opens the page, what kind of

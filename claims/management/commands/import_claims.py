@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claims.importing import ImportInvalid, claims_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 STATUS_WORDS = {"submitted": "已提交", "approved": "已审批", "paid": "已兑付"}
 

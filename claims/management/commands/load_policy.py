@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from claims.rules import PolicyInvalid
 from claims.services import policy_load
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from enrollment.places import TableInvalid, places_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class Command(BaseCommand):

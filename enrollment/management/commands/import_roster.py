@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from enrollment.roster import RosterInvalid, roster_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from enrollment.demo import DEMO_PASSWORD, DemoConfig, demo_county_seed
 from enrollment.models import Township
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from enrollment.places import TableInvalid
 from facilities.services import facilities_import
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class Command(BaseCommand):

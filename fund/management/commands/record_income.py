@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fund.models import IncomeSource
 from fund.services import income_record
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from ._fund_args import parse_date, parse_year
 

@@ -4,7 +4,7 @@ account's balance less the risk reserve would not cover it, or the ref was booke
 from django.core.management.base import BaseCommand, CommandError
 
 from fund.services import funds_transfer
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 from ._fund_args import parse_date, parse_year
 

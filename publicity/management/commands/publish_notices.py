@@ -2,7 +2,7 @@
 notices of that month's paid claims, one per village; running it again changes nothing."""
 from django.core.management.base import BaseCommand, CommandError
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 from publicity.services import notices_publish
 
 

@@ -62,7 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: the request id (X-Request-ID) for every line of the request, and its access line.
-    "ncms.logs.RequestLogMiddleware",
+    "core.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "ncms.urls"
+ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -98,7 +98,7 @@ TEMPLATES = [
         },
     },
 ]
-WSGI_APPLICATION = "ncms.wsgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
@@ -174,7 +174,7 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 ROSTER_UPLOAD_MAX_BYTES = int(os.environ.get("ROSTER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024))
-# Scans of a claim and documents of an inspection: PDF/JPEG/PNG by their first bytes (ncms.uploads).
+# Scans of a claim and documents of an inspection: PDF/JPEG/PNG by their first bytes (core.uploads).
 CLAIM_DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIM_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
 INSPECTION_DOCUMENT_MAX_BYTES = int(os.environ.get("INSPECTION_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
 
@@ -183,8 +183,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache that answers as a miss while Redis is down (ncms/cache.py)
-            "BACKEND": "ncms.cache.FailSoftRedisCache",
+            # Django's RedisCache that answers as a miss while Redis is down (core/cache.py)
+            "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "ncms",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2, "RETRY_AFTER": 5},
@@ -263,7 +263,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP (ncms/health.py)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP (config/health.py)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -291,7 +291,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Logs (ncms/logs.py): LOG_FORMAT=json (one JSON object per line, the default with DEBUG off) or
+# Logs (core/logs.py): LOG_FORMAT=json (one JSON object per line, the default with DEBUG off) or
 # plain; every line carries the request id (X-Request-ID) or the Celery task id; one access line
 # per request (ncms.access: method, path without query string, status, duration_ms, user_id).
 # LOG_STREAM=stderr (default) or stdout: stderr keeps the stdout of the contract's commands
@@ -304,12 +304,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "context": {"()": "ncms.logs.ContextFilter"},
-        "redact": {"()": "ncms.logs.RedactFilter"},
+        "context": {"()": "core.logs.ContextFilter"},
+        "redact": {"()": "core.logs.RedactFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {"()": "ncms.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -18,7 +18,7 @@ import zipfile
 
 from django.utils.translation import gettext as _
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 ZIP_MAGIC = b"PK\x03\x04"
 TEXT_SAMPLE_BYTES = 64 * 1024

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from django.contrib.auth.decorators import login_not_required
 
-from ncms import health, ops
+from config import health, ops
 
 urlpatterns = [
     path("", include("accounts.urls")),

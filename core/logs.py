@@ -130,7 +130,7 @@ def _user_id(request) -> int | None:
     return user.pk if user.is_authenticated else None
 
 
-@receiver(request_finished, dispatch_uid="ncms.logs.request_id_clear")
+@receiver(request_finished, dispatch_uid="core.logs.request_id_clear")
 def _request_id_clear(**kwargs) -> None:
     request_id_var.set("-")
 

@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ncms.errors import NcmsError
+from core.errors import NcmsError
 
 
 class NumericCell(str):

@@ -1,7 +1,7 @@
 """Celery application.
 
 With REDIS_URL unset, tasks run eagerly in the calling process (embedded mode). With REDIS_URL
-set, Redis is broker and result store and tasks run in `celery -A ncms worker`.
+set, Redis is broker and result store and tasks run in `celery -A config worker`.
 
 Periodic jobs are declared here, in one place, each with why it runs when it does.
 """
@@ -9,7 +9,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ncms.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("ncms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
