@@ -26,7 +26,7 @@ class User(AbstractUser):
 
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
     township = models.ForeignKey(
-        "enrollment.Township", verbose_name=_("乡镇"), null=True, blank=True,
+        "places.Township", verbose_name=_("乡镇"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="users",
     )
     facility = models.ForeignKey(

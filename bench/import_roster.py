@@ -39,7 +39,7 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 
 
 def make_places():
-    from enrollment.models import Township, Village
+    from places.models import Township, Village
 
     villages = []
     for t in range(10):
@@ -162,7 +162,8 @@ def run_import_export(data: bytes, slice_rows: int):
     import tablib
     from import_export import fields, resources, widgets
 
-    from enrollment.models import Household, Member, Village
+    from enrollment.models import Household, Member
+    from places.models import Village
     from enrollment.roster import CATEGORIES, RELATIONS, SEXES
     from core.tabular import read_table
 

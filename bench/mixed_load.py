@@ -106,7 +106,8 @@ def seed_once(members: int, api_clients: int) -> None:
     from accounts.models import Role, User
     from claims.models import PolicyVersion
     from claims.services import policy_load
-    from enrollment.models import Enrollment, Household, Member, Township, Village
+    from enrollment.models import Enrollment, Household, Member
+    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
     from fund.tasks import last_month
@@ -287,7 +288,8 @@ class World:
 def read_world(port: int, api_clients: int) -> World:
     from rest_framework.authtoken.models import Token
 
-    from enrollment.models import Member, Village
+    from enrollment.models import Member
+    from places.models import Village
     from facilities.models import Facility
 
     rows = list(Member.objects.order_by("pk").values_list(

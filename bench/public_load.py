@@ -57,7 +57,8 @@ def seed(lines: int):
 
     from claims.models import Channel, Claim, ClaimStatus, PolicyVersion
     from claims.services import policy_load
-    from enrollment.models import Household, Member, Township, Village
+    from enrollment.models import Household, Member
+    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
     from fund.tasks import last_month

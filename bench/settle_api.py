@@ -56,7 +56,8 @@ def seed(members: int) -> str:
 
     from accounts.models import Role, User
     from claims.services import policy_load
-    from enrollment.models import Enrollment, Household, Member, Township, Village
+    from enrollment.models import Enrollment, Household, Member
+    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
 

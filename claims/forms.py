@@ -17,7 +17,8 @@ from claims import rules
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
 from enrollment.forms import MoneyField, date_input
-from enrollment.models import Member, Township
+from enrollment.models import Member
+from places.models import Township
 from facilities.models import Facility, Level
 from core.errors import NcmsError
 

@@ -129,7 +129,7 @@ class Claim(models.Model):
     # made, set once by whoever creates the claim and never moved with the member afterwards, like
     # the figures as valued; the fund report sums claims by it without joining to the member.
     # Indexed by the composite (township, year, status) below, not on its own.
-    township = models.ForeignKey("enrollment.Township", verbose_name=_("乡镇"), on_delete=models.PROTECT,
+    township = models.ForeignKey("places.Township", verbose_name=_("乡镇"), on_delete=models.PROTECT,
                                  related_name="claims", db_index=False,
                                  help_text=_("提交时参合人员所属乡镇"))
     year = models.PositiveSmallIntegerField(_("年度"), help_text=_("出院日期所在年度"))

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",  # login throttling (accounts.backends.LoginThrottleBackend)
     "accounts",
+    "places",
     "enrollment",
     "facilities",
     "claims",

@@ -6,6 +6,8 @@ column can refuse it: an 18-digit ID kept as a number has already lost its last 
 """
 import csv
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -110,3 +112,94 @@ def _read_xlsx(data: bytes) -> Table:
     while headers and headers[-1] == "":
         headers.pop()
     return Table(headers=headers, rows=[_pad(row, len(headers)) for row in rows[1:]], encoding="xlsx")
+
+
+# --- row errors and header mapping, shared by every file import ---------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an uploaded table, in the contract's words: row, column, value, reason."""
+
+    row: int  # spreadsheet row number: header is row 1, first data row 2 (0: the whole file)
+    column: str  # the header as the file gives it ("" when the problem is the whole row/file)
+    value: str
+    reason: str  # Chinese words a clerk understands
+
+    def __str__(self) -> str:
+        if self.row <= 0:
+            return self.reason
+        if not self.column:
+            return f"第{self.row}行：{self.reason}"
+        return f"第{self.row}行 {self.column}「{self.value}」：{self.reason}"
+
+
+class TableInvalid(NcmsError):
+    """A file refused whole; `.errors` lists every invalid row (nothing was written)."""
+
+    def __init__(self, errors: list[RowError], *, what: str):
+        self.errors = errors
+        rows = {e.row for e in errors if e.row > 1}
+        if rows:
+            message = f"{what}有{len(rows)}行不符合要求，整个文件未导入；请改正后重新导入"
+        else:
+            message = f"{what}不符合要求，未导入：" + "；".join(e.reason for e in errors)
+        super().__init__(message, code="invalid_file")
+
+
+def map_headers(
+    table: Table, columns: Iterable[tuple[str, tuple[str, ...], bool]]
+) -> tuple[dict[str, int], dict[str, str], list[RowError]]:
+    """Find each field's column by any of its accepted headers (case-insensitive).
+
+    `columns` holds (field, accepted headers, required). Returns the field -> column index map,
+    the field -> header-as-written map, and errors for missing or repeated columns (row 1).
+    """
+    index: dict[str, int] = {}
+    written: dict[str, str] = {}
+    errors: list[RowError] = []
+    lookup: dict[str, str] = {}
+    for field, headers, _required in columns:
+        for header in headers:
+            lookup[header.strip().lower()] = field
+    for position, header in enumerate(table.headers):
+        field = lookup.get(header.strip().lower())
+        if field is None:
+            continue
+        if field in index:
+            errors.append(RowError(1, header, header, "列重复"))
+            continue
+        index[field] = position
+        written[field] = header
+    for field, headers, required in columns:
+        if required and field not in index:
+            errors.append(RowError(1, "", "", f"缺少必需的列「{headers[0]}」（也可写作「{headers[1]}」）"))
+        written.setdefault(field, headers[0])
+    return index, written, errors
+
+
+def whole_number(raw: str) -> int:
+    """A whole number ≥ 0 from a cell; a spreadsheet number 120.0 counts as 120.
+
+    Raises ValueError with the reason.
+    """
+    text = raw.strip().replace(",", "")
+    if isinstance(raw, NumericCell) and re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    if text == "":
+        raise ValueError("不能为空")
+    if re.fullmatch(r"-\d+(\.\d+)?", text):
+        raise ValueError("不能是负数")
+    if re.fullmatch(r"\d+\.\d+", text):
+        raise ValueError("必须是整数")
+    if not re.fullmatch(r"\d+", text):
+        raise ValueError("不是有效的整数")
+    return int(text)
+
+
+def code_cell(raw: str) -> str:
+    """A code cell as text; a spreadsheet number 420102100.0 counts as 420102100."""
+    text = raw.strip()
+    if isinstance(raw, NumericCell) and re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text

@@ -1,45 +1,15 @@
-"""Admin of the places and enrollment registers.
+"""Admin of the enrollment registers.
 
-Places (townships, villages, populations) import and export through django-import-export.
 Households, members and enrollments are read-mostly here: they are written through the clerk
 pages and the roster import, which validate them; the admin exports them and shows their history.
 Nothing paid or registered is ever deleted, so deletion is switched off.
 """
 from django.contrib import admin
-from import_export.admin import ExportMixin, ImportExportModelAdmin
+from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .admin_resources import (
-    EnrollmentAdminResource, HouseholdAdminResource, MemberAdminResource, TownshipAdminResource,
-    VillageAdminResource, VillagePopulationAdminResource,
-)
-from .models import Enrollment, Household, Member, Township, Village, VillagePopulation
-
-
-@admin.register(Township)
-class TownshipAdmin(ImportExportModelAdmin):
-    resource_classes = [TownshipAdminResource]
-    list_display = ("code", "name")
-    search_fields = ("code", "name")
-
-
-@admin.register(Village)
-class VillageAdmin(ImportExportModelAdmin):
-    resource_classes = [VillageAdminResource]
-    list_display = ("code", "name", "township")
-    list_filter = ("township",)
-    list_select_related = ("township",)
-    search_fields = ("code", "name")
-
-
-@admin.register(VillagePopulation)
-class VillagePopulationAdmin(ImportExportModelAdmin):
-    resource_classes = [VillagePopulationAdminResource]
-    list_display = ("village", "year", "population")
-    list_filter = ("year", "village__township")
-    list_select_related = ("village__township",)
-    search_fields = ("village__code", "village__name")
-    autocomplete_fields = ("village",)
+from .admin_resources import EnrollmentAdminResource, HouseholdAdminResource, MemberAdminResource
+from .models import Enrollment, Household, Member
 
 
 class ReadMostlyAdmin(ExportMixin, SimpleHistoryAdmin):

@@ -1,63 +1,12 @@
-"""django-import-export resources of the admin's registers (places, households, members, enrollments).
+"""django-import-export resources of the admin's enrollment registers.
 
-Places import and export with Chinese headers, matched by code; a village names its township by
-code and a population its village by code, so a file exported here imports again unchanged.
 Households, members and enrollments are export only: they are written through the clerk pages and
 the roster import, which validate them (see enrollment.roster, enrollment.services).
 """
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget
 
-from enrollment.models import Enrollment, Household, Member, Township, Village, VillagePopulation
-
-
-class TownshipAdminResource(resources.ModelResource):
-    code = fields.Field(column_name="乡镇代码", attribute="code")
-    name = fields.Field(column_name="乡镇名称", attribute="name")
-
-    class Meta:
-        model = Township
-        fields = ("code", "name")
-        import_id_fields = ("code",)
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = False
-
-
-class VillageAdminResource(resources.ModelResource):
-    township = fields.Field(column_name="乡镇代码", attribute="township",
-                            widget=ForeignKeyWidget(Township, field="code"))
-    code = fields.Field(column_name="村代码", attribute="code")
-    name = fields.Field(column_name="村名称", attribute="name")
-
-    class Meta:
-        model = Village
-        fields = ("township", "code", "name")
-        import_id_fields = ("code",)
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = False
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("township")
-
-
-class VillagePopulationAdminResource(resources.ModelResource):
-    village = fields.Field(column_name="村代码", attribute="village",
-                           widget=ForeignKeyWidget(Village, field="code"))
-    year = fields.Field(column_name="年度", attribute="year")
-    population = fields.Field(column_name="农业人口", attribute="population")
-
-    class Meta:
-        model = VillagePopulation
-        fields = ("village", "year", "population")
-        import_id_fields = ("village", "year")
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = False
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("village")
+from .models import Enrollment, Household, Member
 
 
 class HouseholdAdminResource(resources.ModelResource):

@@ -35,9 +35,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from enrollment.models import (
-    Category, Enrollment, Household, Member, Payer, Relation, Township, Village, VillagePopulation,
-)
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
+from places.models import Township, Village, VillagePopulation
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
 from core.errors import NcmsError

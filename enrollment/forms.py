@@ -8,7 +8,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Category, Payer, Relation, Sex, Village
+from enrollment.models import Category, Payer, Relation, Sex
+from places.models import Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
 

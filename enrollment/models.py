@@ -56,70 +56,6 @@ class Payer(models.TextChoices):
     CIVIL_AFFAIRS = "civil_affairs", _("民政代缴")
 
 
-class TownshipQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return scope_by_township(self, user, "pk")
-
-
-class Township(models.Model):
-    code = models.CharField(_("乡镇代码"), max_length=9, unique=True)
-    name = models.CharField(_("乡镇名称"), max_length=50)
-
-    objects = TownshipQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = _("乡镇")
-        verbose_name_plural = _("乡镇")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class VillageQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return scope_by_township(self, user, "township")
-
-
-class Village(models.Model):
-    code = models.CharField(_("村代码"), max_length=12, unique=True)
-    name = models.CharField(_("村名称"), max_length=50)
-    township = models.ForeignKey(
-        Township, verbose_name=_("乡镇"), on_delete=models.PROTECT, related_name="villages"
-    )
-
-    objects = VillageQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = _("村")
-        verbose_name_plural = _("村")
-
-    def __str__(self) -> str:
-        return f"{self.township.name}{self.name}"
-
-
-class VillagePopulation(models.Model):
-    """A village's agricultural population (农业人口) of a year: the participation denominator."""
-
-    village = models.ForeignKey(
-        Village, verbose_name=_("村"), on_delete=models.CASCADE, related_name="populations"
-    )
-    year = models.PositiveSmallIntegerField(_("年度"))
-    population = models.PositiveIntegerField(_("农业人口"))
-
-    class Meta:
-        ordering = ["village__code", "year"]
-        verbose_name = _("农业人口")
-        verbose_name_plural = _("农业人口")
-        constraints = [
-            models.UniqueConstraint(fields=["village", "year"], name="one_population_per_village_year"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.village} {self.year}: {self.population}"
-
-
 class HouseholdQuerySet(models.QuerySet):
     def for_user(self, user):
         return scope_by_township(self, user, "village__township")
@@ -130,7 +66,7 @@ class Household(models.Model):
 
     number = models.CharField(_("户号"), max_length=30, unique=True)
     village = models.ForeignKey(
-        Village, verbose_name=_("村"), on_delete=models.PROTECT, related_name="households",
+        "places.Village", verbose_name=_("村"), on_delete=models.PROTECT, related_name="households",
         db_index=False,  # served by the (village, number) index below
     )
     head = models.ForeignKey(
@@ -263,7 +199,7 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+"
     )
     township = models.ForeignKey(
-        Township, verbose_name=_("乡镇"), null=True, blank=True, on_delete=models.PROTECT,
+        "places.Township", verbose_name=_("乡镇"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+", help_text=_("经办员上传时只能导入本乡镇的村"),
     )
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.PENDING)

@@ -33,7 +33,8 @@ import psycopg
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex, Village
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex
+from places.models import Village
 from enrollment.rules import InvalidIdNumber, id_check_character, looks_mangled_by_excel, parse_resident_id
 from core.errors import NcmsError
 from core.money import parse_money

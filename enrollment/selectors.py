@@ -7,7 +7,8 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.scoping import is_county_wide
-from enrollment.models import Enrollment, Village, VillagePopulation
+from enrollment.models import Enrollment
+from places.models import Village, VillagePopulation
 from core.money import to_ratio
 
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from accounts.roles import user_can
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex, Village
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex
+from places.models import Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
 from core.money import parse_money

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
-from enrollment.models import Township
+from places.models import Township
 from enrollment.selectors import PARTICIPATION_TARGET, participation_report, participation_years
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -32,7 +32,7 @@ class Facility(models.Model):
     name = models.CharField(_("机构名称"), max_length=100)
     level = models.CharField(_("级别"), max_length=12, choices=Level.choices)
     township = models.ForeignKey(
-        "enrollment.Township", verbose_name=_("所在乡镇"), null=True, blank=True,
+        "places.Township", verbose_name=_("所在乡镇"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="facilities",
     )
     agreement_start = models.DateField(_("协议开始日期"))

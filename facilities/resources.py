@@ -9,7 +9,7 @@ each save is recorded by django-simple-history with the admin user.
 from import_export import fields, resources
 from import_export.widgets import DateWidget, ForeignKeyWidget
 
-from enrollment.models import Township
+from places.models import Township
 
 from .models import Facility
 

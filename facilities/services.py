@@ -20,9 +20,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from enrollment.models import Township
+from places.models import Township
 from core.errors import NcmsError
-from enrollment.places import RowError, TableInvalid, code_cell, map_headers
+from core.tabular import RowError, TableInvalid, code_cell, map_headers
 from core.tabular import Table, read_table
 
 from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level

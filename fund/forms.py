@@ -3,7 +3,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Township
+from places.models import Township
 from core.money import parse_money
 
 from .models import IncomeSource

@@ -24,7 +24,8 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, V
 from django.db.models.functions import Coalesce
 
 from claims.models import Claim, ClaimStatus, PolicyVersion
-from enrollment.models import Enrollment, Township, Village, VillagePopulation
+from enrollment.models import Enrollment
+from places.models import Township, Village, VillagePopulation
 from core.errors import NcmsError
 from core.money import to_fen
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
-from enrollment.models import Township
+from places.models import Township
 from core.errors import NcmsError
 
 from . import report_output

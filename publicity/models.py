@@ -48,7 +48,7 @@ class NoticeQuerySet(_ImmutableQuerySet):
 
 
 class Notice(_Immutable):
-    village = models.ForeignKey("enrollment.Village", verbose_name=_("村"), on_delete=models.PROTECT,
+    village = models.ForeignKey("places.Village", verbose_name=_("村"), on_delete=models.PROTECT,
                                 related_name="notices")
     year = models.PositiveSmallIntegerField(_("年"))
     month = models.PositiveSmallIntegerField(_("月"))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from enrollment.models import Township, Village
+from places.models import Township, Village
 
 from .models import Notice, NoticeLine
 

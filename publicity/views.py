@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from enrollment.models import Township, Village
+from places.models import Township, Village
 from core.errors import NcmsError
 
 from . import rules, selectors, services

@@ -6,19 +6,18 @@ import tablib
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Role
-from enrollment.admin_resources import (
-    EnrollmentAdminResource, TownshipAdminResource, VillageAdminResource, VillagePopulationAdminResource,
-)
-from enrollment.models import Township, Village, VillagePopulation
+from enrollment.admin_resources import EnrollmentAdminResource
+from places.resources import TownshipAdminResource, VillageAdminResource, VillagePopulationAdminResource
+from places.models import Township, Village, VillagePopulation
 from facilities.models import Facility
 from facilities.resources import FacilityResource
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory, UserFactory, VillagePopulationFactory
 
 REGISTERS = [
-    "enrollment/township", "enrollment/village", "enrollment/villagepopulation", "enrollment/household",
+    "places/township", "places/village", "places/villagepopulation", "enrollment/household",
     "enrollment/member", "enrollment/enrollment", "facilities/facility",
 ]
-IMPORTABLE = ["enrollment/township", "enrollment/village", "enrollment/villagepopulation", "facilities/facility"]
+IMPORTABLE = ["places/township", "places/village", "places/villagepopulation", "facilities/facility"]
 
 
 @pytest.fixture

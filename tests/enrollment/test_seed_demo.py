@@ -11,9 +11,8 @@ from django.db.models import Sum
 
 from accounts.models import Role, User
 from enrollment.demo import DEMO_PASSWORD, DEMO_USERNAMES, DemoConfig, demo_county_build, participation
-from enrollment.models import (
-    Category, Enrollment, Household, Member, Payer, Relation, Township, Village, VillagePopulation,
-)
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
+from places.models import Township, Village, VillagePopulation
 from enrollment.rules import parse_resident_id
 from facilities.models import Facility, FacilityStatus, Level
 

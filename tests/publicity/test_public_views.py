@@ -33,7 +33,7 @@ def pdf_text(content: bytes, tmp_path) -> str:
 
 
 def public_urls():
-    from enrollment.models import Township, Village
+    from places.models import Township, Village
     from publicity.models import Notice, NoticeLine
 
     urls = [reverse("publicity:index"), reverse("publicity:fund_summary"), reverse("publicity:report_create"),

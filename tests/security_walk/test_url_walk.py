@@ -231,9 +231,9 @@ ADMIN_REGISTERS: dict[str, tuple[str, ...]] = {
     "auth.group": CRUD,
     "authtoken.tokenproxy": CRUD,
     "accounts.user": CRUD + ("password",),
-    "enrollment.township": CRUD + IMPORT + EXPORT,
-    "enrollment.village": CRUD + IMPORT + EXPORT,
-    "enrollment.villagepopulation": CRUD + IMPORT + EXPORT,
+    "places.township": CRUD + IMPORT + EXPORT,
+    "places.village": CRUD + IMPORT + EXPORT,
+    "places.villagepopulation": CRUD + IMPORT + EXPORT,
     "enrollment.household": CRUD + EXPORT + HISTORY,
     "enrollment.member": CRUD + EXPORT + HISTORY,
     "enrollment.enrollment": CRUD + EXPORT + HISTORY,
@@ -253,8 +253,8 @@ def _admin_object(world, label: str):
     """An object of the register to put in its URLs."""
     objects = {
         "auth.group": world.group, "authtoken.tokenproxy": TokenProxy.objects.get(pk=world.token.pk),
-        "accounts.user": world.users[Role.REVIEWER], "enrollment.township": world.own.township,
-        "enrollment.village": world.own.village, "enrollment.household": world.own.household,
+        "accounts.user": world.users[Role.REVIEWER], "places.township": world.own.township,
+        "places.village": world.own.village, "enrollment.household": world.own.household,
         "enrollment.member": world.own.member, "facilities.facility": world.own.facility,
         "facilities.inspection": world.own.inspection, "claims.policyversion": world.policy,
         "claims.claim": world.own.claim,
@@ -706,9 +706,9 @@ def test_admin_export_and_import_need_the_registers_permission(world, make_user)
     assert response.status_code == 403
     assert world.own.member.id_number.encode() not in response.content
     upload = SimpleUploadedFile("townships.csv", "code,name\n420102300,新乡\n".encode(), content_type="text/csv")
-    assert staff.post("/admin/enrollment/township/import/", {"format": "0", "resource": "0",
+    assert staff.post("/admin/places/township/import/", {"format": "0", "resource": "0",
                                                              "import_file": upload}).status_code == 403
-    assert staff.post("/admin/enrollment/township/process_import/", {"format": "0", "resource": "0",
+    assert staff.post("/admin/places/township/process_import/", {"format": "0", "resource": "0",
                                                                      "import_file_name": "x.csv",
                                                                      "original_file_name": "x.csv"}).status_code == 403
     assert _changed(before, snapshot()) == []

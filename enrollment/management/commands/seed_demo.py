@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from enrollment.demo import DEMO_PASSWORD, DemoConfig, demo_county_seed
-from enrollment.models import Township
+from places.models import Township
 from core.errors import NcmsError
 
 

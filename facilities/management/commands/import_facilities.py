@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrollment.places import TableInvalid
+from core.tabular import TableInvalid
 from facilities.services import facilities_import
 from core.errors import NcmsError
 

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
 
-from enrollment.management.commands.import_places import Command
-from enrollment.models import Township, Village, VillagePopulation
+from places.management.commands.import_places import Command
+from places.models import Township, Village, VillagePopulation
 
 HEADER = ["township_code", "township_name", "village_code", "village_name", "population"]
 GOOD = [

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrollment.places import TableInvalid, places_import
+from core.tabular import TableInvalid
+from places.services import places_import
 from core.errors import NcmsError
 
 
