@@ -54,14 +54,14 @@ HOME_TILES: dict[str, list[tuple[str, str]]] = {
     Role.APPROVER: [("enrollment:household_search", "家庭户查询")],
     Role.CASHIER: [("enrollment:household_search", "家庭户查询")],
     Role.FUND_OFFICER: [("enrollment:participation", "参合率"),
-                        ("facilities:facility_list", "定点医疗机构")],
+                        ("oversight:facility_list", "定点医疗机构")],
     Role.AUDITOR: [("enrollment:household_search", "家庭户查询"),
                    ("enrollment:participation", "参合率"),
-                   ("facilities:facility_list", "定点医疗机构")],
+                   ("oversight:facility_list", "定点医疗机构")],
     Role.ADMINISTRATOR: [("enrollment:household_search", "家庭户查询"),
                          ("enrollment:roster_import", "花名册导入"),
                          ("enrollment:participation", "参合率"),
-                         ("facilities:facility_list", "定点医疗机构")],
+                         ("oversight:facility_list", "定点医疗机构")],
 }
 # claims pages (claims.views): entry for township clerks, the queue (workbench) for everyone else
 HOME_TILES[Role.TOWNSHIP_CLERK] += [("claims:claim_create", "住院补偿录入"), ("claims:claim_list", "住院补偿查询")]

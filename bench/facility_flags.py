@@ -10,9 +10,9 @@ database is created when missing and migrated). It
    one in eight coming back within 15 days (some on the discharge day), 24 diagnosis groups with
    costs by level and group, 0.3 % padded bills (5–12 × the usual cost), 2 % rejected — all
    streamed with PostgreSQL `COPY`; then ANALYZE;
-2. times `facilities.flags.facility_flags(year=2026, month=M)` (best of 3; target ≤ 5 s) and
+2. times `oversight.flags.facility_flags(year=2026, month=M)` (best of 3; target ≤ 5 s) and
    prints how many flags of each kind it found;
-3. times `facilities.indicators.indicators` for the 12 months ending with M (the scorecard's and
+3. times `oversight.indicators.indicators` for the 12 months ending with M (the scorecard's and
    the ranking's figures) once.
 
 Nothing here runs on a production database: --rebuild truncates the tables it fills.
@@ -137,8 +137,8 @@ def main() -> None:
     from django.db import connection
 
     from claims.models import Claim
-    from facilities.flags import facility_flags, month_bounds
-    from facilities.indicators import indicators
+    from oversight.flags import facility_flags, month_bounds
+    from oversight.indicators import indicators
 
     if args.rebuild or Claim.objects.count() != args.claims:
         load(args.members, args.claims, random.Random(20260101))

@@ -38,7 +38,7 @@ into /tmp/ncms-bench-mixed-static (DEBUG off serves them through the manifest). 
    - the county office's fund officer: the fund report dashboard `/fund/report/` every 10-20 s,
      sometimes with a township's drill-down;
    - half-way, the worker gets the nightly claim-flags job and the monthly report job
-     (`facilities.tasks.claim_flags_refresh`, `fund.tasks.fund_report_store_last_month`);
+     (`oversight.tasks.claim_flags_refresh`, `fund.tasks.fund_report_store_last_month`);
 5. prints, per kind of request: count, throughput, p50/p95/max latency, errors and throttled;
    the totals, the load average before and after, and `errors: N (target: none)`; then checks
    in the database: exactly one claim per API invoice acknowledged, every claim a clerk entered
@@ -639,7 +639,7 @@ def background_jobs(run: Run, results: dict):
     run.stopped.wait(max(0.0, (run.end - run.start) / 2))
     if run.stopped.is_set():
         return
-    for name in ("facilities.tasks.claim_flags_refresh", "fund.tasks.fund_report_store_last_month"):
+    for name in ("oversight.tasks.claim_flags_refresh", "fund.tasks.fund_report_store_last_month"):
         started = time.perf_counter()
         try:
             value = app.send_task(name).get(timeout=300)

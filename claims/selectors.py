@@ -50,7 +50,7 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
         claims = claims.filter(compensation__lte=amount_max)
     if flagged:
         # claims carrying a stored flag (facilities.ClaimFlag, the nightly job's)
-        from facilities.models import ClaimFlag
+        from oversight.models import ClaimFlag
 
         claims = claims.filter(Exists(ClaimFlag.objects.filter(claim=OuterRef("pk"))))
     return claims.prefetch_related("flags").order_by("-created_at", "-id")

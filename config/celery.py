@@ -32,8 +32,8 @@ app.conf.beat_schedule["monthly fund report"] = {
 # Nightly claim flags (疑点): at 01:30 county time, after the day's settlements and reviews and
 # before office hours, store the flags of claims new or changed in the last 48 hours (their
 # discharge months and the months after), so the reviewers' queue shows them in the morning.
-# Idempotent (see facilities.tasks.claim_flags_refresh).
+# Idempotent (see oversight.tasks.claim_flags_refresh).
 app.conf.beat_schedule["nightly claim flags"] = {
-    "task": "facilities.tasks.claim_flags_refresh",
+    "task": "oversight.tasks.claim_flags_refresh",
     "schedule": crontab(minute=30, hour=1),
 }

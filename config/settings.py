@@ -52,12 +52,14 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "axes",  # login throttling (accounts.backends.LoginThrottleBackend)
+    # the project's apps, in their layers from the bottom (docs/architecture.md)
     "accounts",
     "places",
-    "enrollment",
     "facilities",
+    "enrollment",
     "claims",
     "fund",
+    "oversight",
     "publicity",
 ]
 

@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("enrollment/", include("enrollment.urls")),
-    path("facilities/", include("facilities.urls")),
+    path("facilities/", include("oversight.urls")),
     path("claims/", include("claims.urls")),
     path("fund/report/", include("fund.urls_report")),  # monthly fund report dashboard
     path("fund/", include("fund.urls")),

@@ -8,7 +8,7 @@
   picks its parser by the name, so the content must also agree with the name.
 
 Files are stored under MEDIA_ROOT, outside STATIC_ROOT, and served only by views that apply the
-user's scope (claims.views.document_download, facilities.views.inspection_document_download);
+user's scope (claims.views.document_download, oversight.views.inspection_document_download);
 no URL serves MEDIA_URL.
 """
 from __future__ import annotations

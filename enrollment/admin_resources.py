@@ -4,7 +4,6 @@ Households, members and enrollments are export only: they are written through th
 the roster import, which validate them (see enrollment.roster, enrollment.services).
 """
 from import_export import fields, resources
-from import_export.widgets import ForeignKeyWidget
 
 from .models import Enrollment, Household, Member
 

@@ -549,7 +549,7 @@ BUILDERS.append(build_claims)
 
 def build_flag_patterns(county: DemoCounty, rng: random.Random) -> None:
     """The oversight issue's part, after the claims: split stays and padded bills (facilities/demo.py)."""
-    from facilities.demo import build_flag_patterns as build
+    from oversight.demo import build_flag_patterns as build
 
     build(county, rng)
 
@@ -777,7 +777,7 @@ WRITERS.append(write_contribution_income)
 
 def write_claim_flags(ctx: WriteContext) -> None:
     """The claims' flags, stored as the nightly job would (facilities/demo.py)."""
-    from facilities.demo import write_flags
+    from oversight.demo import write_flags
 
     write_flags(ctx)
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Facility, Inspection, InspectionDocument
+from .models import Facility
 from .resources import FacilityResource
 
 
@@ -15,22 +15,3 @@ class FacilityAdmin(ImportExportMixin, SimpleHistoryAdmin):
     list_select_related = ("township",)
     search_fields = ("code", "name")
     history_list_display = ("status", "agreement_end")
-
-
-class InspectionDocumentInline(admin.TabularInline):
-    model = InspectionDocument
-    extra = 0
-    fields = ("file", "original_name", "content_type", "size", "uploaded_by", "uploaded_at")
-    readonly_fields = fields
-    can_delete = False
-
-
-@admin.register(Inspection)
-class InspectionAdmin(SimpleHistoryAdmin):
-    list_display = ("facility", "date", "inspectors", "penalty_amount", "deduct_from_settlements",
-                    "deducted_amount", "recorded_by")
-    list_filter = ("deduct_from_settlements", "facility__level")
-    list_select_related = ("facility", "recorded_by")
-    search_fields = ("facility__code", "facility__name", "inspectors", "findings")
-    readonly_fields = ("recorded_by", "recorded_at")
-    inlines = [InspectionDocumentInline]

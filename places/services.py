@@ -11,7 +11,6 @@ invalid row is listed. Otherwise everything is written in one transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.db import transaction

@@ -16,8 +16,8 @@ from accounts.models import Role
 from claims import services as claim_services
 from claims.models import ClaimDocument
 from enrollment.models import ImportJob
-from facilities.models import InspectionDocument
-from facilities.services import inspection_record
+from oversight.models import InspectionDocument
+from oversight.services import inspection_record
 from config import settings as project_settings
 from core.uploads import is_csv_text, roster_file_kind
 from tests.claims.conftest import TODAY
@@ -159,7 +159,7 @@ def test_claim_scans_are_served_only_within_scope(client, claim, clerk, other_cl
 
 def test_inspection_document_of_the_right_type_is_stored(client, officer, inspection):
     client.force_login(officer)
-    response = client.post(reverse("facilities:inspection_detail", args=[inspection.pk]),
+    response = client.post(reverse("oversight:inspection_detail", args=[inspection.pk]),
                            {"documents": [SimpleUploadedFile("处罚决定.jpg", JPEG)]})
     assert response.status_code == 302
     document = InspectionDocument.objects.get()
@@ -169,7 +169,7 @@ def test_inspection_document_of_the_right_type_is_stored(client, officer, inspec
 @pytest.mark.parametrize("name,content", SCAN_REFUSALS)
 def test_inspection_document_of_another_type_is_refused(client, officer, inspection, settings, name, content):
     client.force_login(officer)
-    response = client.post(reverse("facilities:inspection_detail", args=[inspection.pk]),
+    response = client.post(reverse("oversight:inspection_detail", args=[inspection.pk]),
                            {"documents": [SimpleUploadedFile(name, content, content_type="application/pdf")]})
     assert response.status_code == 400
     html = response.content.decode()
@@ -180,7 +180,7 @@ def test_inspection_document_of_another_type_is_refused(client, officer, inspect
 def test_inspection_document_over_the_limit_is_refused(client, officer, inspection, settings):
     settings.INSPECTION_DOCUMENT_MAX_BYTES = 1024 * 1024
     client.force_login(officer)
-    response = client.post(reverse("facilities:inspection_detail", args=[inspection.pk]),
+    response = client.post(reverse("oversight:inspection_detail", args=[inspection.pk]),
                            {"documents": [SimpleUploadedFile("big.pdf", PDF + b"0" * (1024 * 1024))]})
     assert response.status_code == 400 and "太大" in response.content.decode()
     assert not InspectionDocument.objects.exists() and stored_files(settings) == []
@@ -188,10 +188,10 @@ def test_inspection_document_over_the_limit_is_refused(client, officer, inspecti
 
 def test_inspection_documents_are_served_only_within_scope(client, officer, inspection, facility, township,
                                                            make_user, clerk):
-    from facilities.services import inspection_document_add
+    from oversight.services import inspection_document_add
 
     document = inspection_document_add(user=officer, inspection=inspection, upload=SimpleUploadedFile("r.pdf", PDF))
-    url = reverse("facilities:inspection_document_download", args=[document.pk])
+    url = reverse("oversight:inspection_document_download", args=[document.pk])
 
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("login"))

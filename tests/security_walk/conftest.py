@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Role
 from claims.models import RejectionReason
 from enrollment.models import ImportJob
-from facilities.services import inspection_record
+from oversight.services import inspection_record
 from fund.models import FundReport
 from publicity.models import Notice, NoticeLine
 from publicity.services import objection_file, report_file

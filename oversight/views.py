@@ -24,6 +24,8 @@ from accounts.roles import capability_required, user_can
 from places.models import Township
 from core.errors import NcmsError
 
+from facilities import services as registry
+
 from . import services
 from .forms import (
     AgreementForm,
@@ -33,7 +35,8 @@ from .forms import (
     SuspendForm,
     add_service_error,
 )
-from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level
+from facilities.models import Facility, FacilityStatus, Level
+from .models import Inspection, InspectionDocument
 
 
 @capability_required("facilities.view")
@@ -163,7 +166,7 @@ def _registry_change(request, pk, form_class, form_name: str, act):
             add_service_error(form, exc)
         else:
             messages.success(request, message)
-            return redirect("facilities:facility_detail", pk=facility.pk)
+            return redirect("oversight:facility_detail", pk=facility.pk)
     return _detail_page(request, facility, status=400, **{form_name: form})
 
 
@@ -171,7 +174,7 @@ def _registry_change(request, pk, form_class, form_name: str, act):
 @require_POST
 def facility_suspend(request, pk):
     def act(facility, data):
-        facility = services.facility_suspend(user=request.user, facility=facility,
+        facility = registry.facility_suspend(user=request.user, facility=facility,
                                              from_date=data["from_date"], reason=data["reason"])
         return _("%(name)s 自 %(date)s 起暂停结算") % {"name": facility.name,
                                                    "date": facility.suspended_from.isoformat()}
@@ -182,7 +185,7 @@ def facility_suspend(request, pk):
 @require_POST
 def facility_reinstate(request, pk):
     def act(facility, data):
-        facility = services.facility_reinstate(user=request.user, facility=facility,
+        facility = registry.facility_reinstate(user=request.user, facility=facility,
                                                on_date=data["on_date"], reason=data["reason"])
         return _("%(name)s 已恢复定点结算") % {"name": facility.name}
     return _registry_change(request, pk, ReinstateForm, "reinstate_form", act)
@@ -192,7 +195,7 @@ def facility_reinstate(request, pk):
 @require_POST
 def facility_agreement(request, pk):
     def act(facility, data):
-        facility = services.facility_agreement_change(
+        facility = registry.facility_agreement_change(
             user=request.user, facility=facility, start=data["agreement_start"],
             end=data["agreement_end"], reason=data["reason"])
         return _("协议期已改为 %(start)s 至 %(end)s") % {
@@ -217,7 +220,7 @@ def inspection_create(request, pk):
             add_service_error(form, exc)
         else:
             messages.success(request, _("已记录 %(date)s 的监督检查") % {"date": inspection.date.isoformat()})
-            return redirect("facilities:facility_detail", pk=facility.pk)
+            return redirect("oversight:facility_detail", pk=facility.pk)
     return _detail_page(request, facility, status=400, inspection_form=form)
 
 
@@ -248,7 +251,7 @@ def inspection_detail(request, pk):
                 add_service_error(form, exc)
             else:
                 messages.success(request, _("检查材料已上传"))
-                return redirect("facilities:inspection_detail", pk=inspection.pk)
+                return redirect("oversight:inspection_detail", pk=inspection.pk)
         status = 400
     return render(request, "facilities/inspection_detail.html", {
         "inspection": inspection, "facility": inspection.facility,

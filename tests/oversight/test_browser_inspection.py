@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from facilities.models import ClaimFlag, Inspection
+from oversight.models import ClaimFlag, Inspection
 from tests.conftest import login_in_browser
 from tests.factories import ClaimFactory
 

@@ -8,12 +8,12 @@ the number of claims as asked:
     claims are moved to a member who was just discharged from there, for the same diagnosis,
     admitted again 2–14 days later — `readmission_15d`;
   - padded bills (虚高收费) at one facility: in the largest (level, diagnosis group) of the year,
-    when it holds at least `facilities.rules.MIN_GROUP` claims (the default demo of 300 claims
+    when it holds at least `oversight.rules.MIN_GROUP` claims (the default demo of 300 claims
     has one; a small demo has none and is left alone), three of that facility's claims get a
     total cost 1.5 × the group's outlier bound — `cost_outlier`.
   Invoice numbers are then drawn again (per facility, in discharge order).
 - `write_flags` (a writer, after the claims) stores every month's flags
-  (`facilities.tasks.claim_flags_refresh(all_months=True)`), so the reviewers' queue, the claim
+  (`oversight.tasks.claim_flags_refresh(all_months=True)`), so the reviewers' queue, the claim
   pages and the scorecards show them at once.
 """
 from __future__ import annotations

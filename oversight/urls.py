@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views, views_scorecard
 
-app_name = "facilities"
+app_name = "oversight"
 urlpatterns = [
     path("", views.facility_list, name="facility_list"),
     path("<int:pk>/", views.facility_detail, name="facility_detail"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("inspections/<int:pk>/", views.inspection_detail, name="inspection_detail"),
     path("inspection-documents/<int:pk>/", views.inspection_document_download,
          name="inspection_document_download"),
-    # oversight (issue 5): indicators, scorecard and the county ranking
+    # indicators, scorecard and the county ranking
     path("<int:pk>/scorecard/", views_scorecard.scorecard, name="scorecard"),
     path("<int:pk>/scorecard.xlsx", views_scorecard.scorecard_xlsx, name="scorecard_xlsx"),
     path("ranking/", views_scorecard.ranking, name="ranking"),

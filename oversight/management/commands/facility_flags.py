@@ -8,7 +8,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from facilities.flags import facility_flags
+from oversight.flags import facility_flags
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ charts, its flagged claims, XLSX export) and the county ranking with the suspens
 
 Scorecard: capability facilities.view_own (county roles, and a facility clerk for their own
 facility: another facility's scorecard is 404 through Facility.objects.for_user). Ranking:
-facilities.view (county roles only). Figures come from facilities.indicators.
+facilities.view (county roles only). Figures come from oversight.indicators.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _, gettext_noop
 from accounts.roles import capability_required, user_can
 
 from .indicators import Figures, indicators, months_ending, suspension_review
-from .models import ClaimFlag, Facility, Level
+from .models import ClaimFlag
+from facilities.models import Facility, Level
 from .flags import month_bounds
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,4 +1,4 @@
-"""Claim flags (疑点) as pure rules: no ORM, no database; `facilities.flags` feeds them rows.
+"""Claim flags (疑点) as pure rules: no ORM, no database; `oversight.flags` feeds them rows.
 
 Which claims count: every claim that is not rejected (submitted, returned, reviewed, approved,
 paid). A rejected claim is neither flagged nor anyone's "previous stay" or reference: the fund

@@ -9,7 +9,8 @@ from claims.forms import MultipleFileInput
 from enrollment.forms import MoneyField, date_input
 from core.errors import NcmsError
 
-from .services import INSPECTORS_MAX, REASON_MAX, inspection_document_check
+from .services import INSPECTORS_MAX, inspection_document_check
+from facilities.services import REASON_MAX
 
 # Which field a service refusal belongs to (by NcmsError.code); the rest go on top of the form.
 ERROR_FIELDS = {

@@ -8,7 +8,7 @@ facility (and the same per level, all facilities of the level in the county) and
   over the same month of the previous year (ratio to 4 places; None without admissions then);
 - non_reimbursable_share: non-reimbursable cost / total cost (4 places);
 - avg_los: length of stay (discharge − admission, days) per admission, to 0.1 day;
-- readmissions: claims flagged `readmission_15d` (facilities.rules);
+- readmissions: claims flagged `readmission_15d` (oversight.rules);
 - compensation_share: the facility's compensation / the county's compensation of the month.
 
 A facility whose avg_cost is above its level's county average that month (the level's total cost
@@ -101,7 +101,7 @@ WHERE c.status <> 'rejected' AND c.discharge_date BETWEEN %s AND %s
 GROUP BY 1, 2, 3
 """
 
-# readmissions within 15 days per facility and month: the previous stay by LAG (facilities.flags)
+# readmissions within 15 days per facility and month: the previous stay by LAG (oversight.flags)
 _READMISSIONS_SQL = """
 WITH w AS (
   SELECT c.id, LAG(c.discharge_date) OVER (PARTITION BY c.member_id
@@ -119,7 +119,7 @@ GROUP BY 1, 2, 3
 
 def _frame(first: date, last: date) -> pd.DataFrame:
     """Per facility and month of discharge: admissions and sums (money in fen), in the database."""
-    from .models import Facility
+    from facilities.models import Facility
 
     levels = dict(Facility.objects.values_list("id", "level"))
     with connection.cursor() as cursor:

@@ -1,4 +1,4 @@
-"""Claim flags (facilities.rules / facilities.flags): every kind on hand-built claims, the edges,
+"""Claim flags (oversight.rules / oversight.flags): every kind on hand-built claims, the edges,
 and the `facility_flags` command's JSON."""
 import json
 from datetime import date, timedelta
@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from claims.models import CostLine
-from facilities import rules
-from facilities.flags import facility_flags
+from oversight import rules
+from oversight.flags import facility_flags
 from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
@@ -221,7 +221,7 @@ def test_command_prints_the_contract_json(facility):
 
 def test_demo_has_split_stays_and_padded_bills():
     from claims.models import Claim
-    from facilities.models import ClaimFlag
+    from oversight.models import ClaimFlag
 
     out = StringIO()
     call_command("seed_demo", "--members", "3000", "--claims", "300", "--seed", "2026", stdout=out)

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
-from facilities.models import Inspection, InspectionDocument
-from facilities.services import inspection_document_add, inspection_record
+from oversight.models import Inspection, InspectionDocument
+from oversight.services import inspection_document_add, inspection_record
 from core.errors import NcmsError
 from tests.factories import FacilityFactory
 

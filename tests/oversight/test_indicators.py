@@ -1,11 +1,11 @@
-"""Monthly facility indicators (facilities.indicators): exact figures, warnings and the
+"""Monthly facility indicators (oversight.indicators): exact figures, warnings and the
 suspension-review list."""
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from facilities.indicators import indicators, months_ending, suspension_review
+from oversight.indicators import indicators, months_ending, suspension_review
 from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 

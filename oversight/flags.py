@@ -1,6 +1,6 @@
 """Claim flags of a month, computed in the database (`facility_flags`), and their storage.
 
-The rules and their thresholds are in `facilities.rules` (pure); here the database gives the
+The rules and their thresholds are in `oversight.rules` (pure); here the database gives the
 facts, fast (bench/facility_flags.py: one month over 1,000,000 claims in about 3.4 s on a loaded
 2-core machine):
 
@@ -148,7 +148,7 @@ def _month_claims(first: date, last: date, *, lines: bool = True,
     """The non-rejected claims discharged in [first, last] with what the window functions say of
     their neighbours (and, with `lines`, how many cost lines they have and their bed charges).
     With `yardsticks`, only the claims some rule may flag (`_candidates_sql`)."""
-    from .models import Facility
+    from facilities.models import Facility
 
     facilities = {pk: (code, level) for pk, code, level in Facility.objects.values_list("id", "code", "level")}
     with _tuned() as cursor:
@@ -212,7 +212,7 @@ def _reference(first: date, last: date) -> dict[tuple[str, str], tuple]:
     if connection.vendor == "postgresql":
         # one pass hashed by facility and group (no join, no sort), each group's column as one
         # text: parsed by numpy, merged per level
-        from .models import Facility
+        from facilities.models import Facility
 
         levels = dict(Facility.objects.values_list("id", "level"))
         parts = defaultdict(list)

@@ -1,4 +1,4 @@
-"""The nightly job storing claim flags (facilities.tasks.claim_flags_refresh): stores the flags of
+"""The nightly job storing claim flags (oversight.tasks.claim_flags_refresh): stores the flags of
 new and changed claims, idempotent, follows changes; and its beat entry."""
 from datetime import date, timedelta
 from decimal import Decimal
@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from claims.models import Claim
-from facilities.flags import claim_flags_store
-from facilities.models import ClaimFlag
-from facilities.tasks import claim_flags_refresh
+from oversight.flags import claim_flags_store
+from oversight.models import ClaimFlag
+from oversight.tasks import claim_flags_refresh
 from config.celery import app
 from tests.factories import ClaimFactory, MemberFactory
 
@@ -33,7 +33,7 @@ def split_stays(facility):
 
 def test_beat_runs_the_job_nightly():
     entry = app.conf.beat_schedule["nightly claim flags"]
-    assert entry["task"] == "facilities.tasks.claim_flags_refresh"
+    assert entry["task"] == "oversight.tasks.claim_flags_refresh"
     assert entry["schedule"].hour == {1} and entry["schedule"].minute == {30}
 
 
