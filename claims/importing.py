@@ -262,7 +262,7 @@ def expenditure_shortfall(payouts: dict[tuple[int, date], Decimal]):
     the day below zero, were `payouts` ({(year, paid date): amount}) booked on their dates on top
     of every movement of that account already booked; None when it never would. Dates before the
     first new payout of a year are not judged (nothing of this import changes them)."""
-    from fund.models import EXPENDITURE, LedgerLine
+    from ledger.models import EXPENDITURE, LedgerLine
 
     for year in sorted({year for year, _ in payouts}):
         changes: dict[date, Decimal] = defaultdict(lambda: ZERO)

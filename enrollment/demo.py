@@ -763,7 +763,7 @@ def write_contribution_income(ctx: WriteContext) -> None:
     transaction per paid date, as a roster import does (after the policy, for the risk reserve)."""
     from django.db.models import Sum
 
-    from fund.services import contributions_book_bulk
+    from ledger.services import contributions_book_bulk
 
     year = ctx.county.config.year
     amounts = dict(Enrollment.objects.filter(year=year).values_list("paid_date")

@@ -976,7 +976,7 @@ def _write(writer, plan: _Plan, new_rows: _NewRows, *, year: int, user, reason: 
 def _book_contributions(amounts_by_date: dict, *, year: int, user, at) -> None:
     """The closed fund books every recorded contribution as individual income, dated by its paid
     date (contract): one ledger transaction per paid date of this import, in its transaction."""
-    from fund.services import contributions_book_bulk
+    from ledger.services import contributions_book_bulk
 
     if amounts_by_date:
         contributions_book_bulk(user=user, year=year, amounts_by_date=dict(amounts_by_date),

@@ -285,7 +285,7 @@ def enrollment_record_contribution(*, user, member: Member, year: int, contribut
         raise NcmsError(f"{member.name}已经登记了{year}年度的缴费，同一人每年只能参合一次",
                         code="already_enrolled") from exc
     # The contribution is individual income of the fund, booked in the same transaction (contract).
-    from fund.services import contributions_book
+    from ledger.services import contributions_book
 
     contributions_book(user=user, enrollments=[enrollment])
     return enrollment

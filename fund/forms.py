@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from places.models import Township
 from core.money import parse_money
 
-from .models import IncomeSource
+from ledger.models import IncomeSource
 
 
 class MoneyField(forms.CharField):

@@ -176,7 +176,7 @@ def _row(population: int, participants: int, claims: dict) -> dict:
 
 
 def _fund_raised(year: int, until: date) -> Decimal:
-    from fund.selectors import income_total  # the ledger (fund/selectors.py)
+    from ledger.selectors import income_total  # the ledger (fund/selectors.py)
 
     return Decimal(income_total(year=year, until=until))
 

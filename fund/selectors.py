@@ -1,68 +1,28 @@
-"""Reads of the fund: balances, the year's income (the monthly report's fund_raised) and the
-reconciliation of the ledger against enrollment and claims. The ledger is county-wide; who may
-read it is `fund.view` (views) — these selectors take no user."""
+"""Reads of the fund: the reconciliation of the ledger against enrollment and claims, and the
+cashier's payout queue. The ledger's own reads (balances, income) are `ledger.selectors`."""
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from django.db.models import Sum
 
 from core.money import to_fen
 
-from .models import (
+from ledger.models import (
     COMPENSATION,
     EXPENDITURE,
     RESERVE,
     Account,
     AccountBalance,
-    AccountKind,
     IncomeSource,
     LedgerLine,
-    LedgerTransaction,
     TransactionKind,
     income_code,
 )
 
 ZERO = Decimal("0.00")
-
-
-def account_balance(account, until: date | None = None, *, year: int | None = None) -> Decimal:
-    """Sum of the account's lines (debit positive, credit negative), dated on or before `until`
-    when given, of scheme year `year` when given. `account` is an Account or its code. The
-    special account's own balance excludes its reserve sub-account (see fund.models)."""
-    lines = LedgerLine.objects.all()
-    lines = lines.filter(account__code=account) if isinstance(account, str) else lines.filter(account=account)
-    if until is not None:
-        lines = lines.filter(transaction__date__lte=until)
-    if year is not None:
-        lines = lines.filter(transaction__year=year)
-    return to_fen(lines.aggregate(total=Sum("amount"))["total"] or ZERO)
-
-
-def income_total(*, year: int, until: date) -> Decimal:
-    """Income of scheme year `year` in the special account dated on or before `until` (the
-    contract's fund_raised): everything credited to the income accounts, net of reversals;
-    contributions are dated by their paid date, record_income by its --date."""
-    total = (LedgerLine.objects.filter(account__kind=AccountKind.INCOME, transaction__year=year,
-                                       transaction__date__lte=until)
-             .aggregate(total=Sum("amount"))["total"]) or ZERO
-    return to_fen(-total)
-
-
-def balances_by_account(*, year: int | None = None) -> list[tuple[Account, Decimal]]:
-    """Every account of the chart with its balance (all years, or one year) from the lines."""
-    lines = LedgerLine.objects.all()
-    if year is not None:
-        lines = lines.filter(transaction__year=year)
-    sums = dict(lines.values_list("account").annotate(total=Sum("amount")).values_list("account", "total"))
-    return [(account, to_fen(sums.get(account.pk) or ZERO)) for account in Account.objects.order_by("order", "code")]
-
-
-def ledger_years() -> list[int]:
-    return sorted(set(LedgerTransaction.objects.values_list("year", flat=True)), reverse=True)
 
 
 def _fen_values(sums: dict) -> dict:

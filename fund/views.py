@@ -21,10 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import capability_required, user_can
 from claims.models import Claim, ClaimStatus
 from core.errors import NcmsError
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
+from ledger.models import AccountBalance, LedgerTransaction
 
 from . import selectors, services
 from .forms import IncomeForm, PayoutFilterForm, TransferForm, add_service_error
-from .models import AccountBalance, LedgerTransaction
 
 PAGE_SIZE = 30
 
@@ -43,11 +45,11 @@ def ledger(request):
     if year:
         entries = entries.filter(year=year)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    balances = selectors.balances_by_account(year=year)
+    balances = ledger_selectors.balances_by_account(year=year)
     special_total = sum((amount for account, amount in balances if account.code in ("special", "reserve")),
                         Decimal("0.00"))
     return render(request, "fund/ledger.html", {
-        "year": year, "years": selectors.ledger_years(), "balances": balances, "special_total": special_total,
+        "year": year, "years": ledger_selectors.ledger_years(), "balances": balances, "special_total": special_total,
         "page": page, "can_income": user_can(request.user, "fund.income"),
         "can_transfer": user_can(request.user, "fund.transfer"), "can_pay": user_can(request.user, "fund.pay"),
     })
@@ -60,7 +62,7 @@ def income_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            entry = services.income_record(user=request.user, year=data["year"], date=data["date"],
+            entry = ledger_services.income_record(user=request.user, year=data["year"], date=data["date"],
                                            source=data["source"], amount=data["amount"], ref=data["ref"])
         except NcmsError as exc:
             add_service_error(form, exc)
@@ -78,7 +80,7 @@ def transfer_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            entry = services.funds_transfer(user=request.user, year=data["year"], date=data["date"],
+            entry = ledger_services.funds_transfer(user=request.user, year=data["year"], date=data["date"],
                                             amount=data["amount"], ref=data["ref"])
         except NcmsError as exc:
             add_service_error(form, exc)
@@ -205,5 +207,5 @@ def bank_file(request):
 def reconciliation_view(request):
     year = _year(request) or timezone.localdate().year
     return render(request, "fund/reconciliation.html", {
-        "year": year, "years": sorted(set(selectors.ledger_years()) | {year}, reverse=True),
+        "year": year, "years": sorted(set(ledger_selectors.ledger_years()) | {year}, reverse=True),
         "differences": selectors.reconciliation(year)})

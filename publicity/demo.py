@@ -27,7 +27,8 @@ PAID_SHARE = 0.67
 
 def write_publicity(ctx) -> None:
     from claims.models import Claim, ClaimStatus
-    from fund.services import claims_pay_batch, funds_transfer, income_record
+    from fund.services import claims_pay_batch
+    from ledger.services import funds_transfer, income_record
 
     from . import services
 

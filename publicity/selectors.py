@@ -54,8 +54,8 @@ def fund_summary(year: int) -> list[Quarter]:
     """The county fund of scheme year `year` by quarter, from the ledger (fund.selectors): income
     booked, compensation paid, and what remains at each quarter's end. Quarters not yet begun
     are left out."""
-    from fund.models import COMPENSATION
-    from fund.selectors import account_balance, income_total
+    from ledger.models import COMPENSATION
+    from ledger.selectors import account_balance, income_total
 
     today = timezone.localdate()
     quarters = []

@@ -12,9 +12,10 @@ from django.db import connections
 from accounts.models import User
 from claims.importing import expenditure_shortfall
 from claims.models import Claim, ClaimEvent, MemberYearCap
-from fund.models import AccountBalance, LedgerLine, LedgerTransaction
-from fund.selectors import account_balance
-from fund.services import claim_pay, funds_transfer, income_record
+from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
+from ledger.selectors import account_balance
+from fund.services import claim_pay
+from ledger.services import funds_transfer, income_record
 from tests.claims.conftest import line
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 

@@ -21,7 +21,9 @@ from accounts.models import Role
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine
 from claims.services import policy_load
 from fund import selectors, services
-from fund.models import AccountBalance, LedgerTransaction, PayoutBatch
+from ledger import services as ledger_services
+from ledger.models import AccountBalance, LedgerTransaction
+from fund.models import PayoutBatch
 from core.errors import NcmsError
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.factories import PolicyVersionFactory
@@ -37,9 +39,9 @@ D = Decimal
 def funded(db):
     """2026: 10,000.00 booked (3% to the reserve), 5,000.00 in the expenditure account."""
     PolicyVersionFactory(year=2026)
-    services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="10000.00",
+    ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="10000.00",
                            ref="C-1")
-    services.funds_transfer(user=None, year=2026, date=date(2026, 2, 2), amount="5000.00", ref="T-1")
+    ledger_services.funds_transfer(user=None, year=2026, date=date(2026, 2, 2), amount="5000.00", ref="T-1")
 
 
 def expenditure() -> Decimal:

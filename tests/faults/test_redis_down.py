@@ -20,7 +20,7 @@ from accounts.models import Role
 from claims.models import Claim, ClaimEvent
 from claims.services import policy_load
 from enrollment.models import Enrollment, Household, ImportJob, Member
-from fund.models import LedgerTransaction
+from ledger.models import LedgerTransaction
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.conftest import PASSWORD
 from tests.enrollment.roster_data import csv_bytes, many

@@ -40,7 +40,7 @@ def approved_claim(village, compensation="810.00", **extra):
 def funded(db, policy_2026):
     """Year 2026: 10,000.00 central subsidy booked (300.00 to the reserve) and 5,000.00
     transferred to the expenditure account."""
-    from fund.services import funds_transfer, income_record
+    from ledger.services import funds_transfer, income_record
 
     income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="10000.00", ref="C-1")
     funds_transfer(user=None, year=2026, date=date(2026, 2, 2), amount="5000.00", ref="T-1")

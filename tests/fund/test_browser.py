@@ -3,7 +3,7 @@ as one batch (a double click pays once) and downloads the batch's bank payment f
 import pytest
 
 from claims.models import Claim
-from fund.models import LedgerTransaction
+from ledger.models import LedgerTransaction
 from tests.conftest import login_in_browser
 from tests.fund.conftest import approved_claim
 

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from claims.models import Claim
-from fund.models import LedgerTransaction
+from ledger.models import LedgerTransaction
 from tests.conftest import login_in_browser
 from tests.fund.conftest import approved_claim
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from fund.models import LedgerTransaction
-from fund.selectors import account_balance
+from ledger.models import LedgerTransaction
+from ledger.selectors import account_balance
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,8 @@ from django.db import connection, connections
 
 from claims.models import Claim, ClaimEvent
 from fund import services
-from fund.models import AccountBalance, LedgerTransaction
+from ledger import services as ledger_services
+from ledger.models import AccountBalance, LedgerTransaction
 from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
@@ -47,14 +48,14 @@ def at_once(jobs):
 @pytest.fixture
 def slow_payouts(monkeypatch):
     """Widen the race: each payout pauses after reading the balance rows."""
-    lock_balances = services._lock_balances
+    lock_balances = ledger_services.lock_balances
 
     def slow(*args, **kwargs):
         rows = lock_balances(*args, **kwargs)
         time.sleep(0.3)
         return rows
 
-    monkeypatch.setattr(services, "_lock_balances", slow)
+    monkeypatch.setattr(services, "lock_balances", slow)
 
 
 def test_two_cashiers_paying_the_same_claim_pay_it_once(funded, cashier, make_user, village, slow_payouts):

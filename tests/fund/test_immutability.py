@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from fund.models import LedgerLine, LedgerTransaction
-from fund.services import _lock_balances, _post, chart_ensure, income_record
+from ledger.models import LedgerLine, LedgerTransaction
+from ledger.services import chart_ensure, income_record, lock_balances, post
 from core.errors import NcmsError
 
 
@@ -63,9 +63,9 @@ def test_an_unbalanced_transaction_is_refused(policy_2026):
     accounts = chart_ensure()
     with pytest.raises(NcmsError) as refused, transaction.atomic():
         codes = ("special", "income_other")
-        _post(user=None, year=2026, on=date(2026, 1, 1), kind="income", ref="S", memo="",
+        post(user=None, year=2026, on=date(2026, 1, 1), kind="income", ref="S", memo="",
               movements=[("special", Decimal("10.00")), ("income_other", Decimal("-9.99"))],
-              balances=_lock_balances(accounts, codes, 2026), accounts=accounts)
+              balances=lock_balances(accounts, codes, 2026), accounts=accounts)
     assert refused.value.code == "unbalanced"
     assert LedgerTransaction.objects.count() == 0
     if connection.vendor != "postgresql":

@@ -10,8 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fund import services
-from fund.models import AccountBalance, LedgerLine, LedgerTransaction
-from fund.selectors import account_balance, reconciliation
+
+from ledger import services as ledger_services
+from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
+from ledger.selectors import account_balance
+from fund.selectors import reconciliation
 from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
@@ -43,23 +46,23 @@ def run(step, index, village, cashier):
     kind, detail, value = step
     on = date(2026, 3, 1)
     if kind == "income":
-        services.income_record(user=None, year=2026, date=on, source=detail, amount=value, ref=f"I{index}")
+        ledger_services.income_record(user=None, year=2026, date=on, source=detail, amount=value, ref=f"I{index}")
     elif kind == "transfer":
-        services.funds_transfer(user=None, year=2026, date=on, amount=value, ref=f"T{index}")
+        ledger_services.funds_transfer(user=None, year=2026, date=on, amount=value, ref=f"T{index}")
     elif kind == "interest_return":
-        services.interest_return(user=None, year=2026, date=on, amount=value, ref=f"R{index}")
+        ledger_services.interest_return(user=None, year=2026, date=on, amount=value, ref=f"R{index}")
     elif kind == "pay":
         services.claim_pay(user=cashier, claim=approved_claim(village, str(value)))
     elif kind == "reverse":
         entries = list(LedgerTransaction.objects.order_by("pk"))
         if entries:
-            services.transaction_reverse(user=None, transaction=entries[value % len(entries)], memo="测试")
+            ledger_services.transaction_reverse(user=None, transaction=entries[value % len(entries)], memo="测试")
     else:
         ledger_kind, movements = FORBIDDEN[detail]
-        accounts = services.chart_ensure()
+        accounts = ledger_services.chart_ensure()
         movements = [(code, value * sign) for code, sign in movements]
-        services._post(user=None, year=2026, on=on, kind=ledger_kind, ref="", memo="", accounts=accounts,
-                       balances=services._lock_balances(accounts, [c for c, _ in movements], 2026),
+        ledger_services.post(user=None, year=2026, on=on, kind=ledger_kind, ref="", memo="", accounts=accounts,
+                       balances=ledger_services.lock_balances(accounts, [c for c, _ in movements], 2026),
                        movements=movements)
         raise AssertionError(f"forbidden movement {detail} was booked")
 

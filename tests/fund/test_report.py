@@ -34,9 +34,9 @@ def at(y, m, d, hh=10, mm=0):
 
 def book_income(year, day, amount, ref):
     """Income into the special account through the ledger's own service."""
-    from fund import services
+    from ledger import services as ledger_services
 
-    services.income_record(year=year, date=day, source="central", amount=Decimal(amount), ref=ref, user=None)
+    ledger_services.income_record(year=year, date=day, source="central", amount=Decimal(amount), ref=ref, user=None)
 
 
 def member_in(village, paid_date, year=2026):

@@ -8,8 +8,10 @@ import pytest
 from claims.models import Claim, ClaimStatus
 from enrollment.services import enrollment_record_contribution
 from fund import services
-from fund.models import AccountBalance, LedgerLine, LedgerTransaction
-from fund.selectors import account_balance, income_total, reconciliation
+from ledger import services as ledger_services
+from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
+from ledger.selectors import account_balance, income_total
+from fund.selectors import reconciliation
 from core.errors import NcmsError
 from tests.factories import ClaimFactory, EnrollmentFactory, HouseholdFactory, MemberFactory
 from tests.fund.conftest import approved_claim
@@ -29,7 +31,7 @@ def assert_balanced():
 
 
 def test_income_lands_in_special_account_with_the_reserve_set_apart(policy_2026, fund_officer):
-    entry = services.income_record(user=fund_officer, year=2026, date=date(2026, 2, 1), source="central",
+    entry = ledger_services.income_record(user=fund_officer, year=2026, date=date(2026, 2, 1), source="central",
                                    amount="12345.67", ref="CZ-2026-01")
     # 3% of 12,345.67 = 370.3701 → 370.37 to the fen
     assert balances() == {"special": D("11975.30"), "reserve": D("370.37"), "expenditure": D("0"),
@@ -45,7 +47,7 @@ def test_income_lands_in_special_account_with_the_reserve_set_apart(policy_2026,
 def test_reserve_is_exact_to_the_fen_over_many_bookings(policy_2026):
     # 0.03 × 0.50 = 0.015 → each alone rounds to 0.02; the year's reserve stays round(3% of total)
     for number in range(7):
-        services.income_record(user=None, year=2026, date=date(2026, 3, 1), source="other", amount="0.50",
+        ledger_services.income_record(user=None, year=2026, date=date(2026, 3, 1), source="other", amount="0.50",
                                ref=f"O-{number}")
     assert account_balance("reserve") == D("0.11")  # 3% of 3.50 = 0.105 → 0.11
     assert account_balance("special") == D("3.39")
@@ -55,18 +57,18 @@ def test_reserve_is_exact_to_the_fen_over_many_bookings(policy_2026):
 def test_without_a_policy_nothing_is_reserved_until_it_is_loaded(db):
     from tests.factories import PolicyVersionFactory
 
-    services.income_record(user=None, year=2027, date=date(2027, 1, 5), source="county", amount="1000.00", ref="X")
+    ledger_services.income_record(user=None, year=2027, date=date(2027, 1, 5), source="county", amount="1000.00", ref="X")
     assert account_balance("reserve") == D("0")
     PolicyVersionFactory(year=2027)
     assert [d.kind for d in reconciliation(2027)] == ["reserve"]
-    services.reserve_settle(user=None, year=2027, date=date(2027, 1, 6))
+    ledger_services.reserve_settle(user=None, year=2027, date=date(2027, 1, 6))
     assert account_balance("reserve") == D("30.00") and reconciliation(2027) == []
 
 
 def test_a_booked_ref_is_refused_the_second_time_writing_nothing(policy_2026):
-    services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="100.00", ref="R")
+    ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="100.00", ref="R")
     with pytest.raises(NcmsError) as refused:
-        services.income_record(user=None, year=2026, date=date(2026, 2, 2), source="county", amount="5.00", ref="R")
+        ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 2), source="county", amount="5.00", ref="R")
     assert refused.value.code == "duplicate_ref"
     assert LedgerTransaction.objects.count() == 1 and account_balance("special") == D("97.00")
 
@@ -79,7 +81,7 @@ def test_bad_income_is_refused_writing_nothing(policy_2026, changes, code):
     arguments = {"user": None, "year": 2026, "date": date(2026, 2, 1), "source": "central", "amount": "1.00",
                  "ref": "R"} | changes
     with pytest.raises(NcmsError) as refused:
-        services.income_record(**arguments)
+        ledger_services.income_record(**arguments)
     assert refused.value.code == code
     assert LedgerTransaction.objects.count() == 0 and LedgerLine.objects.count() == 0
 
@@ -87,36 +89,36 @@ def test_bad_income_is_refused_writing_nothing(policy_2026, changes, code):
 def test_only_the_fund_officer_books_income_and_transfers(policy_2026, cashier, clerk):
     for user in (cashier, clerk):
         with pytest.raises(NcmsError, match="权限"):
-            services.income_record(user=user, year=2026, date=date(2026, 2, 1), source="central", amount="1.00",
+            ledger_services.income_record(user=user, year=2026, date=date(2026, 2, 1), source="central", amount="1.00",
                                    ref="R")
         with pytest.raises(NcmsError, match="权限"):
-            services.funds_transfer(user=user, year=2026, date=date(2026, 2, 1), amount="1.00", ref="T")
+            ledger_services.funds_transfer(user=user, year=2026, date=date(2026, 2, 1), amount="1.00", ref="T")
     assert LedgerTransaction.objects.count() == 0
 
 
 def test_transfer_moves_special_to_expenditure_never_the_reserve(funded, fund_officer):
     assert balances()["special"] == D("4700.00") and balances()["expenditure"] == D("5000.00")
     with pytest.raises(NcmsError) as refused:
-        services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.01", ref="T-2")
+        ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.01", ref="T-2")
     assert refused.value.code == "insufficient_funds"
     assert "4700.00" in refused.value.message and "300.00" in refused.value.message
     assert LedgerTransaction.objects.count() == 2
-    services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.00", ref="T-2")
+    ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.00", ref="T-2")
     assert balances()["special"] == D("0") and balances()["reserve"] == D("300.00")
     assert balances()["expenditure"] == D("9700.00")
     with pytest.raises(NcmsError) as again:
-        services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 2), amount="1.00", ref="T-2")
+        ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 2), amount="1.00", ref="T-2")
     assert again.value.code == "duplicate_ref"
 
 
 def test_money_of_one_year_is_not_transferred_as_another_years(funded):
     with pytest.raises(NcmsError) as refused:
-        services.funds_transfer(user=None, year=2027, date=date(2027, 1, 2), amount="1.00", ref="T-9")
+        ledger_services.funds_transfer(user=None, year=2027, date=date(2027, 1, 2), amount="1.00", ref="T-9")
     assert refused.value.code == "insufficient_funds"
 
 
 def test_interest_returns_from_expenditure_to_special_as_income(funded):
-    services.interest_return(user=None, year=2026, date=date(2026, 6, 21), amount="100.00", ref="I-1")
+    ledger_services.interest_return(user=None, year=2026, date=date(2026, 6, 21), amount="100.00", ref="I-1")
     assert balances()["expenditure"] == D("5000.00")
     assert balances()["special"] == D("4797.00") and balances()["reserve"] == D("303.00")
     assert income_total(year=2026, until=date(2026, 6, 30)) == D("10100.00")
@@ -146,7 +148,7 @@ def test_a_refused_contribution_books_nothing(clerk, village, policy_2026):
 def test_bulk_contributions_book_one_transaction_per_paid_date(village, policy_2026):
     for paid in (date(2026, 1, 3), date(2026, 1, 3), date(2026, 1, 4)):
         EnrollmentFactory(member=MemberFactory(household=HouseholdFactory(village=village)), paid_date=paid)
-    booked = services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
+    booked = ledger_services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
                                               amounts_by_date={date(2026, 1, 4): D("380.00"),
                                                                date(2026, 1, 3): D("760.00")})
     assert [(entry.ref, entry.date) for entry in booked] == [("roster:7:2026-01-03", date(2026, 1, 3)),
@@ -154,7 +156,7 @@ def test_bulk_contributions_book_one_transaction_per_paid_date(village, policy_2
     assert account_balance("income_individual") == D("-1140.00")
     assert reconciliation(2026) == []
     with pytest.raises(NcmsError):
-        services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
+        ledger_services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
                                          amounts_by_date={date(2026, 1, 3): D("760.00")})
 
 
@@ -239,15 +241,15 @@ def test_reconciliation_lists_a_paid_claim_without_a_payout(funded, village):
 def test_a_reversal_negates_every_line_and_is_booked_once(funded, fund_officer):
     original = LedgerTransaction.objects.get(kind="income")
     transfer = LedgerTransaction.objects.get(kind="transfer")
-    reversal = services.transaction_reverse(user=fund_officer, transaction=transfer, memo="金额录错")
+    reversal = ledger_services.transaction_reverse(user=fund_officer, transaction=transfer, memo="金额录错")
     assert reversal.kind == "reversal" and reversal.reverses == transfer
     assert balances()["special"] == D("9700.00") and balances()["expenditure"] == D("0")
     with pytest.raises(NcmsError) as again:
-        services.transaction_reverse(user=fund_officer, transaction=transfer, memo="再冲一次")
+        ledger_services.transaction_reverse(user=fund_officer, transaction=transfer, memo="再冲一次")
     assert again.value.code == "already_reversed"
     with pytest.raises(NcmsError):
-        services.transaction_reverse(user=fund_officer, transaction=reversal, memo="冲销冲销")
-    services.transaction_reverse(user=fund_officer, transaction=original, memo="重复到账")
+        ledger_services.transaction_reverse(user=fund_officer, transaction=reversal, memo="冲销冲销")
+    ledger_services.transaction_reverse(user=fund_officer, transaction=original, memo="重复到账")
     assert balances()["special"] == D("0") and account_balance("reserve") == D("0")
     assert income_total(year=2026, until=date(2026, 12, 31)) == D("0")
     assert_balanced()
@@ -258,16 +260,16 @@ def test_a_reversal_that_would_overdraw_is_refused(funded, cashier, fund_officer
     services.claim_pay(user=cashier, claim=approved_claim(village, "4000.00"))
     transfer = LedgerTransaction.objects.get(kind="transfer")
     with pytest.raises(NcmsError) as refused:
-        services.transaction_reverse(user=fund_officer, transaction=transfer, memo="划错")
+        ledger_services.transaction_reverse(user=fund_officer, transaction=transfer, memo="划错")
     assert refused.value.code == "insufficient_funds"
     assert LedgerTransaction.objects.filter(kind="reversal").count() == 0
     payout = LedgerTransaction.objects.get(kind="payout")
     with pytest.raises(NcmsError, match="兑付"):
-        services.transaction_reverse(user=fund_officer, transaction=payout, memo="x")
+        ledger_services.transaction_reverse(user=fund_officer, transaction=payout, memo="x")
 
 
 def test_forbidden_movements_are_refused(funded):
-    accounts = services.chart_ensure()
+    accounts = ledger_services.chart_ensure()
     for kind, movements in [
         ("transfer", [("expenditure", D("-1.00")), ("special", D("1.00"))]),  # back from expenditure
         ("payout", [("special", D("-1.00")), ("compensation", D("1.00"))]),  # compensation from special
@@ -277,18 +279,18 @@ def test_forbidden_movements_are_refused(funded):
     ]:
         codes = [code for code, _ in movements]
         with pytest.raises(NcmsError):
-            services._post(user=None, year=2026, on=date(2026, 3, 1), kind=kind, ref="", memo="", accounts=accounts,
-                           balances=services._lock_balances(accounts, codes, 2026), movements=movements)
+            ledger_services.post(user=None, year=2026, on=date(2026, 3, 1), kind=kind, ref="", memo="", accounts=accounts,
+                           balances=ledger_services.lock_balances(accounts, codes, 2026), movements=movements)
     assert LedgerTransaction.objects.count() == 2
 
 
 def test_reversing_income_keeps_the_reserve_at_the_rate_to_the_fen(policy_2026):
     """Found by the property test: 0.01 + 0.16 reserves 0.01; reversing the 0.01 leaves income
     0.16, whose reserve is round(0.0048) = 0.00, not the mirrored 0.01."""
-    first = services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.01",
+    first = ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.01",
                                    ref="A")
-    services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.16", ref="B")
+    ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.16", ref="B")
     assert account_balance("reserve") == D("0.01")
-    services.transaction_reverse(user=None, transaction=first, memo="错账")
+    ledger_services.transaction_reverse(user=None, transaction=first, memo="错账")
     assert account_balance("reserve") == D("0.00") and account_balance("special") == D("0.16")
     assert reconciliation(2026) == []

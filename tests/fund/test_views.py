@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from accounts.models import Role
 from claims.models import Claim
-from fund.models import LedgerTransaction
+from ledger.models import LedgerTransaction
 from tests.conftest import PASSWORD
 from tests.fund.conftest import approved_claim
 

@@ -93,7 +93,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_county_and_it_
     scan.parent.mkdir(parents=True)
     scan.write_bytes(b"%PDF-1.4 scan")
     before = counts(source)
-    assert before["fund.LedgerLine"] > 0 and before["claims.Claim"] == 30
+    assert before["ledger.LedgerLine"] > 0 and before["claims.Claim"] == 30
 
     # when it is backed up and restored into a fresh database and an empty media root
     backup = run(["bash", "scripts/backup.sh", str(tmp_path / "backups")], source)

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from claims.models import Claim, ClaimStatus
 from enrollment.models import Member
-from fund.services import funds_transfer, income_record
+from ledger.services import funds_transfer, income_record
 from publicity.models import Notice
 from publicity.services import notices_publish
 from tests.claims.conftest import line

@@ -510,7 +510,7 @@ def _status(claim_attribute: str, status: str):
 def _funded(world):
     from datetime import date
 
-    from fund.services import funds_transfer, income_record
+    from ledger.services import funds_transfer, income_record
 
     income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="10000.00", ref="W-C1")
     funds_transfer(user=None, year=2026, date=date(2026, 2, 2), amount="5000.00", ref="W-T1")
