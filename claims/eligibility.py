@@ -1,4 +1,4 @@
-"""Whether a claim may be valued, and with which refusal (docs/contract.md, quote_claims).
+"""Whether a claim may be valued, and with which refusal (docs/contract.md, "Refusal codes").
 
 One checker for every way in (the township office, the facility's settlement, `quote_claims`),
 so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on

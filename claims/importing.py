@@ -1,4 +1,4 @@
-"""Importing historical or batch claims: the engine of `import_claims FILE` (docs/contract.md).
+"""Importing historical or batch claims, the engine of `import_claims` (docs/contract.md, "Commands").
 
 A line is a quote_claims input line plus `"status"` (`submitted`, `approved` or `paid`) and, for
 paid ones, `"paid_date"`. The file is taken whole or not at all:

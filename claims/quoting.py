@@ -1,4 +1,4 @@
-"""Quoting many claims at once, writing nothing: the engine of `quote_claims` (docs/contract.md).
+"""Quoting many claims at once, writing nothing: `quote_claims` (docs/contract.md, "quote_claims lines").
 
 Lines are successive claims of one scheme year: a member's annual cap is consumed across lines
 on top of what the database already holds, and overlapping stays and duplicate invoices are

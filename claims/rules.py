@@ -5,7 +5,7 @@
 - `value_claim` values one claim by the contract's six steps and returns a `Valuation`, the
   breakdown that explains every fen of it (`Valuation.as_breakdown()` is the contract's JSON).
 - `check_amounts`, `check_dates`, `check_deadline`, `stays_overlap` are the eligibility rules that
-  need no database (domain.md, Claims: "Refuse, with a clear reason").
+  need no database (docs/rules.md, "Claims", refusals).
 
 Money is Decimal yuan; the contract rounds once, at the end of a computation, ROUND_HALF_UP to the
 fen (`core.money.to_fen`). Nothing here rounds before that point.

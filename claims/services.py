@@ -108,7 +108,7 @@ S = ClaimStatus
 ZERO = Decimal("0")
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
-# The workflow (domain.md, Claims): action → (statuses it may start from, status it leads to).
+# The workflow (docs/rules.md, "Claims"): action → (statuses it may start from, status it leads to).
 # "pay" is the fund's (approved → paid); paid and rejected are final.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "review": (frozenset({S.SUBMITTED}), S.REVIEWED),

@@ -233,7 +233,7 @@ def roster_import(*, data: bytes, filename: str, year: int, user=None, township=
                   ) -> RosterSummary:
     """Validate every row of a roster file, then (unless dry_run) write it in ONE transaction.
 
-    Scheme rules applied (domain.md "Enrollment", contract.md "Roster file"): valid GB 11643 IDs
+    Scheme rules (docs/rules.md, "Enrollment"; docs/contract.md, "Roster file"): valid GB 11643 IDs
     agreeing with sex and birth date; a person on one household only; one head per household,
     listed as a member row; a contribution needs its paid date (not after the scheme year: the
     year's contributions are collected from the autumn before) and receipt number; the payer

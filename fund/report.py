@@ -1,4 +1,4 @@
-"""The monthly fund report (基金运行月报), exactly per docs/contract.md "Monthly fund report".
+"""The monthly fund report (基金运行月报), exactly per docs/contract.md, "Monthly fund report".
 
 Every figure is counted in the database, grouped by township (or by village for a township's
 drill-down): one aggregate query for populations, one for participants and one for the paid

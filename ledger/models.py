@@ -1,4 +1,4 @@
-"""The closed fund's double-entry ledger (domain.md, Fund: 基金封闭运行, 收支两条线).
+"""The closed fund's double-entry ledger (docs/rules.md, "The closed fund": 基金封闭运行, 收支两条线).
 
 Sign convention: a `LedgerLine.amount` is signed, debit positive and credit negative, and the
 lines of a transaction sum to zero (to the fen). Money accounts (the special account, its risk
@@ -118,7 +118,7 @@ class LedgerTransactionQuerySet(models.QuerySet):
 class _AppendOnly(models.Model):
     """Refuses to rewrite or delete a stored row.
 
-    Not domain logic in save() (conventions.md): an invariant of storage, like a database
+    Not domain logic in save() (docs/architecture.md, "Layers"): an invariant of storage, like a database
     constraint, kept here because SQLite has no triggers installed; PostgreSQL refuses the same
     through triggers, whatever path the write takes.
     """

@@ -1,5 +1,5 @@
-"""Writes of the closed fund's ledger (domain.md, Fund; contract.md, record_income,
-transfer_funds and "Recorded individual contributions ... booked as individual income").
+"""Writes of the closed fund's ledger (docs/rules.md, "The closed fund"; docs/contract.md,
+"Commands" for record_income and transfer_funds, and "Income booked automatically").
 
 Every movement goes through `post`, which enforces the closed fund:
 - the accounts a movement may touch depend on its kind (`ALLOWED`): income lands in the special
@@ -345,9 +345,10 @@ def funds_transfer(*, user, year: int, date: date, amount, ref: str) -> LedgerTr
 
 @transaction.atomic
 def interest_return(*, user, year: int, date: date, amount, ref: str) -> LedgerTransaction:
-    """The expenditure account's interest goes back to the special account (domain.md): booked
-    as interest earned on the expenditure account and returned to the special account in one
-    transaction, so it is income of the year (with its reserve share) and never stays to be spent."""
+    """The expenditure account's interest goes back to the special account (docs/rules.md, "The
+    closed fund"): booked as interest earned on the expenditure account and returned to the
+    special account in one transaction, so it is income of the year (with its reserve share) and
+    never stays to be spent."""
     require_capability(user, "fund.transfer", "回缴利息")
     year = _year(year)
     amount = _amount(amount, words="利息金额")

@@ -1,4 +1,4 @@
-"""The masking rule of every public output (domain.md, Publicity), pure functions.
+"""The masking rule of every public output (docs/rules.md, "Publicity and masking"), pure functions.
 
 - a name keeps its first character and, for names of three or more characters, its last:
   张* (2), 张*丰 (3), 欧**华 (4); a one-character name shows as itself followed by *;

@@ -1,5 +1,5 @@
-"""The annual cap under concurrent settlements (domain.md: "also when two claims of the same member
-are settled at the same moment"), with two real database connections.
+"""The annual cap under concurrent settlements (docs/rules.md, "Claims": "including when two claims of
+the same member are settled at the same moment"), with two real database connections.
 
 On PostgreSQL the two settlements really run at the same instant and the member's cap row lock
 (`MemberYearCap`, SELECT ... FOR UPDATE) makes the second wait for the first. SQLite allows one

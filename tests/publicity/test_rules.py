@@ -1,4 +1,4 @@
-"""The masking rule (domain.md, Publicity) and tracking codes."""
+"""The masking rule (docs/rules.md, "Publicity and masking") and tracking codes."""
 import string
 
 from hypothesis import given

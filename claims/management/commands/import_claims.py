@@ -1,4 +1,4 @@
-"""`python manage.py import_claims FILE`: historical or batch claims as JSON lines (docs/contract.md).
+"""`python manage.py import_claims FILE`: historical or batch claims (docs/contract.md, "Commands").
 
 Each line is a quote_claims input line plus `"status"` (submitted, approved or paid) and, for
 paid ones, `"paid_date"`. All or nothing (claims/importing.py): any invalid line refuses the

@@ -1,5 +1,5 @@
 """`python manage.py quote_claims --year Y`: JSON lines of claims on stdin, one JSON line of result
-per line on stdout, in order; nothing is written to the database (docs/contract.md, quote_claims).
+per line on stdout, in order; writes nothing to the database (docs/contract.md, "quote_claims lines").
 
 Lines are successive claims of year Y (a member's cap consumed across lines on top of the
 database; stays and invoices checked across lines too). A refused line gives
