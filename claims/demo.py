@@ -1,6 +1,6 @@
 """The claims part of the demo county (`seed_demo`): the year's policy and claims in every state.
 
-It plugs into enrollment/demo.py's two stages:
+It plugs into the two stages of demo/county.py:
 
 - `build_claims` (a builder, pure Python, run last on the county's random generator, so the
   people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`: an
@@ -47,7 +47,7 @@ POLICY_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "policy-2026.jso
 FIXTURE_YEAR = 2026
 DEFAULT_CLAIMS = 300
 MEMBERS_PER_CLAIM = 20  # the default is at most one claim per 20 members (a small demo stays small)
-FACILITY_CLERK_AT = "F101"  # the demo `facility` user's hospital (enrollment.demo.COUNTY_HOSPITAL)
+FACILITY_CLERK_AT = "F101"  # the demo `facility` user's hospital (demo.county.COUNTY_HOSPITAL)
 
 # --- what is planned --------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ def _fen(rng: random.Random, low: float, high: float, mode: float) -> int:
     return round(rng.triangular(low, high, mode) * 100)
 
 
-def _money(fen: int) -> Decimal:
+def money_from_fen(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
@@ -196,7 +196,7 @@ def _split(rng: random.Random, fen: int, weights: dict[str, float]) -> dict[str,
     return parts
 
 
-def _cost_lines(rng: random.Random, *, diagnosis: Diagnosis, level: str, days: int, total: int,
+def cost_lines_for(rng: random.Random, *, diagnosis: Diagnosis, level: str, days: int, total: int,
                 outside: int) -> list[CostLineSpec]:
     inside = total - outside
     bed_rate = {T: 30, C: 60, M: 90, P: 120}[level]
@@ -210,9 +210,9 @@ def _cost_lines(rng: random.Random, *, diagnosis: Diagnosis, level: str, days: i
     }
     if diagnosis.surgery:
         weights[CostCategory.SURGERY] = rng.uniform(0.15, 0.30)
-    lines = [CostLineSpec(category, _money(amount)) for category, amount in _split(rng, inside, weights).items()]
+    lines = [CostLineSpec(category, money_from_fen(amount)) for category, amount in _split(rng, inside, weights).items()]
     out_weights = {CostCategory.DRUGS: rng.uniform(0.55, 0.8), CostCategory.MATERIALS: rng.uniform(0.2, 0.45)}
-    lines += [CostLineSpec(category, _money(amount), in_catalog=False)
+    lines += [CostLineSpec(category, money_from_fen(amount), in_catalog=False)
               for category, amount in _split(rng, outside, out_weights).items() if amount]
     return lines
 
@@ -271,14 +271,14 @@ def _plan_one(planner: _Planner, county, member, township_code: str, facilities)
     return DemoClaimSpec(
         id_number=member.id_number, township_code=township_code, facility_code=facility.code,
         level=level, channel=channel, diagnosis=diagnosis, admission_date=admission,
-        discharge_date=discharge, total_cost=_money(total), non_reimbursable_cost=_money(outside),
+        discharge_date=discharge, total_cost=money_from_fen(total), non_reimbursable_cost=money_from_fen(outside),
         referred=rng.random() < REFERRED_SHARE[level],
-        cost_lines=_cost_lines(rng, diagnosis=diagnosis, level=level, days=(discharge - admission).days,
+        cost_lines=cost_lines_for(rng, diagnosis=diagnosis, level=level, days=(discharge - admission).days,
                                total=total, outside=outside),
     )
 
 
-def _open_on(facility, day: date) -> bool:
+def open_on(facility, day: date) -> bool:
     if not facility.agreement_start <= day <= facility.agreement_end:
         return False
     suspended = facility.status == FacilityStatus.SUSPENDED and (
@@ -288,7 +288,7 @@ def _open_on(facility, day: date) -> bool:
 
 def _facility(rng: random.Random, level: str, township_code: str, admission: date, facilities):
     """The member's own township health centre mostly; a county hospital, F101 most often."""
-    candidates = [f for f in facilities if f.level == level and _open_on(f, admission)]
+    candidates = [f for f in facilities if f.level == level and open_on(f, admission)]
     if not candidates:
         return None
     if level == T:
@@ -325,7 +325,7 @@ def _assign_states(rng: random.Random, claims: list[DemoClaimSpec]) -> None:
             claim.by_approver = rng.random() < 0.3
 
 
-def _number_invoices(rng: random.Random, claims: list[DemoClaimSpec], year: int) -> None:
+def number_invoices(rng: random.Random, claims: list[DemoClaimSpec], year: int) -> None:
     """Invoices per facility in discharge order, with gaps for patients outside the scheme."""
     serials: dict[str, int] = {}
     for claim in sorted(claims, key=lambda c: (c.discharge_date, c.id_number)):
@@ -360,7 +360,7 @@ def build_claims(county, rng: random.Random) -> None:
         planned = _plan_one(planner, county, member, township_code, county.facilities)
         if planned is not None:
             claims.append(planned)
-    _number_invoices(rng, claims, year)
+    number_invoices(rng, claims, year)
     _assign_states(rng, claims)
     county.extras["claims"] = claims
 

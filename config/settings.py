@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "fund",
     "oversight",
     "publicity",
+    "demo",
 ]
 
 MIDDLEWARE = [

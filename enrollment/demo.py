@@ -1,16 +1,12 @@
-"""The demo county behind `seed_demo`: realistic, deterministic, built in two stages.
+"""The demo county's places, facilities and people: the enrollment part of `seed_demo` (demo/county.py).
 
-1. Build (pure Python, no ORM): `demo_county_build(config)` runs `BUILDERS` in order over one
-   `random.Random(config.seed)`; each builder fills part of a `DemoCounty` made of plain dataclasses.
-   The same config always gives the same county, value for value.
-2. Write: `demo_county_write(county)` runs `WRITERS` in order inside one transaction with
-   `bulk_create`, and writes one "created" history row per household, member, enrollment and
-   facility (django-simple-history's `bulk_history_create`, change reason 演示数据), so the household
-   page shows where the data came from.
-
-`demo_county_seed(config=...)` does both. Later issues extend the demo by appending a builder
-(policy, claims in every state, ledger entries, notices) to `BUILDERS` and a writer to `WRITERS`;
-builders keep what they make in their own `DemoCounty` field or in `county.extras`.
+The county is built in two stages. Builders (pure Python, no ORM) fill a `DemoCounty` made of plain
+dataclasses from one `random.Random(config.seed)`, so the same config always gives the same county,
+value for value. Writers then write it inside one transaction with `bulk_create`, with one "created"
+history row per household, member, enrollment and facility (django-simple-history's
+`bulk_history_create`, change reason 演示数据), so the household page shows where the data came
+from. Other apps' demo parts keep what they build in their own `DemoCounty` field or in
+`county.extras`.
 
 The people: households of 2–6 members with common surnames (weighted as in China, villages named
 after a clan lean to that surname), given names of 1–2 characters that fit the generation, children
@@ -24,14 +20,13 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -39,9 +34,7 @@ from enrollment.models import Category, Enrollment, Household, Member, Payer, Re
 from places.models import Township, Village, VillagePopulation
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
-from core.errors import NcmsError
 
-DEMO_PASSWORD = "demo12345"
 HISTORY_REASON = "演示数据"
 CONTRIBUTION = Decimal("380.00")
 SUBSIDISED_SHARE = Decimal("0.03")
@@ -54,7 +47,7 @@ class DemoConfig:
     members: int = 20000
     year: int = field(default_factory=lambda: timezone.localdate().year)
     seed: int = 2026
-    claims: int | None = None  # kept for the claims builder of a later issue
+    claims: int | None = None  # how many claims the claims builder plans (None: its default)
     county_code: str = field(default_factory=lambda: settings.COUNTY_CODE)
     county_name: str = field(default_factory=lambda: settings.COUNTY_NAME)
 
@@ -510,62 +503,6 @@ def build_facilities(county: DemoCounty, rng: random.Random) -> None:
     ]
 
 
-COUNTY_HOSPITAL = "F101"  # where the demo facility clerk settles
-
-
-def build_users(county: DemoCounty, rng: random.Random) -> None:
-    """The demo logins (password demo12345), one per role; the README lists them."""
-    first, second = county.townships[0].code, county.townships[1].code
-    county.users += [
-        UserSpec("clerk", Role.TOWNSHIP_CLERK, "王芳", township_code=first),
-        UserSpec("clerk2", Role.TOWNSHIP_CLERK, "陈静", township_code=second),
-        UserSpec("facility", Role.FACILITY_CLERK, "刘洋", facility_code=COUNTY_HOSPITAL),
-        UserSpec("reviewer", Role.REVIEWER, "张伟"),
-        UserSpec("approver", Role.APPROVER, "赵敏"),
-        UserSpec("cashier", Role.CASHIER, "孙丽"),
-        UserSpec("fund", Role.FUND_OFFICER, "周强"),
-        UserSpec("auditor", Role.AUDITOR, "吴刚"),
-        UserSpec("admin", Role.ADMINISTRATOR, "系统管理员", is_staff=True, is_superuser=True),
-    ]
-
-
-DEMO_USERNAMES = ["clerk", "clerk2", "facility", "reviewer", "approver", "cashier", "fund", "auditor", "admin"]
-
-Builder = Callable[[DemoCounty, random.Random], None]
-BUILDERS: list[Builder] = [
-    build_places, build_households, build_categories, build_enrollments, build_facilities, build_users,
-]
-
-
-def build_claims(county: DemoCounty, rng: random.Random) -> None:
-    """The claims issue's part, run last: claims in every state (claims/demo.py)."""
-    from claims.demo import build_claims as build
-
-    build(county, rng)
-
-
-BUILDERS.append(build_claims)
-
-
-def build_flag_patterns(county: DemoCounty, rng: random.Random) -> None:
-    """The oversight issue's part, after the claims: split stays and padded bills (facilities/demo.py)."""
-    from oversight.demo import build_flag_patterns as build
-
-    build(county, rng)
-
-
-BUILDERS.append(build_flag_patterns)
-
-
-def demo_county_build(config: DemoConfig) -> DemoCounty:
-    """The whole demo county as plain values; deterministic by config.seed."""
-    rng = random.Random(config.seed)
-    county = DemoCounty(config=config)
-    for builder in BUILDERS:
-        builder(county, rng)
-    return county
-
-
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -611,24 +548,6 @@ def write_facilities(ctx: WriteContext) -> None:
     ctx.history(Facility, facilities)
     ctx.facilities = {f.code: f.pk for f in facilities}
     ctx.summary["facilities"] = len(facilities)
-
-
-def write_users(ctx: WriteContext) -> None:
-    """Creates the demo users that do not exist yet; an existing user of that name is left alone."""
-    specs = ctx.county.users
-    existing = {u.username: u for u in User.objects.filter(username__in=[s.username for s in specs])}
-    password = make_password(DEMO_PASSWORD)  # one hash for the shared demo password
-    new = [
-        User(username=s.username, password=password, role=s.role, full_name=s.full_name,
-             township_id=ctx.townships[s.township_code] if s.township_code else None,
-             facility_id=ctx.facilities[s.facility_code] if s.facility_code else None,
-             is_staff=s.is_staff, is_superuser=s.is_superuser)
-        for s in specs if s.username not in existing
-    ]
-    for user in User.objects.bulk_create(new):
-        existing[user.username] = user
-    ctx.users = existing
-    ctx.summary["users"] = len(new)
 
 
 def write_households(ctx: WriteContext) -> None:
@@ -744,80 +663,3 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
         )
 
 
-Writer = Callable[[WriteContext], None]
-WRITERS: list[Writer] = [write_places, write_facilities, write_users, write_households]
-
-
-def write_claims(ctx: WriteContext) -> None:
-    """The year's policy and the planned claims, through the claims services (claims/demo.py)."""
-    from claims.demo import write_claims as write
-
-    write(ctx)
-
-
-WRITERS.append(write_claims)
-
-
-def write_contribution_income(ctx: WriteContext) -> None:
-    """The members' recorded contributions booked as individual income in the fund, one ledger
-    transaction per paid date, as a roster import does (after the policy, for the risk reserve)."""
-    from django.db.models import Sum
-
-    from ledger.services import contributions_book_bulk
-
-    year = ctx.county.config.year
-    amounts = dict(Enrollment.objects.filter(year=year).values_list("paid_date")
-                   .annotate(total=Sum("contribution")).values_list("paid_date", "total"))
-    contributions_book_bulk(user=None, year=year, amounts_by_date=amounts, ref_prefix="demo")
-    ctx.summary["contribution_dates"] = len(amounts)
-
-
-WRITERS.append(write_contribution_income)
-
-
-def write_claim_flags(ctx: WriteContext) -> None:
-    """The claims' flags, stored as the nightly job would (facilities/demo.py)."""
-    from oversight.demo import write_flags
-
-    write_flags(ctx)
-
-
-WRITERS.append(write_claim_flags)
-
-
-def write_publicity(ctx: WriteContext) -> None:
-    """Paid claims, the months' compensation notices, an objection and a report (publicity/demo.py)."""
-    from publicity.demo import write_publicity as write
-
-    write(ctx)
-
-
-WRITERS.append(write_publicity)
-
-
-@transaction.atomic
-def demo_county_write(county: DemoCounty) -> dict[str, int]:
-    """Write a built county into an empty database, all in one transaction; returns row counts."""
-    if Township.objects.exists():
-        raise NcmsError(
-            "数据库中已有乡镇数据，演示数据只能装入空数据库（可加 --if-empty 跳过，或删除 var/db.sqlite3 后重建）",
-            code="not_empty",
-        )
-    ctx = WriteContext(county=county, now=timezone.now())
-    for writer in WRITERS:
-        writer(ctx)
-    return ctx.summary
-
-
-def demo_county_seed(*, config: DemoConfig) -> dict[str, int]:
-    """Build the demo county of `config` and write it; returns row counts."""
-    return demo_county_write(demo_county_build(config))
-
-
-def participation(county: DemoCounty) -> dict[str, tuple[int, int]]:
-    """(enrolled, population) per village code, of the built county."""
-    enrolled: dict[str, int] = {}
-    for household in county.households:
-        count = sum(1 for m in household.members if m.enrollment is not None)
-        enrolled[household.village_code] = enrolled.get(household.village_code, 0) + count
-    return {v.code: (enrolled.get(v.code, 0), v.population) for v in county.villages}

@@ -1,6 +1,6 @@
 """The oversight part of the demo county (`seed_demo`): facilities whose patterns trip the flags.
 
-It plugs into enrollment/demo.py's two stages after the claims part (claims/demo.py), and keeps
+It plugs into the two stages of demo/county.py after the claims part (claims/demo.py), and keeps
 the number of claims as asked:
 
 - `build_flag_patterns` (a builder, pure Python) reshapes some of the planned claims:
@@ -22,6 +22,8 @@ import random
 from collections import Counter, defaultdict
 from datetime import timedelta
 
+from claims.demo import cost_lines_for, money_from_fen, number_invoices, open_on
+
 from . import rules
 
 SPLIT_EVERY = 60  # one split stay per 60 planned claims, at least one
@@ -31,17 +33,13 @@ PADDED = 3
 def _busiest_health_centre(claims, facilities, year):
     from datetime import date
 
-    from claims.demo import _open_on
-
     open_all_year = {f.code for f in facilities if f.level == "township"
-                     and _open_on(f, date(year, 1, 1)) and _open_on(f, date(year, 12, 31))}
+                     and open_on(f, date(year, 1, 1)) and open_on(f, date(year, 12, 31))}
     counts = Counter(c.facility_code for c in claims if c.facility_code in open_all_year)
     return min(counts, key=lambda code: (-counts[code], code)) if counts else None
 
 
 def _plan_split_stays(claims, county, rng: random.Random, planned_last) -> list:
-    from claims.demo import _cost_lines
-
     code = _busiest_health_centre(claims, county.facilities, county.config.year)
     if code is None:
         return []
@@ -72,15 +70,13 @@ def _plan_split_stays(claims, county, rng: random.Random, planned_last) -> list:
         second.admission_date, second.discharge_date = admission, discharge
         total = int(second.total_cost * 100)
         outside = int(second.non_reimbursable_cost * 100)
-        second.cost_lines = _cost_lines(rng, diagnosis=first.diagnosis, level="township", days=days,
+        second.cost_lines = cost_lines_for(rng, diagnosis=first.diagnosis, level="township", days=days,
                                         total=total, outside=outside)
         moved.append(second)
     return moved
 
 
 def _plan_padded_bills(claims, rng: random.Random) -> list:
-    from claims.demo import _cost_lines, _money
-
     groups = defaultdict(list)
     for claim in claims:
         if claim.state != "rejected":
@@ -100,23 +96,21 @@ def _plan_padded_bills(claims, rng: random.Random) -> list:
         total = int(bound * 1.5) + rng.randint(0, 50000)
         outside = round(total * rng.uniform(0.05, 0.15))
         days = (claim.discharge_date - claim.admission_date).days
-        claim.total_cost, claim.non_reimbursable_cost = _money(total), _money(outside)
-        claim.cost_lines = _cost_lines(rng, diagnosis=claim.diagnosis, level=claim.level, days=days,
+        claim.total_cost, claim.non_reimbursable_cost = money_from_fen(total), money_from_fen(outside)
+        claim.cost_lines = cost_lines_for(rng, diagnosis=claim.diagnosis, level=claim.level, days=days,
                                        total=total, outside=outside)
     return padded
 
 
 def build_flag_patterns(county, rng: random.Random) -> None:
     """Reshape planned claims so the demo has split stays and padded bills (module docstring)."""
-    from claims.demo import _number_invoices
-
     claims = county.extras.get("claims", [])
     if not claims:
         return
     planned_last = max(c.discharge_date for c in claims)
     split = _plan_split_stays(claims, county, rng, planned_last)
     padded = _plan_padded_bills(claims, rng)
-    _number_invoices(rng, claims, county.config.year)
+    number_invoices(rng, claims, county.config.year)
     county.extras["flag_patterns"] = {"split_stays": [c.invoice_no for c in split],
                                       "padded_bills": [c.invoice_no for c in padded]}
 

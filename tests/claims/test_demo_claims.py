@@ -15,7 +15,8 @@ from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
 from claims.eligibility import stored_breakdown
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
-from enrollment.demo import DEMO_USERNAMES, DemoConfig, demo_county_build
+from demo.county import DEMO_USERNAMES, demo_county_build
+from enrollment.demo import DemoConfig
 
 ENTERING_USERS = {"facility", "clerk", "clerk2", "admin"}
 

@@ -1,4 +1,4 @@
-"""seed_demo: the demo county, deterministic by --seed (enrollment/demo.py)."""
+"""seed_demo: the demo county, deterministic by --seed (demo/county.py, enrollment/demo.py)."""
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -10,7 +10,9 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts.models import Role, User
-from enrollment.demo import DEMO_PASSWORD, DEMO_USERNAMES, DemoConfig, demo_county_build, participation
+from demo.county import DEMO_PASSWORD, DEMO_USERNAMES, demo_county_build
+from enrollment.demo import DemoConfig
+from demo.county import participation
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
 from places.models import Township, Village, VillagePopulation
 from enrollment.rules import parse_resident_id

@@ -1,13 +1,14 @@
 """`python manage.py seed_demo [--members N] [--claims N] [--year Y] [--seed S] [--if-empty]`.
 
-Builds the demo county (enrollment/demo.py) in one transaction: deterministic by --seed.
+Builds the demo county (demo/county.py) in one transaction: deterministic by --seed.
 """
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from enrollment.demo import DEMO_PASSWORD, DemoConfig, demo_county_seed
+from demo.county import DEMO_PASSWORD, demo_county_seed
+from enrollment.demo import DemoConfig
 from places.models import Township
 from core.errors import NcmsError
 

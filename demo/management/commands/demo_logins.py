@@ -4,7 +4,7 @@ import unicodedata
 from django.core.management.base import BaseCommand, no_translations
 
 from accounts.models import Role, User
-from enrollment.demo import DEMO_PASSWORD, DEMO_USERNAMES
+from demo.county import DEMO_PASSWORD, DEMO_USERNAMES
 
 URL = "http://127.0.0.1:8000"
 
