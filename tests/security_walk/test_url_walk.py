@@ -238,7 +238,7 @@ ADMIN_REGISTERS: dict[str, tuple[str, ...]] = {
     "enrollment.member": CRUD + EXPORT + HISTORY,
     "enrollment.enrollment": CRUD + EXPORT + HISTORY,
     "facilities.facility": CRUD + IMPORT + EXPORT + HISTORY,
-    "facilities.inspection": CRUD + HISTORY,
+    "oversight.inspection": CRUD + HISTORY,
     "claims.policyversion": CRUD + HISTORY,
     "claims.rejectionreason": CRUD,
     "claims.claim": CRUD + HISTORY,
@@ -468,7 +468,7 @@ def test_anonymous_reaches_only_the_public_site_the_login_and_the_api_schema(wor
 
 # --- POST: users out of scope change nothing -------------------------------------------------
 
-WATCHED_APPS = ("enrollment", "claims", "fund", "facilities", "publicity")
+WATCHED_APPS = ("places", "facilities", "ledger", "enrollment", "claims", "fund", "oversight", "publicity")
 
 
 def snapshot() -> dict:
