@@ -28,7 +28,7 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
                 flagged: bool = False):
     """The claims the user reaches, filtered; newest first. `amount_*` bound the compensation.
 
-    `flagged`: claims that stand out (facility oversight, issue 5): those with ClaimFlag rows.
+    `flagged`: claims that stand out: those carrying a flag stored by facility oversight's nightly job.
     """
     claims = Claim.objects.for_user(user).select_related(
         "member__household__village__township", "facility", "reviewed_by")
@@ -49,10 +49,10 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
     if amount_max is not None:
         claims = claims.filter(compensation__lte=amount_max)
     if flagged:
-        # claims carrying a stored flag (facilities.ClaimFlag, the nightly job's)
-        from oversight.models import ClaimFlag
-
-        claims = claims.filter(Exists(ClaimFlag.objects.filter(claim=OuterRef("pk"))))
+        # claims carrying a stored flag; the flags are oversight's (a layer above), reached
+        # through their foreign key to the claim rather than by importing their model
+        flag = Claim._meta.get_field("flags").related_model
+        claims = claims.filter(Exists(flag.objects.filter(claim=OuterRef("pk"))))
     return claims.prefetch_related("flags").order_by("-created_at", "-id")
 
 

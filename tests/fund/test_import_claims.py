@@ -1,5 +1,5 @@
 """`python manage.py import_claims FILE`: historical claims walked to their status, payouts booked
-on their paid dates, all or nothing (claims/importing.py)."""
+on their paid dates, all or nothing (fund/importing.py)."""
 import json
 from datetime import date
 from decimal import Decimal
@@ -10,13 +10,13 @@ from django.core.management import ManagementUtility
 from django.db import connections
 
 from accounts.models import User
-from claims.importing import expenditure_shortfall
+from fund.importing import expenditure_shortfall
 from claims.models import Claim, ClaimEvent, MemberYearCap
 from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
 from ledger.selectors import account_balance
 from fund.services import claim_pay
 from ledger.services import funds_transfer, income_record
-from tests.claims.conftest import line
+from tests.claims.conftest import line, member, policy, small_cap_policy  # noqa: F401  (fixtures)
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -54,11 +54,16 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.models import User
+from claims.eligibility import ClaimFacts, parse_facts
+from claims.models import Channel, Claim, ClaimStatus
+from claims.quoting import BatchQuoter
+from claims.services import claim_review, claim_submit, claims_bulk_approve
 from core.errors import NcmsError
 from core.money import to_fen
+from ledger.models import EXPENDITURE, LedgerLine
 
-from .eligibility import ClaimFacts, parse_facts
-from .models import Channel, Claim, ClaimStatus
+from .services import claims_pay_batch
 
 ZERO = Decimal("0.00")
 STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
@@ -229,7 +234,6 @@ def _read(text: str, today: date) -> tuple[list[ImportLine], list[LineError]]:
 def _check(lines: list[ImportLine]) -> list[LineError]:
     """Check and value every line by its year's policy, in chronological order within a year;
     sets each line's `compensation`."""
-    from .quoting import BatchQuoter
 
     errors: list[LineError] = []
     by_year: dict[int, list[ImportLine]] = defaultdict(list)
@@ -262,7 +266,6 @@ def expenditure_shortfall(payouts: dict[tuple[int, date], Decimal]):
     the day below zero, were `payouts` ({(year, paid date): amount}) booked on their dates on top
     of every movement of that account already booked; None when it never would. Dates before the
     first new payout of a year are not judged (nothing of this import changes them)."""
-    from ledger.models import EXPENDITURE, LedgerLine
 
     for year in sorted({year for year, _ in payouts}):
         changes: dict[date, Decimal] = defaultdict(lambda: ZERO)
@@ -313,7 +316,6 @@ def _shortfall_error(lines: list[ImportLine], payouts) -> LineError | None:
 
 def system_users() -> dict[str, object]:
     """The import's actors by step, created on demand (no usable password: nobody logs in as them)."""
-    from accounts.models import User
 
     actors = {}
     for step, (username, role, full_name) in SYSTEM_USERS.items():
@@ -351,9 +353,7 @@ def claims_import(*, text: str, today: date | None = None) -> ImportSummary:
 
 @transaction.atomic
 def _write(lines: list[ImportLine]) -> ImportSummary:
-    from fund.services import claims_pay_batch
 
-    from .services import claim_review, claim_submit, claims_bulk_approve
 
     actors = system_users()
     claims: dict[int, Claim] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.importing import ImportInvalid, claims_import
+from fund.importing import ImportInvalid, claims_import
 from core.errors import NcmsError
 
 STATUS_WORDS = {"submitted": "已提交", "approved": "已审批", "paid": "已兑付"}
