@@ -4,6 +4,9 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.models import Role
+from accounts.scoping import scope_by_facility, scope_by_township
+
 from core.errors import NcmsError
 
 from . import rules
@@ -98,14 +101,15 @@ class ClaimStatus(models.TextChoices):
 
 class ClaimQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Township clerk: claims of members of their township; facility clerk: their facility's
-        claims; county roles: all (accounts.scoping)."""
-        from accounts.models import Role
-        from accounts.scoping import scope_by_facility, scope_by_township
+        """Township clerk: the claims of their township; facility clerk: their facility's claims;
+        county roles: all (accounts.scoping).
 
+        A claim belongs to `Claim.township`, the member's township when the claim was made, and
+        stays there when the member moves: the pages, the API and the fund report all ask this
+        one question the same way."""
         if getattr(user, "role", None) == Role.FACILITY_CLERK and not user.is_superuser:
             return scope_by_facility(self, user, "facility")
-        return scope_by_township(self, user, "member__household__village__township")
+        return scope_by_township(self, user, "township")
 
     def holding_cap(self):
         """Claims that count against the annual cap: every claim that is not rejected."""

@@ -37,7 +37,7 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
         claims = claims.filter(Q(invoice_no__icontains=q) | Q(member__name__contains=q)
                                | Q(member__id_number__startswith=q.upper()))
     if township is not None:
-        claims = claims.filter(member__household__village__township=township)
+        claims = claims.filter(township=township)
     if facility is not None:
         claims = claims.filter(facility=facility)
     if level:

@@ -132,7 +132,7 @@ def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
     if year:
         claims = claims.filter(year=year)
     if township:
-        claims = claims.filter(member__household__village__township=township)
+        claims = claims.filter(township=township)
     if q:
         from django.db.models import Q
 

@@ -52,3 +52,27 @@ def test_township_stays_when_the_member_moves_and_the_report_counts_it_there(
     assert rows[other_township.code]["participants"] == "1"
     assert rows[township.code]["participants"] == "0"
     assert rows[township.code]["beneficiary_rate"] is None  # one beneficiary, no participant left
+
+
+def test_pages_api_and_queues_keep_a_claim_with_its_township_after_the_member_moves(
+        policy, facility, member, facility_clerk, township, other_village, clerk, other_clerk, make_user):
+    """One rule for the claim's township: the clerk of the township where it was made keeps it,
+    on the claim page, in the workbench's township filter and in the cashier's payout filter; the
+    member's new township does not get it."""
+    from accounts.models import Role
+    from claims.selectors import claim_queue
+    from fund.selectors import payout_queue
+
+    claim, _ = claim_settle(user=facility_clerk, facts=facts(member))
+    Claim.objects.filter(pk=claim.pk).update(status="approved")
+    household = member.household
+    household.village = other_village
+    household.save()
+    assert list(Claim.objects.for_user(clerk)) == [claim]
+    assert list(Claim.objects.for_user(other_clerk)) == []
+    reviewer = make_user(Role.REVIEWER, username="reviewer-move")
+    assert [c.pk for c in claim_queue(user=reviewer, township=township)] == [claim.pk]
+    assert [c.pk for c in claim_queue(user=reviewer, township=other_village.township)] == []
+    cashier = make_user(Role.CASHIER, username="cashier-move")
+    assert [c.pk for c in payout_queue(user=cashier, township=township)] == [claim.pk]
+    assert [c.pk for c in payout_queue(user=cashier, township=other_village.township)] == []
