@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Role
 from accounts.scoping import scope_by_facility, scope_by_township
 
-from core.errors import NcmsError
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
 from . import rules
 
@@ -53,9 +53,6 @@ class PolicyVersion(models.Model):
 
 # ---------------------------------------------------------------------------------------------
 # Claims (住院补偿) and their workflow
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
-
 
 class RejectionReasonQuerySet(models.QuerySet):
     def active(self):
@@ -143,11 +140,11 @@ class Claim(models.Model):
     discharge_date = models.DateField(_("出院日期"))
     diagnosis_code = models.CharField(_("诊断编码"), max_length=20, blank=True)
     diagnosis_text = models.CharField(_("诊断"), max_length=200, blank=True)
-    total_cost = models.DecimalField(_("住院总费用"), **MONEY)
-    non_reimbursable_cost = models.DecimalField(_("目录外费用"), **MONEY)
-    reimbursable_cost = models.DecimalField(_("可报费用"), **MONEY)
-    compensation = models.DecimalField(_("补偿金额"), **MONEY)
-    patient_pays = models.DecimalField(_("个人自付"), **MONEY)
+    total_cost = MoneyField(_("住院总费用"))
+    non_reimbursable_cost = MoneyField(_("目录外费用"))
+    reimbursable_cost = MoneyField(_("可报费用"))
+    compensation = MoneyField(_("补偿金额"))
+    patient_pays = MoneyField(_("个人自付"))
     referred = models.BooleanField(_("转诊"), default=False)
     delivery = models.CharField(_("分娩方式"), max_length=10, choices=Delivery.choices, null=True,
                                 blank=True)
@@ -237,7 +234,7 @@ class CostLine(models.Model):
     claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.CASCADE,
                               related_name="cost_lines")
     category = models.CharField(_("费用类别"), max_length=12, choices=CostCategory.choices)
-    amount = models.DecimalField(_("金额"), **MONEY)
+    amount = MoneyField(_("金额"))
     in_catalog = models.BooleanField(_("目录内"), default=True)
 
     objects = CostLineQuerySet.as_manager()
@@ -284,19 +281,16 @@ class ClaimDocument(models.Model):
         return self.original_name or self.file.name
 
 
-class ClaimEventQuerySet(models.QuerySet):
+class ClaimEventQuerySet(AppendOnlyQuerySet):
     def for_user(self, user):
         return self.filter(claim__in=Claim.objects.for_user(user))
 
-    def update(self, **kwargs):
-        raise NcmsError("补偿流程记录只能追加，不能修改", code="append_only")
 
-    def delete(self):
-        raise NcmsError("补偿流程记录只能追加，不能删除", code="append_only")
-
-
-class ClaimEvent(models.Model):
+class ClaimEvent(AppendOnlyModel):
     """One step of a claim's life (who, when, from which status to which): append-only."""
+
+    rewrite_refusal = "补偿流程记录只能追加，不能修改"
+    delete_refusal = "补偿流程记录只能追加，不能删除"
 
     claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
                               related_name="events")
@@ -318,15 +312,6 @@ class ClaimEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.claim_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
-        # Invariant, not domain logic: the record of who did what is never rewritten.
-        if self.pk is not None:
-            raise NcmsError("补偿流程记录只能追加，不能修改", code="append_only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise NcmsError("补偿流程记录只能追加，不能删除", code="append_only")
-
 
 class MemberYearCap(models.Model):
     """The lock row of a member's annual cap (年度封顶线) for a scheme year.
@@ -341,7 +326,7 @@ class MemberYearCap(models.Model):
     member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
                                related_name="+")
     year = models.PositiveSmallIntegerField(_("年度"))
-    used = models.DecimalField(_("已用补偿"), default=0, **MONEY)
+    used = MoneyField(_("已用补偿"), default=0)
 
     class Meta:
         verbose_name = _("年度封顶使用")

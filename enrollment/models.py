@@ -6,6 +6,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_township
+from core.models import MoneyField
 
 
 class RosterHistory(HistoricalRecords):
@@ -21,9 +22,6 @@ class RosterHistory(HistoricalRecords):
         fields = super()._get_history_user_fields()
         fields["history_user"].db_index = False
         return fields
-
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class Sex(models.TextChoices):
@@ -145,7 +143,7 @@ class Enrollment(models.Model):
         db_index=False,  # served by the unique (member, year) constraint's index
     )
     year = models.PositiveSmallIntegerField(_("年度"))
-    contribution = models.DecimalField(_("缴费金额"), **MONEY)
+    contribution = MoneyField(_("缴费金额"))
     receipt_no = models.CharField(_("收据号"), max_length=40)
     paid_date = models.DateField(_("缴费日期"))
     payer = models.CharField(_("缴费方式"), max_length=15, choices=Payer.choices, default=Payer.SELF)

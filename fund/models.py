@@ -5,20 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import NcmsError
+from core.models import AppendOnlyModel, MoneyField
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-
-
-class FundReportQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise NcmsError("已保存的月报不能修改；请重新生成新版本", code="report_frozen")
-
-    def delete(self):
-        raise NcmsError("已保存的月报不能删除", code="report_frozen")
-
-
-class FundReport(models.Model):
+class FundReport(AppendOnlyModel):
     """A stored monthly fund report (基金运行月报): the contract's JSON as computed at `created_at`.
 
     Never changes: regenerating stores version n+1 (`fund.report.fund_report_store`); the beat job
@@ -33,7 +22,9 @@ class FundReport(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("生成人"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
 
-    objects = FundReportQuerySet.as_manager()
+    rewrite_refusal = "已保存的月报不能修改；请重新生成新版本"
+    delete_refusal = "已保存的月报不能删除"
+    refusal_code = "report_frozen"
 
     class Meta:
         ordering = ["-year", "-month", "-version"]
@@ -47,16 +38,8 @@ class FundReport(models.Model):
     def __str__(self) -> str:
         return f"{self.year}-{self.month:02d} v{self.version}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise NcmsError("已保存的月报不能修改；请重新生成新版本", code="report_frozen")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise NcmsError("已保存的月报不能删除", code="report_frozen")
-
-
-# --- payout batches: the idempotency key of a payout request (issue 7, Faults) -----------------
+# --- payout batches: the idempotency key of a payout request ------------------------------------
 class PayoutBatch(models.Model):
     """One payout request (兑付) as the cashier sent it, under the key its form was rendered with.
 
@@ -69,7 +52,7 @@ class PayoutBatch(models.Model):
 
     key = models.CharField(_("请求编号"), max_length=64, unique=True)
     claims = models.ManyToManyField("claims.Claim", verbose_name=_("补偿申请"), related_name="payout_batches")
-    total = models.DecimalField(_("合计金额"), **MONEY)
+    total = MoneyField(_("合计金额"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("兑付人"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("兑付时间"), auto_now_add=True)

@@ -24,10 +24,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import user_can
-from core.errors import NcmsError
-
-MONEY = {"max_digits": 18, "decimal_places": 2}
-
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
 class AccountKind(models.TextChoices):
     MONEY = "money", _("资金账户")
@@ -103,39 +100,23 @@ class TransactionKind(models.TextChoices):
     REVERSAL = "reversal", _("冲销")
 
 
-class LedgerTransactionQuerySet(models.QuerySet):
+class LedgerTransactionQuerySet(AppendOnlyQuerySet):
     def for_user(self, user):
         """The ledger is county-wide: whoever may see the fund sees all of it (fund.view)."""
         return self if user_can(user, "fund.view") else self.none()
 
-    def update(self, **kwargs):
-        raise NcmsError("账务记录只能追加，不能修改；请做冲销", code="append_only")
 
-    def delete(self):
-        raise NcmsError("账务记录只能追加，不能删除；请做冲销", code="append_only")
+class _LedgerRecord(AppendOnlyModel):
+    """A transaction or a line: never rewritten or deleted; a mistake is corrected by a reversal."""
 
-
-class _AppendOnly(models.Model):
-    """Refuses to rewrite or delete a stored row.
-
-    Not domain logic in save() (docs/architecture.md, "Layers"): an invariant of storage, like a database
-    constraint, kept here because SQLite has no triggers installed; PostgreSQL refuses the same
-    through triggers, whatever path the write takes.
-    """
+    rewrite_refusal = "账务记录只能追加，不能修改；请做冲销"
+    delete_refusal = "账务记录只能追加，不能删除；请做冲销"
 
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise NcmsError("账务记录只能追加，不能修改；请做冲销", code="append_only")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise NcmsError("账务记录只能追加，不能删除；请做冲销", code="append_only")
-
-
-class LedgerTransaction(_AppendOnly):
+class LedgerTransaction(_LedgerRecord):
     """One movement of money: balanced lines booked together on one date of one scheme year."""
 
     year = models.PositiveSmallIntegerField(_("年度"))
@@ -170,21 +151,17 @@ class LedgerTransaction(_AppendOnly):
         return f"#{self.pk} {self.date} {self.get_kind_display()} {self.ref}"
 
 
-class LedgerLineQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise NcmsError("账务记录只能追加，不能修改；请做冲销", code="append_only")
-
-    def delete(self):
-        raise NcmsError("账务记录只能追加，不能删除；请做冲销", code="append_only")
+class LedgerLineQuerySet(AppendOnlyQuerySet):
+    pass
 
 
-class LedgerLine(_AppendOnly):
+class LedgerLine(_LedgerRecord):
     """A line of a transaction: `amount` signed, debit positive, credit negative, never zero."""
 
     transaction = models.ForeignKey(LedgerTransaction, verbose_name=_("记账凭证"), on_delete=models.PROTECT,
                                     related_name="lines")
     account = models.ForeignKey(Account, verbose_name=_("科目"), on_delete=models.PROTECT, related_name="lines")
-    amount = models.DecimalField(_("金额（借正贷负）"), **MONEY)
+    amount = MoneyField(_("金额（借正贷负）"))
 
     objects = LedgerLineQuerySet.as_manager()
 
@@ -220,7 +197,7 @@ class AccountBalance(models.Model):
     account = models.ForeignKey(Account, verbose_name=_("科目"), on_delete=models.PROTECT, related_name="balances")
     year = models.PositiveSmallIntegerField(_("年度"))
     kind = models.CharField(_("类别"), max_length=10, choices=AccountKind.choices)
-    balance = models.DecimalField(_("余额（借正贷负）"), default=0, **MONEY)
+    balance = MoneyField(_("余额（借正贷负）"), default=0)
 
     class Meta:
         db_table = "fund_accountbalance"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_facility
+from core.models import MoneyField
 
 
 class InspectionQuerySet(models.QuerySet):
@@ -29,9 +30,9 @@ class Inspection(models.Model):
     date = models.DateField(_("检查日期"))
     inspectors = models.CharField(_("检查人员"), max_length=200)
     findings = models.TextField(_("检查发现"))
-    penalty_amount = models.DecimalField(_("处罚金额"), max_digits=18, decimal_places=2, default=0)
+    penalty_amount = MoneyField(_("处罚金额"), default=0)
     deduct_from_settlements = models.BooleanField(_("从后续结算款中扣减"), default=False)
-    deducted_amount = models.DecimalField(_("已扣减金额"), max_digits=18, decimal_places=2, default=0)
+    deducted_amount = MoneyField(_("已扣减金额"), default=0)
     recorded_by = models.ForeignKey("accounts.User", verbose_name=_("记录人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)

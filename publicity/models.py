@@ -13,41 +13,28 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.errors import NcmsError
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 POSTED = "公示一经发布不能修改或删除；更正请发布补充公示"
 
 
-class _ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise NcmsError(POSTED, code="notice_posted")
+class _Posted(AppendOnlyModel):
+    """A posted notice or its line: never rewritten or deleted; a correction is an addendum."""
 
-    def delete(self):
-        raise NcmsError(POSTED, code="notice_posted")
-
-
-class _Immutable(models.Model):
-    """Refuses to rewrite or delete a stored row (an invariant of storage, not domain logic)."""
+    rewrite_refusal = POSTED
+    delete_refusal = POSTED
+    refusal_code = "notice_posted"
 
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise NcmsError(POSTED, code="notice_posted")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise NcmsError(POSTED, code="notice_posted")
-
-
-class NoticeQuerySet(_ImmutableQuerySet):
+class NoticeQuerySet(AppendOnlyQuerySet):
     def originals(self):
         return self.filter(addendum_to__isnull=True)
 
 
-class Notice(_Immutable):
+class Notice(_Posted):
     village = models.ForeignKey("places.Village", verbose_name=_("村"), on_delete=models.PROTECT,
                                 related_name="notices")
     year = models.PositiveSmallIntegerField(_("年"))
@@ -90,11 +77,11 @@ class Notice(_Immutable):
         return today <= self.objection_until
 
 
-class NoticeLineQuerySet(_ImmutableQuerySet):
+class NoticeLineQuerySet(AppendOnlyQuerySet):
     pass
 
 
-class NoticeLine(_Immutable):
+class NoticeLine(_Posted):
     """One compensated stay as posted: masked, snapshotted, never changed."""
 
     notice = models.ForeignKey(Notice, verbose_name=_("公示"), on_delete=models.PROTECT, related_name="lines")
@@ -104,9 +91,9 @@ class NoticeLine(_Immutable):
     facility_name = models.CharField(_("医疗机构"), max_length=100)
     admission_date = models.DateField(_("入院日期"))
     discharge_date = models.DateField(_("出院日期"))
-    total_cost = models.DecimalField(_("住院总费用"), **MONEY)
-    reimbursable_cost = models.DecimalField(_("可报费用"), **MONEY)
-    compensation = models.DecimalField(_("补偿金额"), **MONEY)
+    total_cost = MoneyField(_("住院总费用"))
+    reimbursable_cost = MoneyField(_("可报费用"))
+    compensation = MoneyField(_("补偿金额"))
     # staff only: never rendered on a public page
     claim = models.OneToOneField("claims.Claim", verbose_name=_("住院补偿"), on_delete=models.PROTECT,
                                  related_name="notice_line")

@@ -1,0 +1,57 @@
+"""Model bases shared by the apps: the money field, append-only rows, stored documents."""
+from django.db import models
+
+from core.errors import NcmsError
+
+
+class MoneyField(models.DecimalField):
+    """Money: decimal yuan with two places (fen), up to 16 digits before the point. Never float.
+
+    Stored and migrated as a plain DecimalField(max_digits=18, decimal_places=2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 18)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses to rewrite or delete rows in bulk: the model's rows are a record that is only added to."""
+
+    def update(self, **kwargs):
+        raise NcmsError(self.model.rewrite_refusal, code=self.model.refusal_code)
+
+    def delete(self):
+        raise NcmsError(self.model.delete_refusal, code=self.model.refusal_code)
+
+
+class AppendOnlyModel(models.Model):
+    """A row that, once stored, is never rewritten or deleted: the ledger, a claim's steps, posted
+    notices, stored reports. A mistake is corrected by a new row (a reversal, an addendum, a new
+    version), which the subclass's words say.
+
+    This is an invariant of storage, like a database constraint, not domain logic in save(): it is
+    kept in the model because SQLite has no triggers installed; on PostgreSQL the ledger's tables
+    refuse the same through triggers, whatever path the write takes. Subclasses set the refusal's
+    words and code and give their queryset `AppendOnlyQuerySet` as base."""
+
+    rewrite_refusal = "记录只能追加，不能修改"
+    delete_refusal = "记录只能追加，不能删除"
+    refusal_code = "append_only"
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise NcmsError(self.rewrite_refusal, code=self.refusal_code)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise NcmsError(self.delete_refusal, code=self.refusal_code)
