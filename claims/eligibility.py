@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from ncms.errors import NcmsError
 
 from . import rules
+from .policy import DELIVERY_TYPES, Policy
 
 ZERO = Decimal("0")
 FEN = Decimal("0.01")
@@ -184,7 +185,7 @@ def parse_facts(data) -> ClaimFacts:
     if not isinstance(referred, bool):
         raise NcmsError(f"是否转诊（referred）应为 true 或 false，而不是「{referred}」", code="bad_input")
     delivery = data.get("delivery")
-    if delivery is not None and delivery not in rules.DELIVERY_TYPES:
+    if delivery is not None and delivery not in DELIVERY_TYPES:
         raise NcmsError(f"分娩方式（delivery）「{delivery}」应为 null、normal 或 caesarean", code="bad_input")
     diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
     diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
@@ -200,6 +201,45 @@ def parse_facts(data) -> ClaimFacts:
 
 
 # ---------------------------------------------------------------------------------------------
+# Dates and stays, without the database
+
+
+def check_dates(*, admission: date, discharge: date, year: int | None = None,
+                today: date | None = None) -> None:
+    """Refuse (`bad_dates`) a discharge before the admission, a discharge outside the scheme
+    year being claimed (the scheme year of a claim is the year of its discharge), or a
+    discharge in the future."""
+    if discharge < admission:
+        raise NcmsError(f"出院日期 {discharge} 早于入院日期 {admission}", code="bad_dates")
+    if year is not None and discharge.year != year:
+        raise NcmsError(f"出院日期 {discharge} 不在 {year} 年度内", code="bad_dates")
+    if today is not None and discharge > today:
+        raise NcmsError(f"出院日期 {discharge} 晚于今天 {today}", code="bad_dates")
+
+
+def claim_deadline(*, discharge: date, deadline_days: int) -> date:
+    """The last day a township-office claim (回乡报销) may be brought in."""
+    return date.fromordinal(discharge.toordinal() + deadline_days)
+
+
+def check_deadline(*, discharge: date, submitted_on: date, deadline_days: int) -> None:
+    """Refuse (`past_deadline`) a claim brought in more than `claim_deadline_days` after the
+    discharge; the last day itself is still in time."""
+    last_day = claim_deadline(discharge=discharge, deadline_days=deadline_days)
+    if submitted_on > last_day:
+        raise NcmsError(
+            f"已超过报销期限：出院 {discharge} 后 {deadline_days} 天内（{last_day} 前）应申请报销",
+            code="past_deadline",
+        )
+
+
+def stays_overlap(a_admission: date, a_discharge: date, b_admission: date, b_discharge: date) -> bool:
+    """Two stays overlap when each was admitted before the other was discharged; a discharge and
+    an admission on the same day do not overlap (contract, quote_claims)."""
+    return a_admission < b_discharge and b_admission < a_discharge
+
+
+# ---------------------------------------------------------------------------------------------
 # Checking and valuing
 
 
@@ -207,7 +247,7 @@ def check_claim(
     *,
     facts: ClaimFacts,
     year: int | None,
-    policy: rules.Policy | None,
+    policy: Policy | None,
     facility: FacilityInfo | None,
     member: MemberInfo | None,
     enrolled: bool,
@@ -223,7 +263,7 @@ def check_claim(
     invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
     """
     rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost)
-    rules.check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
+    check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
     if policy is None:
         raise NcmsError(f"{facts.year} 年度尚未载入补偿方案", code="no_policy")
     if facility is None:
@@ -253,7 +293,7 @@ def check_claim(
     if facts.invoice_no and invoice_taken:
         raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已报销过", code="duplicate_invoice")
     for stay in stays:
-        if rules.stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
+        if stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
                                stay.discharge_date):
             raise NcmsError(
                 f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员另一次住院"
@@ -261,8 +301,8 @@ def check_claim(
                 code="overlapping_stay",
             )
     if channel == "township" and submitted_on is not None:
-        rules.check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
-                             deadline_days=policy.claim_deadline_days)
+        check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
+                       deadline_days=policy.claim_deadline_days)
 
 
 def used_in_year(stays, year: int) -> Decimal:
@@ -270,7 +310,7 @@ def used_in_year(stays, year: int) -> Decimal:
     return sum((stay.compensation for stay in stays if stay.year == year), ZERO)
 
 
-def value_facts(*, facts: ClaimFacts, policy: rules.Policy, facility: FacilityInfo, member: MemberInfo,
+def value_facts(*, facts: ClaimFacts, policy: Policy, facility: FacilityInfo, member: MemberInfo,
                 used: Decimal) -> rules.Valuation:
     return rules.value_claim(
         policy=policy, level=facility.level, category=member.category, total_cost=facts.total_cost,

@@ -13,13 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.scoping import is_county_wide
-from claims import rules
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
 from enrollment.forms import MoneyField, date_input
 from enrollment.models import Member, Township
 from facilities.models import Facility, Level
 from ncms.errors import NcmsError
+from ncms.uploads import scan_content_type
 
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -63,7 +63,7 @@ def check_scan(upload) -> None:
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    if rules.scan_content_type(head) is None:
+    if scan_content_type(head) is None:
         raise forms.ValidationError(
             _("文件「%(name)s」不是 PDF、JPEG 或 PNG 格式的扫描件") % {"name": upload.name},
             code="bad_file_type")

@@ -6,7 +6,7 @@ from simple_history.models import HistoricalRecords
 
 from ncms.errors import NcmsError
 
-from . import rules
+from .policy import Policy, parse_policy
 
 
 class PolicyVersion(models.Model):
@@ -38,12 +38,12 @@ class PolicyVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.year} {self.name}"
 
-    def policy(self) -> rules.Policy:
-        """The parsed policy (`claims.rules.Policy`), parsed once per loaded document."""
+    def policy(self) -> Policy:
+        """The parsed policy (`claims.policy.Policy`), parsed once per loaded document."""
         cached = self.__dict__.get("_parsed_policy")
         if cached is not None and cached[0] is self.document:
             return cached[1]
-        parsed = rules.parse_policy(self.document)
+        parsed = parse_policy(self.document)
         self.__dict__["_parsed_policy"] = (self.document, parsed)
         return parsed
 
@@ -257,7 +257,7 @@ class ClaimDocumentQuerySet(models.QuerySet):
 
 class ClaimDocument(models.Model):
     """A scan attached to a claim (invoice, discharge summary): PDF, JPEG or PNG, checked by its
-    first bytes (`rules.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
+    first bytes (`ncms.uploads.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
 
     claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
                               related_name="documents")

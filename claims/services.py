@@ -23,7 +23,7 @@ this claim, and the (facility, invoice) uniqueness race is mapped to `duplicate_
 the transaction ends instead of under a savepoint.
 
 `policy_load` implements the contract's `load_policy`: a scheme year's policy file is validated
-whole (`claims.rules.parse_policy`) and then loads or replaces that year's policy in one
+whole (`claims.policy.parse_policy`) and then loads or replaces that year's policy in one
 transaction, the history table keeping every earlier version with who loaded it and when.
 """
 from __future__ import annotations
@@ -38,8 +38,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ncms.errors import NcmsError
+from ncms.uploads import scan_content_type
 
 from . import rules
+from .policy import Policy, parse_policy
 from .eligibility import (
     ClaimFacts,
     FacilityInfo,
@@ -68,18 +70,18 @@ from .models import (
 def policy_load(*, data: dict, user=None) -> PolicyVersion:
     """Load the policy of `data["year"]`, or replace the one already loaded for that year.
 
-    Raises `rules.PolicyInvalid` listing every problem, having written nothing. Loading the very
-    same document again changes nothing (no new revision). Claims already valued keep their
+    Raises `claims.policy.PolicyInvalid` listing every problem, having written nothing. Loading
+    the very same document again changes nothing (no new revision). Claims already valued keep their
     stored breakdown and the revision they were valued with, so a replacement changes only
     claims valued after it.
     """
     # Validation is pure and comes first: a refused file never opens a transaction.
-    policy = rules.parse_policy(data)
+    policy = parse_policy(data)
     return _policy_store(policy=policy, data=data, user=user)
 
 
 @transaction.atomic
-def _policy_store(*, policy: rules.Policy, data: dict, user) -> PolicyVersion:
+def _policy_store(*, policy: Policy, data: dict, user) -> PolicyVersion:
     # Lock the year's row, so two loads of the same year run one after the other.
     current = PolicyVersion.objects.select_for_update().filter(year=policy.year).first()
     if current is not None and current.document == data:
@@ -749,7 +751,7 @@ def claim_document_add(*, user, claim: Claim, upload) -> ClaimDocument:
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    content_type = rules.scan_content_type(head)
+    content_type = scan_content_type(head)
     if content_type is None:
         raise NcmsError("只能上传 PDF、JPEG 或 PNG 格式的扫描件", code="bad_file_type")
     name = getattr(upload, "name", "") or ""

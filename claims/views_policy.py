@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
 from claims import rules
+from claims.policy import Policy
 from claims.models import PolicyVersion
 from enrollment.models import Category
 from facilities.models import Level
@@ -34,7 +35,7 @@ def points(ratio: Decimal) -> str:
     return percent(ratio)[:-1]
 
 
-def _levels(policy: rules.Policy) -> list[dict]:
+def _levels(policy: Policy) -> list[dict]:
     rows = []
     for level in Level:
         rule = policy.levels.get(level.value)

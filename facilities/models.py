@@ -126,7 +126,7 @@ class InspectionDocumentQuerySet(models.QuerySet):
 
 class InspectionDocument(models.Model):
     """A document of an inspection (report, penalty decision, photo): PDF, JPEG or PNG by its first
-    bytes (claims.rules.scan_content_type), at most settings.INSPECTION_DOCUMENT_MAX_BYTES."""
+    bytes (ncms.uploads.scan_content_type), at most settings.INSPECTION_DOCUMENT_MAX_BYTES."""
 
     inspection = models.ForeignKey(Inspection, verbose_name=_("监督检查"), on_delete=models.PROTECT,
                                    related_name="documents")

@@ -24,6 +24,7 @@ from enrollment.models import Township
 from ncms.errors import NcmsError
 from enrollment.places import RowError, TableInvalid, code_cell, map_headers
 from ncms.tabular import Table, read_table
+from ncms.uploads import scan_content_type
 
 from .models import Facility, FacilityStatus, Inspection, InspectionDocument, Level
 
@@ -350,8 +351,6 @@ def inspection_document_max_bytes() -> int:
 def inspection_document_check(upload) -> str:
     """The content type of an inspection document (PDF, JPEG or PNG by its first bytes, whatever
     its name says) within the size limit; NcmsError otherwise."""
-    from claims.rules import scan_content_type
-
     limit = inspection_document_max_bytes()
     name = getattr(upload, "name", "") or ""
     if upload.size > limit:

@@ -1,8 +1,7 @@
 """What an uploaded file is, by its content (never its name or the browser's Content-Type).
 
 - Scans and documents (claims, inspections): PDF, JPEG or PNG by their first bytes
-  (claims.rules.scan_content_type); checked by claims.forms / claims.services and
-  facilities.services.
+  (`scan_content_type`); checked by claims.forms / claims.documents and facilities.services.
 - Roster files (enrollment.views_import): an XLSX must be a zip holding a workbook; a CSV must be
   text (UTF-8 or GB18030, no NUL or other control bytes) and not markup. The roster importer
   picks its parser by the name, so the content must also agree with the name.
@@ -28,6 +27,23 @@ CONTROL_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13}
 # and Linux programs, images.
 BINARY_SIGNATURES = (b"%PDF-", ZIP_MAGIC, b"\xd0\xcf\x11\xe0", b"MZ", b"\x7fELF", b"\x89PNG",
                      b"\xff\xd8\xff", b"GIF8", b"%!PS")
+
+
+# Scans: the signatures of the file types a scan may be, by its first bytes.
+SCAN_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def scan_content_type(head: bytes) -> str | None:
+    """The type of a scan by its first bytes (PDF, JPEG or PNG), whatever its name claims;
+    None for anything else."""
+    for signature, content_type in SCAN_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
 
 
 def is_xlsx(data_head: bytes, upload) -> bool:
@@ -92,4 +108,4 @@ def roster_file_kind(upload) -> str:
     return "csv"
 
 
-__all__ = ["roster_file_kind", "is_csv_text", "is_xlsx"]
+__all__ = ["roster_file_kind", "is_csv_text", "is_xlsx", "scan_content_type", "SCAN_SIGNATURES"]

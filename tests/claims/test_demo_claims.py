@@ -14,6 +14,7 @@ from django.utils import timezone
 from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
 from claims.eligibility import stored_breakdown
+from claims.policy import parse_policy
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
 from enrollment.demo import DEMO_USERNAMES, DemoConfig, demo_county_build
 
@@ -76,7 +77,7 @@ def test_every_compensation_is_the_policy_valuation_of_the_stored_facts(seeded):
 
 
 def test_no_member_exceeds_the_annual_cap_and_cap_rows_agree(seeded):
-    cap = rules.parse_policy(PolicyVersion.objects.get().document).annual_cap
+    cap = parse_policy(PolicyVersion.objects.get().document).annual_cap
     totals = (Claim.objects.holding_cap().values("member_id", "year")
               .annotate(total=Sum("compensation")))
     assert totals
