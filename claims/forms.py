@@ -8,11 +8,11 @@ name a member of another township.
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.scoping import is_county_wide
+from claims.documents import document_max_bytes
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
 from enrollment.forms import MoneyField, date_input
@@ -20,8 +20,6 @@ from enrollment.models import Member, Township
 from facilities.models import Facility, Level
 from ncms.errors import NcmsError
 from ncms.uploads import scan_content_type
-
-DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 # Which form field a service refusal belongs to (by NcmsError.code); the rest go on top.
 ERROR_FIELDS = {
@@ -46,13 +44,9 @@ def add_service_error(form: forms.Form, error: NcmsError) -> None:
         form.add_error(None, error.message)
 
 
-def document_max_bytes() -> int:
-    return getattr(settings, "CLAIM_DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
-
-
 def check_scan(upload) -> None:
     """A scan must be a PDF, JPEG or PNG by its first bytes, within the size limit (the same
-    rule `claims.services.claim_document_add` applies; checked here too so a refused file never
+    rule `claims.documents.claim_document_add` applies; checked here too so a refused file never
     leaves a claim half written)."""
     limit = document_max_bytes()
     if upload.size > limit:

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimEvent
-from claims.services import ACTION_WORDS
+from claims.workflow import ACTION_WORDS
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
 
