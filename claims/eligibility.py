@@ -317,27 +317,3 @@ def value_facts(*, facts: ClaimFacts, policy: Policy, facility: FacilityInfo, me
         non_reimbursable_cost=facts.non_reimbursable_cost, referred=facts.referred,
         diagnosis=facts.diagnosis, delivery=facts.delivery, used_this_year=used,
     )
-
-
-def stored_breakdown(valuation: rules.Valuation) -> dict:
-    """The breakdown a claim keeps: the contract's object plus what a page needs to explain it."""
-    data = valuation.as_breakdown()
-    for band, share in zip(data["bands"], valuation.bands, strict=True):
-        band["base_ratio"] = rules.ratio_text(share.base_ratio)
-    data.update({
-        "total_cost": rules.money_text(valuation.total_cost),
-        "compensation": rules.money_text(valuation.compensation),
-        "patient_pays": rules.money_text(valuation.patient_pays),
-        "capped": valuation.capped,
-        "ratio_points": rules.ratio_text(valuation.ratio_points),
-        "reduction_points": rules.ratio_text(valuation.reduction_points),
-        "deductible_waived": valuation.deductible_waived,
-        "delivery": valuation.delivery,
-        "rule_amount": None if valuation.rule_amount is None else rules.money_text(valuation.rule_amount),
-        "single_disease": None if valuation.single_disease is None else {
-            "code": valuation.single_disease.code, "name": valuation.single_disease.name,
-            "level": valuation.single_disease.level,
-            "payment": rules.money_text(valuation.single_disease.payment),
-        },
-    })
-    return data

@@ -3,8 +3,10 @@ no ORM, Decimal only.
 
 - `value_claim` values one claim by a parsed `claims.policy.Policy` and returns a `Valuation`, the
   figures that explain every fen of it; `formula_bands` is step 4's band arithmetic.
-- `Valuation.as_breakdown()` is the contract's `breakdown` object (docs/contract.md,
-  "quote_claims input line").
+- `contract_breakdown` writes a valuation as the contract's `breakdown` object (docs/contract.md,
+  "quote_claims input line"), `quote_line` as the contract's output line, `stored_breakdown` as
+  the breakdown a claim keeps (the contract's object plus what a page needs to explain it line by
+  line). Every breakdown, quoted, returned by the API or stored, is built by `contract_breakdown`.
 - `check_amounts` is step 1's refusal (`bad_amounts`); the other refusals, which need the claim's
   dates and the member's other stays, are `claims.eligibility`.
 
@@ -14,7 +16,7 @@ fen (`ncms.money.to_fen`). Nothing here rounds before that point.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from ncms.errors import NcmsError
 from ncms.money import FEN, to_fen
@@ -78,24 +80,8 @@ class Valuation:
         object.__setattr__(self, "capped", self.compensation < self.before_cap)
 
     def as_breakdown(self) -> dict:
-        """The contract's `breakdown` object, decimal strings throughout.
-
-        Band amounts are shown rounded to the fen each, for reading; `before_cap` is the exact
-        band amounts' sum rounded once, so in a rare claim whose bands carry sub-fen parts the
-        shown band amounts may add up to a fen more or less than `before_cap`.
-        """
-        return {
-            "rule": self.rule,
-            "reimbursable": money_text(self.reimbursable),
-            "deductible": money_text(self.deductible),
-            "bands": [
-                {"from": money_text(share.start), "to": money_text(share.end),
-                 "ratio": ratio_text(share.ratio), "amount": money_text(share.amount)}
-                for share in self.bands
-            ],
-            "before_cap": money_text(self.before_cap),
-            "cap_remaining": money_text(self.cap_remaining),
-        }
+        """The contract's `breakdown` object (`contract_breakdown`)."""
+        return contract_breakdown(self)
 
 
 def money_text(value: Decimal) -> str:
@@ -109,6 +95,68 @@ def ratio_text(value: Decimal) -> str:
     if value.as_tuple().exponent > -2:
         value = value.quantize(Decimal("0.01"))
     return str(value)
+
+
+def _fen_text(value: Decimal) -> str:
+    # money_text for a Decimal, without its conversion: it runs ten times a line of quote_claims
+    return str(value.quantize(FEN, ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------------------------------------
+# The breakdown: one builder for the quote, the API and the stored claim
+
+
+def contract_breakdown(valuation: Valuation) -> dict:
+    """The contract's `breakdown` object (docs/contract.md, "quote_claims input line"), decimal
+    strings throughout: `{"rule", "reimbursable", "deductible", "bands": [{"from", "to", "ratio",
+    "amount"}], "before_cap", "cap_remaining"}`.
+
+    Band amounts are shown rounded to the fen each, for reading; `before_cap` is the exact band
+    amounts' sum rounded once, so in a rare claim whose bands carry sub-fen parts the shown band
+    amounts may add up to a fen more or less than `before_cap`.
+    """
+    return {
+        "rule": valuation.rule,
+        "reimbursable": _fen_text(valuation.reimbursable),
+        "deductible": _fen_text(valuation.deductible),
+        "bands": [{"from": _fen_text(share.start), "to": _fen_text(share.end), "ratio": ratio_text(share.ratio),
+                   "amount": _fen_text(share.amount)} for share in valuation.bands],
+        "before_cap": _fen_text(valuation.before_cap),
+        "cap_remaining": _fen_text(valuation.cap_remaining),
+    }
+
+
+def quote_line(ref, valuation: Valuation) -> dict:
+    """The contract's output line of a claim that is not refused: what `quote_claims` writes and
+    the API's quote returns."""
+    return {"ref": ref, "ok": True, "compensation": _fen_text(valuation.compensation),
+            "patient_pays": _fen_text(valuation.patient_pays), "breakdown": contract_breakdown(valuation)}
+
+
+def stored_breakdown(valuation: Valuation) -> dict:
+    """The breakdown a claim keeps: the contract's object plus what a page needs to explain it
+    line by line (`claims.selectors.explain_breakdown`): each band's policy ratio, the figures,
+    the group's points and the unreferred reduction, the rule's amount."""
+    data = contract_breakdown(valuation)
+    for band, share in zip(data["bands"], valuation.bands, strict=True):
+        band["base_ratio"] = ratio_text(share.base_ratio)
+    data.update({
+        "total_cost": money_text(valuation.total_cost),
+        "compensation": money_text(valuation.compensation),
+        "patient_pays": money_text(valuation.patient_pays),
+        "capped": valuation.capped,
+        "ratio_points": ratio_text(valuation.ratio_points),
+        "reduction_points": ratio_text(valuation.reduction_points),
+        "deductible_waived": valuation.deductible_waived,
+        "delivery": valuation.delivery,
+        "rule_amount": None if valuation.rule_amount is None else money_text(valuation.rule_amount),
+        "single_disease": None if valuation.single_disease is None else {
+            "code": valuation.single_disease.code, "name": valuation.single_disease.name,
+            "level": valuation.single_disease.level,
+            "payment": money_text(valuation.single_disease.payment),
+        },
+    })
+    return data
 
 
 def _as_decimal(value, what: str) -> Decimal:

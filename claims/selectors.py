@@ -118,7 +118,7 @@ def _points(ratio) -> str:
 
 def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, level: str,
                       category: str) -> list[Line]:
-    """The stored breakdown (`claims.eligibility.stored_breakdown`) as lines a clerk can check
+    """The stored breakdown (`claims.rules.stored_breakdown`) as lines a clerk can check
     with a calculator: every figure with the figures it comes from.
 
     `level` is the facility's level and `category` the member's (their codes).

@@ -27,7 +27,7 @@ from ncms.money import parse_money
 
 from . import lookups, rules
 from .cap import lock_cap, refresh_cap
-from .eligibility import ClaimFacts, Stay, check_claim, stored_breakdown, used_in_year, value_facts
+from .eligibility import ClaimFacts, Stay, check_claim, used_in_year, value_facts
 from .lookups import MemberOfYear
 from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine, PolicyVersion
 from .workflow import ACTION_WORDS, claim_transition, lock_claim, record_event
@@ -51,9 +51,8 @@ class Quote:
         return self.valuation.patient_pays
 
     def as_contract(self, ref=None) -> dict:
-        return {"ref": ref, "ok": True, "compensation": rules.money_text(self.compensation),
-                "patient_pays": rules.money_text(self.patient_pays),
-                "breakdown": self.valuation.as_breakdown()}
+        """The contract's output line (`claims.rules.quote_line`)."""
+        return rules.quote_line(ref, self.valuation)
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ def _apply(claim: Claim, checked: _Checked) -> None:
     claim.referred = facts.referred
     claim.delivery = facts.delivery
     claim.rule = valuation.rule
-    claim.breakdown = stored_breakdown(valuation)
+    claim.breakdown = rules.stored_breakdown(valuation)
     claim.policy = version
     claim.policy_revision = version.revision
 

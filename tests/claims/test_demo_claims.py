@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
-from claims.eligibility import stored_breakdown
 from claims.policy import parse_policy
+from claims.rules import stored_breakdown
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
 from enrollment.demo import DEMO_USERNAMES, DemoConfig, demo_county_build
 

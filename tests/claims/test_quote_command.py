@@ -183,7 +183,7 @@ def test_the_fast_breakdown_is_the_rules_breakdown():
 
     from claims import rules
     from claims.policy import CATEGORIES, LEVELS, parse_policy
-    from claims.quoting import contract_breakdown
+    from claims.rules import contract_breakdown
     from tests.claims.conftest import POLICY_DOCUMENT
 
     policy = parse_policy(POLICY_DOCUMENT)
