@@ -16,11 +16,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Sum
 
-from ncms.money import FEN
+from ncms.money import FEN, ZERO
 
 from .models import Claim, MemberYearCap
-
-ZERO = Decimal("0")
 
 
 def lock_cap(*, member_id: int, year: int) -> MemberYearCap:

@@ -19,12 +19,10 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from ncms.errors import NcmsError
+from ncms.money import FEN, ZERO
 
 from . import rules
 from .policy import DELIVERY_TYPES, Policy
-
-ZERO = Decimal("0")
-FEN = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +188,7 @@ def parse_facts(data) -> ClaimFacts:
     diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
     diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
     total = _money(data, "total_cost", "住院总费用")
-    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO.quantize(FEN))
+    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO)
     admission = _date(data, "admission_date", "入院日期")
     discharge = _date(data, "discharge_date", "出院日期")
     return ClaimFacts(

@@ -19,6 +19,7 @@ from enrollment.forms import MoneyField, date_input
 from enrollment.models import Member, Township
 from facilities.models import Facility, Level
 from ncms.errors import NcmsError
+from ncms.money import ZERO
 from ncms.uploads import scan_content_type
 
 # Which form field a service refusal belongs to (by NcmsError.code); the rest go on top.
@@ -169,8 +170,8 @@ class BaseCostLineFormSet(forms.BaseFormSet):
 
     def totals(self) -> tuple[Decimal, Decimal]:
         lines = self.lines()
-        total = sum((line["amount"] for line in lines), Decimal("0.00"))
-        outside = sum((line["amount"] for line in lines if not line["in_catalog"]), Decimal("0.00"))
+        total = sum((line["amount"] for line in lines), ZERO)
+        outside = sum((line["amount"] for line in lines if not line["in_catalog"]), ZERO)
         return total, outside
 
 

@@ -55,12 +55,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ncms.errors import NcmsError
-from ncms.money import to_fen
+from ncms.money import ZERO, to_fen
 
 from .eligibility import ClaimFacts, parse_facts
 from .models import Channel, Claim, ClaimStatus
 
-ZERO = Decimal("0.00")
 STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
 CHUNK = 2000
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ncms.errors import NcmsError
-from ncms.money import FEN
+from ncms.money import FEN, ZERO
 
 # The facility levels and member categories as facilities.models.Level / enrollment.models.Category
 # spell them (kept here as plain strings so the rules stay free of the ORM; a test ties them).
@@ -22,7 +22,6 @@ CATEGORIES = ("ordinary", "wubao", "dibao", "poor")
 DELIVERY_TYPES = ("normal", "caesarean")
 SUBSIDY_SOURCES = ("central", "provincial", "county")
 
-ZERO = Decimal("0")
 ONE = Decimal("1")
 RATIO_MAX_PLACES = 4
 YEAR_MIN, YEAR_MAX = 2000, 2100

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from ncms.errors import NcmsError
+from ncms.money import ZERO
 
 from . import rules
 from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods
 
-ZERO = Decimal("0")
 CHUNK = 2000
 
 

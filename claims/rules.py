@@ -19,15 +19,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from ncms.errors import NcmsError
-from ncms.money import FEN, to_fen
+from ncms.money import FEN, ZERO, to_fen
 
 from .policy import ONE, Band, Policy, SingleDisease
 
 RULE_FORMULA = "formula"
 RULE_SINGLE_DISEASE = "single_disease"
 RULE_DELIVERY = "delivery"
-
-ZERO = Decimal("0")
 
 
 
@@ -93,7 +91,7 @@ def ratio_text(value: Decimal) -> str:
     """A ratio as a decimal string with at least two places ("0.75", "1.00", "0.755")."""
     value = Decimal(value)
     if value.as_tuple().exponent > -2:
-        value = value.quantize(Decimal("0.01"))
+        value = value.quantize(FEN)
     return str(value)
 
 

@@ -16,8 +16,7 @@ from claims.models import Claim, ClaimEvent
 from claims.workflow import ACTION_WORDS
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
-
-ZERO = Decimal("0.00")
+from ncms.money import ZERO
 
 
 # --- the workbench queue ---------------------------------------------------------------------

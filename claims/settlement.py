@@ -23,7 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ncms.errors import NcmsError
-from ncms.money import parse_money
+from ncms.money import ZERO, parse_money
 
 from . import lookups, rules
 from .cap import lock_cap, refresh_cap
@@ -31,8 +31,6 @@ from .eligibility import ClaimFacts, Stay, check_claim, used_in_year, value_fact
 from .lookups import MemberOfYear
 from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine, PolicyVersion
 from .workflow import ACTION_WORDS, claim_transition, lock_claim, record_event
-
-ZERO = Decimal("0")
 
 
 @dataclass(frozen=True)
