@@ -1,10 +1,13 @@
-"""Whether a claim may be valued, and with which refusal (docs/contract.md, quote_claims).
+"""Whether a claim may be valued, and with which refusal (docs/contract.md, "quote_claims input
+line"; docs/domain.md, "Claims": "Refuse, with a clear reason").
 
 One checker for every way in (the township office, the facility's settlement, `quote_claims`),
 so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on
 what the database knows about the member, the facility and the member's other claims, handed in
-as small records (`MemberInfo`, `FacilityInfo`, `Stay`): the services look them up for one claim,
-`quote_claims` preloads them for thousands of lines at once.
+as small records (`MemberInfo`, `FacilityInfo`, `Stay`): `claims.lookups` reads them for one
+claim, `claims.quoting` preloads them for thousands of lines at once. The checks of dates and
+stays need no database (`check_dates`, `check_deadline`, `stays_overlap`); the amounts' check is
+step 1 of the valuation (`claims.rules.check_amounts`), which `check_claim` runs first.
 
 Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,

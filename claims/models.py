@@ -12,8 +12,9 @@ from .policy import Policy, parse_policy
 class PolicyVersion(models.Model):
     """The compensation policy of a scheme year (补偿方案), as loaded from the contract's JSON file.
 
-    One row per year; loading the year again replaces it (`claims.services.policy_load`) and bumps
-    `revision`, while the history table keeps every earlier document with who loaded it and when.
+    One row per year; loading the year again replaces it (`claims.policy_store.policy_load`) and
+    bumps `revision`, while the history table keeps every earlier document with who loaded it and
+    when.
     A claim records the policy and revision it was valued with, and keeps its own breakdown, so
     replacing a year's policy never changes a claim already valued.
     """
@@ -118,7 +119,7 @@ class Claim(models.Model):
     The figures (`reimbursable_cost`, `compensation`, `patient_pays`) and the whole `breakdown`
     are stored as valued, with the policy version and revision used, so any page explains them
     and a later policy replacement never changes them. Status moves only through
-    `claims.services` (table `services.TRANSITIONS`); paid is final.
+    `claims.workflow` (table `workflow.TRANSITIONS`); paid is final.
     """
 
     member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
