@@ -1,10 +1,13 @@
-"""Whether a claim may be valued, and with which refusal (docs/contract.md, "Refusal codes").
+"""Whether a claim may be valued, and with which refusal (docs/contract.md, "quote_claims input
+line"; docs/domain.md, "Claims": "Refuse, with a clear reason").
 
 One checker for every way in (the township office, the facility's settlement, `quote_claims`),
 so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on
 what the database knows about the member, the facility and the member's other claims, handed in
-as small records (`MemberInfo`, `FacilityInfo`, `Stay`): the services look them up for one claim,
-`quote_claims` preloads them for thousands of lines at once.
+as small records (`MemberInfo`, `FacilityInfo`, `Stay`): `claims.lookups` reads them for one
+claim, `claims.quoting` preloads them for thousands of lines at once. The checks of dates and
+stays need no database (`check_dates`, `check_deadline`, `stays_overlap`); the amounts' check is
+step 1 of the valuation (`claims.rules.check_amounts`), which `check_claim` runs first.
 
 Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
@@ -19,11 +22,10 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from core.errors import NcmsError
+from core.money import FEN, ZERO
 
 from . import rules
-
-ZERO = Decimal("0")
-FEN = Decimal("0.01")
+from .policy import DELIVERY_TYPES, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +186,12 @@ def parse_facts(data) -> ClaimFacts:
     if not isinstance(referred, bool):
         raise NcmsError(f"是否转诊（referred）应为 true 或 false，而不是「{referred}」", code="bad_input")
     delivery = data.get("delivery")
-    if delivery is not None and delivery not in rules.DELIVERY_TYPES:
+    if delivery is not None and delivery not in DELIVERY_TYPES:
         raise NcmsError(f"分娩方式（delivery）「{delivery}」应为 null、normal 或 caesarean", code="bad_input")
     diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
     diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
     total = _money(data, "total_cost", "住院总费用")
-    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO.quantize(FEN))
+    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO)
     admission = _date(data, "admission_date", "入院日期")
     discharge = _date(data, "discharge_date", "出院日期")
     return ClaimFacts(
@@ -200,6 +202,45 @@ def parse_facts(data) -> ClaimFacts:
 
 
 # ---------------------------------------------------------------------------------------------
+# Dates and stays, without the database
+
+
+def check_dates(*, admission: date, discharge: date, year: int | None = None,
+                today: date | None = None) -> None:
+    """Refuse (`bad_dates`) a discharge before the admission, a discharge outside the scheme
+    year being claimed (the scheme year of a claim is the year of its discharge), or a
+    discharge in the future."""
+    if discharge < admission:
+        raise NcmsError(f"出院日期 {discharge} 早于入院日期 {admission}", code="bad_dates")
+    if year is not None and discharge.year != year:
+        raise NcmsError(f"出院日期 {discharge} 不在 {year} 年度内", code="bad_dates")
+    if today is not None and discharge > today:
+        raise NcmsError(f"出院日期 {discharge} 晚于今天 {today}", code="bad_dates")
+
+
+def claim_deadline(*, discharge: date, deadline_days: int) -> date:
+    """The last day a township-office claim (回乡报销) may be brought in."""
+    return date.fromordinal(discharge.toordinal() + deadline_days)
+
+
+def check_deadline(*, discharge: date, submitted_on: date, deadline_days: int) -> None:
+    """Refuse (`past_deadline`) a claim brought in more than `claim_deadline_days` after the
+    discharge; the last day itself is still in time."""
+    last_day = claim_deadline(discharge=discharge, deadline_days=deadline_days)
+    if submitted_on > last_day:
+        raise NcmsError(
+            f"已超过报销期限：出院 {discharge} 后 {deadline_days} 天内（{last_day} 前）应申请报销",
+            code="past_deadline",
+        )
+
+
+def stays_overlap(a_admission: date, a_discharge: date, b_admission: date, b_discharge: date) -> bool:
+    """Two stays overlap when each was admitted before the other was discharged; a discharge and
+    an admission on the same day do not overlap (contract, quote_claims)."""
+    return a_admission < b_discharge and b_admission < a_discharge
+
+
+# ---------------------------------------------------------------------------------------------
 # Checking and valuing
 
 
@@ -207,7 +248,7 @@ def check_claim(
     *,
     facts: ClaimFacts,
     year: int | None,
-    policy: rules.Policy | None,
+    policy: Policy | None,
     facility: FacilityInfo | None,
     member: MemberInfo | None,
     enrolled: bool,
@@ -223,7 +264,7 @@ def check_claim(
     invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
     """
     rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost)
-    rules.check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
+    check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
     if policy is None:
         raise NcmsError(f"{facts.year} 年度尚未载入补偿方案", code="no_policy")
     if facility is None:
@@ -253,7 +294,7 @@ def check_claim(
     if facts.invoice_no and invoice_taken:
         raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已报销过", code="duplicate_invoice")
     for stay in stays:
-        if rules.stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
+        if stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
                                stay.discharge_date):
             raise NcmsError(
                 f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员另一次住院"
@@ -261,8 +302,8 @@ def check_claim(
                 code="overlapping_stay",
             )
     if channel == "township" and submitted_on is not None:
-        rules.check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
-                             deadline_days=policy.claim_deadline_days)
+        check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
+                       deadline_days=policy.claim_deadline_days)
 
 
 def used_in_year(stays, year: int) -> Decimal:
@@ -270,34 +311,10 @@ def used_in_year(stays, year: int) -> Decimal:
     return sum((stay.compensation for stay in stays if stay.year == year), ZERO)
 
 
-def value_facts(*, facts: ClaimFacts, policy: rules.Policy, facility: FacilityInfo, member: MemberInfo,
+def value_facts(*, facts: ClaimFacts, policy: Policy, facility: FacilityInfo, member: MemberInfo,
                 used: Decimal) -> rules.Valuation:
     return rules.value_claim(
         policy=policy, level=facility.level, category=member.category, total_cost=facts.total_cost,
         non_reimbursable_cost=facts.non_reimbursable_cost, referred=facts.referred,
         diagnosis=facts.diagnosis, delivery=facts.delivery, used_this_year=used,
     )
-
-
-def stored_breakdown(valuation: rules.Valuation) -> dict:
-    """The breakdown a claim keeps: the contract's object plus what a page needs to explain it."""
-    data = valuation.as_breakdown()
-    for band, share in zip(data["bands"], valuation.bands, strict=True):
-        band["base_ratio"] = rules.ratio_text(share.base_ratio)
-    data.update({
-        "total_cost": rules.money_text(valuation.total_cost),
-        "compensation": rules.money_text(valuation.compensation),
-        "patient_pays": rules.money_text(valuation.patient_pays),
-        "capped": valuation.capped,
-        "ratio_points": rules.ratio_text(valuation.ratio_points),
-        "reduction_points": rules.ratio_text(valuation.reduction_points),
-        "deductible_waived": valuation.deductible_waived,
-        "delivery": valuation.delivery,
-        "rule_amount": None if valuation.rule_amount is None else rules.money_text(valuation.rule_amount),
-        "single_disease": None if valuation.single_disease is None else {
-            "code": valuation.single_disease.code, "name": valuation.single_disease.name,
-            "level": valuation.single_disease.level,
-            "payment": rules.money_text(valuation.single_disease.payment),
-        },
-    })
-    return data

@@ -8,21 +8,19 @@ name a member of another township.
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.scoping import is_county_wide
-from claims import rules
+from claims.documents import document_max_bytes
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
-from enrollment.forms import MoneyField, date_input
+from core.forms import DocumentsField, MoneyField, date_input
 from enrollment.models import Member
 from places.models import Township
 from facilities.models import Facility, Level
 from core.errors import NcmsError
-
-DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+from core.money import ZERO
 
 # Which form field a service refusal belongs to (by NcmsError.code); the rest go on top.
 ERROR_FIELDS = {
@@ -47,51 +45,6 @@ def add_service_error(form: forms.Form, error: NcmsError) -> None:
         form.add_error(None, error.message)
 
 
-def document_max_bytes() -> int:
-    return getattr(settings, "CLAIM_DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
-
-
-def check_scan(upload) -> None:
-    """A scan must be a PDF, JPEG or PNG by its first bytes, within the size limit (the same
-    rule `claims.services.claim_document_add` applies; checked here too so a refused file never
-    leaves a claim half written)."""
-    limit = document_max_bytes()
-    if upload.size > limit:
-        raise forms.ValidationError(
-            _("文件「%(name)s」太大（%(kb)s KB），最大 %(mb)s MB")
-            % {"name": upload.name, "kb": upload.size // 1024, "mb": limit // 1024 // 1024},
-            code="file_too_large")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if rules.scan_content_type(head) is None:
-        raise forms.ValidationError(
-            _("文件「%(name)s」不是 PDF、JPEG 或 PNG 格式的扫描件") % {"name": upload.name},
-            code="bad_file_type")
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class ScansField(forms.FileField):
-    """Several scans at once (PDF/JPEG/PNG), each checked by its bytes and size."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, data, initial=None):
-        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
-        if not uploads and self.required:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        cleaned = [super(ScansField, self).clean(upload, initial) for upload in uploads]
-        for upload in cleaned:
-            check_scan(upload)
-        return cleaned
-
-
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, member):
         return f"{member.name} {member.id_number}"
@@ -114,7 +67,7 @@ class ClaimEntryForm(forms.Form):
     referred = forms.BooleanField(label=_("已办理转诊"), required=False)
     delivery = forms.ChoiceField(label=_("分娩方式"), required=False,
                                  choices=[("", _("非住院分娩"))] + list(Delivery.choices))
-    scans = ScansField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"))
+    scans = DocumentsField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"), max_bytes=document_max_bytes)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,8 +129,8 @@ class BaseCostLineFormSet(forms.BaseFormSet):
 
     def totals(self) -> tuple[Decimal, Decimal]:
         lines = self.lines()
-        total = sum((line["amount"] for line in lines), Decimal("0.00"))
-        outside = sum((line["amount"] for line in lines if not line["in_catalog"]), Decimal("0.00"))
+        total = sum((line["amount"] for line in lines), ZERO)
+        outside = sum((line["amount"] for line in lines if not line["in_catalog"]), ZERO)
         return total, outside
 
 
@@ -247,4 +200,4 @@ class RejectForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    scans = ScansField(label=_("扫描件（PDF/JPEG/PNG）"), required=True)
+    scans = DocumentsField(label=_("扫描件（PDF/JPEG/PNG）"), max_bytes=document_max_bytes, required=True)

@@ -9,14 +9,15 @@ from accounts.scoping import scope_by_facility, scope_by_township
 
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
-from . import rules
+from .policy import Policy, parse_policy
 
 
 class PolicyVersion(models.Model):
     """The compensation policy of a scheme year (补偿方案), as loaded from the contract's JSON file.
 
-    One row per year; loading the year again replaces it (`claims.services.policy_load`) and bumps
-    `revision`, while the history table keeps every earlier document with who loaded it and when.
+    One row per year; loading the year again replaces it (`claims.policy_store.policy_load`) and
+    bumps `revision`, while the history table keeps every earlier document with who loaded it and
+    when.
     A claim records the policy and revision it was valued with, and keeps its own breakdown, so
     replacing a year's policy never changes a claim already valued.
     """
@@ -41,12 +42,12 @@ class PolicyVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.year} {self.name}"
 
-    def policy(self) -> rules.Policy:
-        """The parsed policy (`claims.rules.Policy`), parsed once per loaded document."""
+    def policy(self) -> Policy:
+        """The parsed policy (`claims.policy.Policy`), parsed once per loaded document."""
         cached = self.__dict__.get("_parsed_policy")
         if cached is not None and cached[0] is self.document:
             return cached[1]
-        parsed = rules.parse_policy(self.document)
+        parsed = parse_policy(self.document)
         self.__dict__["_parsed_policy"] = (self.document, parsed)
         return parsed
 
@@ -119,7 +120,7 @@ class Claim(models.Model):
     The figures (`reimbursable_cost`, `compensation`, `patient_pays`) and the whole `breakdown`
     are stored as valued, with the policy version and revision used, so any page explains them
     and a later policy replacement never changes them. Status moves only through
-    `claims.services` (table `services.TRANSITIONS`); paid is final.
+    `claims.workflow` (table `workflow.TRANSITIONS`); paid is final.
     """
 
     member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
@@ -258,7 +259,7 @@ class ClaimDocumentQuerySet(models.QuerySet):
 
 class ClaimDocument(models.Model):
     """A scan attached to a claim (invoice, discharge summary): PDF, JPEG or PNG, checked by its
-    first bytes (`rules.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
+    first bytes (`core.uploads.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
 
     claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
                               related_name="documents")

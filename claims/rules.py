@@ -1,11 +1,14 @@
-"""The insurance rules of an inpatient claim (住院补偿), pure: no ORM, Decimal only.
+"""How an inpatient claim (住院补偿) is valued: docs/contract.md, "Policy file", steps 1 to 6. Pure:
+no ORM, Decimal only.
 
-- `parse_policy` validates a scheme-year policy file (docs/contract.md, "Policy file") whole and
-  turns it into a `Policy`; every problem is listed at once in `PolicyInvalid.errors`.
-- `value_claim` values one claim by the contract's six steps and returns a `Valuation`, the
-  breakdown that explains every fen of it (`Valuation.as_breakdown()` is the contract's JSON).
-- `check_amounts`, `check_dates`, `check_deadline`, `stays_overlap` are the eligibility rules that
-  need no database (docs/rules.md, "Claims", refusals).
+- `value_claim` values one claim by a parsed `claims.policy.Policy` and returns a `Valuation`, the
+  figures that explain every fen of it; `formula_bands` is step 4's band arithmetic.
+- `contract_breakdown` writes a valuation as the contract's `breakdown` object (docs/contract.md,
+  "quote_claims input line"), `quote_line` as the contract's output line, `stored_breakdown` as
+  the breakdown a claim keeps (the contract's object plus what a page needs to explain it line by
+  line). Every breakdown, quoted, returned by the API or stored, is built by `contract_breakdown`.
+- `check_amounts` is step 1's refusal (`bad_amounts`); the other refusals, which need the claim's
+  dates and the member's other stays, are `claims.eligibility`.
 
 Money is Decimal yuan; the contract rounds once, at the end of a computation, ROUND_HALF_UP to the
 fen (`core.money.to_fen`). Nothing here rounds before that point.
@@ -13,476 +16,17 @@ fen (`core.money.to_fen`). Nothing here rounds before that point.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from core.errors import NcmsError
-from core.money import FEN, to_fen
+from core.money import FEN, ZERO, to_fen
 
-# The facility levels and member categories as facilities.models.Level / enrollment.models.Category
-# spell them (kept here as plain strings so the rules stay free of the ORM; a test ties them).
-LEVELS = ("township", "county", "municipal", "provincial")
-CATEGORIES = ("ordinary", "wubao", "dibao", "poor")
-DELIVERY_TYPES = ("normal", "caesarean")
-SUBSIDY_SOURCES = ("central", "provincial", "county")
+from .policy import ONE, Band, Policy, SingleDisease
 
 RULE_FORMULA = "formula"
 RULE_SINGLE_DISEASE = "single_disease"
 RULE_DELIVERY = "delivery"
 
-ZERO = Decimal("0")
-ONE = Decimal("1")
-RATIO_MAX_PLACES = 4
-YEAR_MIN, YEAR_MAX = 2000, 2100
-NAME_MAX = 200
-
-
-# ---------------------------------------------------------------------------------------------
-# The parsed policy
-
-
-@dataclass(frozen=True)
-class Band:
-    """A compensation band of a level: covers reimbursable cost up to `up_to` (None: no end)."""
-
-    up_to: Decimal | None
-    ratio: Decimal
-
-
-@dataclass(frozen=True)
-class LevelRule:
-    deductible: Decimal
-    bands: tuple[Band, ...]
-
-
-@dataclass(frozen=True)
-class UnreferredReduction:
-    """Ratio points taken off every band at these levels when the member came without referral."""
-
-    levels: frozenset[str] = frozenset()
-    ratio_points: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class GroupRule:
-    """What a subsidised group (五保/低保/贫困) gets: no deductible, and/or extra ratio points."""
-
-    waive_deductible: bool
-    ratio_points: Decimal
-
-
-@dataclass(frozen=True)
-class SingleDisease:
-    """A fixed payment (单病种定额) for a diagnosis (ICD-10 code prefix) treated at one level."""
-
-    code: str
-    level: str
-    name: str
-    payment: Decimal
-
-
-@dataclass(frozen=True)
-class Contribution:
-    individual: Decimal
-    subsidy: dict[str, Decimal]
-
-    @property
-    def total(self) -> Decimal:
-        """What is raised per member: the individual contribution and every level's subsidy."""
-        return self.individual + sum(self.subsidy.values(), ZERO)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A scheme year's policy, as validated by `parse_policy`."""
-
-    year: int
-    name: str
-    contribution: Contribution
-    risk_reserve_rate: Decimal
-    annual_cap: Decimal
-    claim_deadline_days: int
-    levels: dict[str, LevelRule]
-    unreferred_reduction: UnreferredReduction
-    groups: dict[str, GroupRule]
-    delivery: dict[str, Decimal]
-    single_disease: tuple[SingleDisease, ...]
-
-    def single_disease_for(self, diagnosis: str | None, level: str) -> SingleDisease | None:
-        """The single-disease entry whose code starts the diagnosis and whose level matches.
-
-        Codes compare case-insensitively, ignoring surrounding blanks; when several codes match
-        (K35 and K35.8), the longest, most specific one wins.
-        """
-        code = (diagnosis or "").strip().upper()
-        if not code:
-            return None
-        matches = [sd for sd in self.single_disease if sd.level == level and code.startswith(sd.code)]
-        return max(matches, key=lambda sd: len(sd.code)) if matches else None
-
-
-class PolicyInvalid(NcmsError):
-    """A policy file with problems; `errors` lists every one of them, `summary` says how many."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        self.summary = f"政策文件有误，未载入（共{len(self.errors)}处错误）"
-        super().__init__(self.summary + "：\n" + "\n".join(self.errors), code="policy_invalid")
-
-
-class _Problems:
-    """Collects the problems of a policy file, each named by its place in the file."""
-
-    def __init__(self):
-        self.errors: list[str] = []
-
-    def add(self, path: str, reason: str, value=None, *, show_value: bool = True) -> None:
-        if show_value:
-            shown = "null" if value is None else value
-            self.errors.append(f"{path}「{shown}」：{reason}")
-        else:
-            self.errors.append(f"{path}：{reason}")
-
-    def missing(self, path: str) -> None:
-        self.add(path, "缺少此项", show_value=False)
-
-    def mapping(self, data: dict, key: str, path: str) -> dict | None:
-        if key not in data:
-            self.missing(path)
-            return None
-        value = data[key]
-        if not isinstance(value, dict):
-            self.add(path, "应为一个对象 {...}", _shown(value))
-            return None
-        return value
-
-    def money(self, data: dict, key: str, path: str) -> Decimal | None:
-        """A money amount ≥ 0 with at most two places, written as a string like "100.00"."""
-        if key not in data:
-            self.missing(path)
-            return None
-        value = _number(self, data[key], path)
-        if value is None:
-            return None
-        if value != value.quantize(FEN):
-            self.add(path, "金额最多两位小数", data[key])
-            return None
-        if value < 0:
-            self.add(path, "金额不能为负数", data[key])
-            return None
-        return value.quantize(FEN)
-
-    def ratio(self, data: dict, key: str, path: str) -> Decimal | None:
-        """A ratio in [0, 1] with at most four places, written as a string like "0.75"."""
-        if key not in data:
-            self.missing(path)
-            return None
-        value = _number(self, data[key], path)
-        if value is None:
-            return None
-        if value.as_tuple().exponent < -RATIO_MAX_PLACES:
-            self.add(path, f"比例最多{RATIO_MAX_PLACES}位小数", data[key])
-            return None
-        if not ZERO <= value <= ONE:
-            self.add(path, "比例须在 0 到 1 之间", data[key])
-            return None
-        return value
-
-
-def _shown(value) -> str:
-    if value is None:
-        return "null"
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _number(problems: _Problems, raw, path: str) -> Decimal | None:
-    if isinstance(raw, bool) or isinstance(raw, float):
-        # JSON numbers with a fraction arrive as binary floats: 0.1 is not 0.1. The contract
-        # writes every amount and ratio as a quoted decimal string.
-        problems.add(path, '请写成带引号的十进制字符串，如 "0.75" 或 "100.00"', raw)
-        return None
-    if isinstance(raw, int | Decimal):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
-        try:
-            value = Decimal(raw.strip())
-        except InvalidOperation:
-            problems.add(path, "不是有效的数字", raw)
-            return None
-    else:
-        problems.add(path, '请写成带引号的十进制字符串，如 "0.75" 或 "100.00"', _shown(raw))
-        return None
-    if not value.is_finite():
-        problems.add(path, "不是有效的数字", raw)
-        return None
-    return value
-
-
-def _whole_number(problems: _Problems, data: dict, key: str, minimum: int, maximum: int) -> int | None:
-    if key not in data:
-        problems.missing(key)
-        return None
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(key, "应为整数", _shown(value))
-        return None
-    if not minimum <= value <= maximum:
-        problems.add(key, f"应在 {minimum} 到 {maximum} 之间", value)
-        return None
-    return value
-
-
-def parse_policy(data: dict) -> Policy:
-    """Validate a policy file (the contract's "Policy file") whole and return the `Policy`.
-
-    Raises `PolicyInvalid` listing every problem (path in the file, value, what is wrong), so a
-    county officer fixes the file in one go; nothing is loaded from a file with any problem.
-    Amounts are quoted decimal strings with at most two places, ≥ 0; ratios quoted strings in
-    [0, 1]; all four levels are present, each with bands whose `up_to` rise strictly and whose
-    last (and only the last) `up_to` is null. Group and level names must be ones the scheme
-    knows, so a misspelt "wubo" is refused rather than silently giving nobody anything.
-    `unreferred_reduction`, `groups` and `single_disease` may be left out (nothing applies).
-    """
-    problems = _Problems()
-    if not isinstance(data, dict):
-        raise PolicyInvalid([f"政策文件应为一个 JSON 对象 {{...}}，而不是「{_shown(data)}」"])
-
-    year = _whole_number(problems, data, "year", YEAR_MIN, YEAR_MAX)
-    name = data.get("name")
-    if "name" not in data:
-        problems.missing("name")
-    elif not isinstance(name, str) or not name.strip():
-        problems.add("name", "应为非空的文字", _shown(name))
-    elif len(name.strip()) > NAME_MAX:
-        problems.add("name", f"最多{NAME_MAX}个字", _shown(name))
-    contribution = _parse_contribution(problems, data)
-    risk_reserve_rate = problems.ratio(data, "risk_reserve_rate", "risk_reserve_rate")
-    annual_cap = problems.money(data, "annual_cap", "annual_cap")
-    claim_deadline_days = _whole_number(problems, data, "claim_deadline_days", 1, 3660)
-    levels = _parse_levels(problems, data)
-    unreferred = _parse_unreferred(problems, data)
-    groups = _parse_groups(problems, data)
-    delivery = _parse_delivery(problems, data)
-    single_disease = _parse_single_disease(problems, data)
-
-    if problems.errors:
-        raise PolicyInvalid(problems.errors)
-    return Policy(
-        year=year, name=name.strip(), contribution=contribution,
-        risk_reserve_rate=risk_reserve_rate, annual_cap=annual_cap,
-        claim_deadline_days=claim_deadline_days, levels=levels, unreferred_reduction=unreferred,
-        groups=groups, delivery=delivery, single_disease=single_disease,
-    )
-
-
-def _parse_contribution(problems: _Problems, data: dict) -> Contribution | None:
-    raw = problems.mapping(data, "contribution", "contribution")
-    if raw is None:
-        return None
-    individual = problems.money(raw, "individual", "contribution.individual")
-    subsidy_raw = problems.mapping(raw, "subsidy", "contribution.subsidy")
-    subsidy: dict[str, Decimal] = {}
-    if subsidy_raw is not None:
-        for key in subsidy_raw:
-            if key not in SUBSIDY_SOURCES:
-                problems.add(f"contribution.subsidy.{key}", "未知的补助来源，应为 central、provincial 或 county",
-                             show_value=False)
-        for source in SUBSIDY_SOURCES:
-            amount = problems.money(subsidy_raw, source, f"contribution.subsidy.{source}")
-            if amount is not None:
-                subsidy[source] = amount
-    if individual is None or len(subsidy) != len(SUBSIDY_SOURCES):
-        return None
-    return Contribution(individual=individual, subsidy=subsidy)
-
-
-def _parse_levels(problems: _Problems, data: dict) -> dict[str, LevelRule] | None:
-    raw = problems.mapping(data, "levels", "levels")
-    if raw is None:
-        return None
-    for key in raw:
-        if key not in LEVELS:
-            problems.add(f"levels.{key}", "未知的医院级别，应为 township、county、municipal 或 provincial",
-                         show_value=False)
-    levels: dict[str, LevelRule] = {}
-    for level in LEVELS:
-        path = f"levels.{level}"
-        rule = problems.mapping(raw, level, path)
-        if rule is None:
-            continue
-        deductible = problems.money(rule, "deductible", f"{path}.deductible")
-        bands = _parse_bands(problems, rule, f"{path}.bands")
-        if deductible is not None and bands is not None:
-            levels[level] = LevelRule(deductible=deductible, bands=bands)
-    return levels if len(levels) == len(LEVELS) else None
-
-
-def _parse_bands(problems: _Problems, rule: dict, path: str) -> tuple[Band, ...] | None:
-    if "bands" not in rule:
-        problems.missing(path)
-        return None
-    raw = rule["bands"]
-    if not isinstance(raw, list) or not raw:
-        problems.add(path, "应为至少含一段的列表 [...]", _shown(raw))
-        return None
-    bands: list[Band] = []
-    valid = True
-    previous: Decimal | None = ZERO
-    for index, item in enumerate(raw, start=1):
-        band_path = f"{path}[{index}]"
-        if not isinstance(item, dict):
-            problems.add(band_path, '应为 {"up_to": ..., "ratio": ...}', _shown(item))
-            valid = False
-            continue
-        last = index == len(raw)
-        up_to = None
-        if "up_to" not in item:
-            problems.missing(f"{band_path}.up_to")
-            valid = False
-        elif item["up_to"] is None:
-            if not last:
-                problems.add(f"{band_path}.up_to", "只有最后一段的上限可以为 null（不封顶）", None)
-                valid = False
-        else:
-            up_to = problems.money(item, "up_to", f"{band_path}.up_to")
-            if up_to is None:
-                valid = False
-            elif last:
-                problems.add(f"{band_path}.up_to", "最后一段的上限应为 null（不封顶）", item["up_to"])
-                valid = False
-            elif previous is not None and up_to <= previous:
-                problems.add(f"{band_path}.up_to", f"各段上限应逐段递增（上一段为 {previous}）", item["up_to"])
-                valid = False
-        ratio = problems.ratio(item, "ratio", f"{band_path}.ratio")
-        if ratio is None:
-            valid = False
-        previous = up_to if up_to is not None else previous
-        bands.append(Band(up_to=up_to, ratio=ratio))
-    return tuple(bands) if valid else None
-
-
-def _parse_unreferred(problems: _Problems, data: dict) -> UnreferredReduction | None:
-    if "unreferred_reduction" not in data:
-        return UnreferredReduction()
-    raw = problems.mapping(data, "unreferred_reduction", "unreferred_reduction")
-    if raw is None:
-        return None
-    levels = raw.get("levels")
-    valid = True
-    if "levels" not in raw:
-        problems.missing("unreferred_reduction.levels")
-        valid = False
-    elif not isinstance(levels, list):
-        problems.add("unreferred_reduction.levels", "应为医院级别的列表 [...]", _shown(levels))
-        valid = False
-    else:
-        for index, level in enumerate(levels, start=1):
-            if level not in LEVELS:
-                problems.add(f"unreferred_reduction.levels[{index}]",
-                             "未知的医院级别，应为 township、county、municipal 或 provincial", _shown(level))
-                valid = False
-    points = problems.ratio(raw, "ratio_points", "unreferred_reduction.ratio_points")
-    if not valid or points is None:
-        return None
-    return UnreferredReduction(levels=frozenset(levels), ratio_points=points)
-
-
-def _parse_groups(problems: _Problems, data: dict) -> dict[str, GroupRule] | None:
-    if "groups" not in data:
-        return {}
-    raw = problems.mapping(data, "groups", "groups")
-    if raw is None:
-        return None
-    groups: dict[str, GroupRule] = {}
-    valid = True
-    for category, rule in raw.items():
-        path = f"groups.{category}"
-        if category not in CATEGORIES:
-            problems.add(path, "未知的人员类别，应为 wubao、dibao、poor 或 ordinary", show_value=False)
-            valid = False
-            continue
-        if not isinstance(rule, dict):
-            problems.add(path, '应为 {"waive_deductible": ..., "ratio_points": ...}', _shown(rule))
-            valid = False
-            continue
-        waive = rule.get("waive_deductible", False)
-        if not isinstance(waive, bool):
-            problems.add(f"{path}.waive_deductible", "应为 true 或 false", _shown(waive))
-            valid = False
-        points = problems.ratio(rule, "ratio_points", f"{path}.ratio_points")
-        if points is None or not isinstance(waive, bool):
-            valid = False
-            continue
-        groups[category] = GroupRule(waive_deductible=waive, ratio_points=points)
-    return groups if valid else None
-
-
-def _parse_delivery(problems: _Problems, data: dict) -> dict[str, Decimal] | None:
-    raw = problems.mapping(data, "delivery", "delivery")
-    if raw is None:
-        return None
-    for key in raw:
-        if key not in DELIVERY_TYPES:
-            problems.add(f"delivery.{key}", "未知的分娩方式，应为 normal 或 caesarean", show_value=False)
-    delivery = {kind: problems.money(raw, kind, f"delivery.{kind}") for kind in DELIVERY_TYPES}
-    if any(amount is None for amount in delivery.values()) or set(raw) - set(DELIVERY_TYPES):
-        return None
-    return delivery
-
-
-def _parse_single_disease(problems: _Problems, data: dict) -> tuple[SingleDisease, ...] | None:
-    if "single_disease" not in data:
-        return ()
-    raw = data["single_disease"]
-    if not isinstance(raw, list):
-        problems.add("single_disease", "应为列表 [...]", _shown(raw))
-        return None
-    entries: list[SingleDisease] = []
-    seen: set[tuple[str, str]] = set()
-    valid = True
-    for index, item in enumerate(raw, start=1):
-        path = f"single_disease[{index}]"
-        if not isinstance(item, dict):
-            problems.add(path, '应为 {"code": ..., "level": ..., "name": ..., "payment": ...}', _shown(item))
-            valid = False
-            continue
-        code = item.get("code")
-        if "code" not in item:
-            problems.missing(f"{path}.code")
-            code = None
-        elif not isinstance(code, str) or not code.strip():
-            problems.add(f"{path}.code", "应为 ICD-10 编码（如 K35）", _shown(code))
-            code = None
-        else:
-            code = code.strip().upper()
-        level = item.get("level")
-        if "level" not in item:
-            problems.missing(f"{path}.level")
-            level = None
-        elif level not in LEVELS:
-            problems.add(f"{path}.level", "未知的医院级别，应为 township、county、municipal 或 provincial",
-                         _shown(level))
-            level = None
-        name = item.get("name", "")
-        if not isinstance(name, str):
-            problems.add(f"{path}.name", "应为文字", _shown(name))
-            name = None
-        payment = problems.money(item, "payment", f"{path}.payment")
-        if None in (code, level, name, payment):
-            valid = False
-            continue
-        if (code, level) in seen:
-            problems.add(f"{path}.code", f"与前面的病种重复（同一级别 {level}）", code)
-            valid = False
-            continue
-        seen.add((code, level))
-        entries.append(SingleDisease(code=code, level=level, name=name.strip(), payment=payment))
-    return tuple(entries) if valid else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Valuation
 
 
 @dataclass(frozen=True)
@@ -534,24 +78,8 @@ class Valuation:
         object.__setattr__(self, "capped", self.compensation < self.before_cap)
 
     def as_breakdown(self) -> dict:
-        """The contract's `breakdown` object, decimal strings throughout.
-
-        Band amounts are shown rounded to the fen each, for reading; `before_cap` is the exact
-        band amounts' sum rounded once, so in a rare claim whose bands carry sub-fen parts the
-        shown band amounts may add up to a fen more or less than `before_cap`.
-        """
-        return {
-            "rule": self.rule,
-            "reimbursable": money_text(self.reimbursable),
-            "deductible": money_text(self.deductible),
-            "bands": [
-                {"from": money_text(share.start), "to": money_text(share.end),
-                 "ratio": ratio_text(share.ratio), "amount": money_text(share.amount)}
-                for share in self.bands
-            ],
-            "before_cap": money_text(self.before_cap),
-            "cap_remaining": money_text(self.cap_remaining),
-        }
+        """The contract's `breakdown` object (`contract_breakdown`)."""
+        return contract_breakdown(self)
 
 
 def money_text(value: Decimal) -> str:
@@ -563,8 +91,70 @@ def ratio_text(value: Decimal) -> str:
     """A ratio as a decimal string with at least two places ("0.75", "1.00", "0.755")."""
     value = Decimal(value)
     if value.as_tuple().exponent > -2:
-        value = value.quantize(Decimal("0.01"))
+        value = value.quantize(FEN)
     return str(value)
+
+
+def _fen_text(value: Decimal) -> str:
+    # money_text for a Decimal, without its conversion: it runs ten times a line of quote_claims
+    return str(value.quantize(FEN, ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------------------------------------
+# The breakdown: one builder for the quote, the API and the stored claim
+
+
+def contract_breakdown(valuation: Valuation) -> dict:
+    """The contract's `breakdown` object (docs/contract.md, "quote_claims input line"), decimal
+    strings throughout: `{"rule", "reimbursable", "deductible", "bands": [{"from", "to", "ratio",
+    "amount"}], "before_cap", "cap_remaining"}`.
+
+    Band amounts are shown rounded to the fen each, for reading; `before_cap` is the exact band
+    amounts' sum rounded once, so in a rare claim whose bands carry sub-fen parts the shown band
+    amounts may add up to a fen more or less than `before_cap`.
+    """
+    return {
+        "rule": valuation.rule,
+        "reimbursable": _fen_text(valuation.reimbursable),
+        "deductible": _fen_text(valuation.deductible),
+        "bands": [{"from": _fen_text(share.start), "to": _fen_text(share.end), "ratio": ratio_text(share.ratio),
+                   "amount": _fen_text(share.amount)} for share in valuation.bands],
+        "before_cap": _fen_text(valuation.before_cap),
+        "cap_remaining": _fen_text(valuation.cap_remaining),
+    }
+
+
+def quote_line(ref, valuation: Valuation) -> dict:
+    """The contract's output line of a claim that is not refused: what `quote_claims` writes and
+    the API's quote returns."""
+    return {"ref": ref, "ok": True, "compensation": _fen_text(valuation.compensation),
+            "patient_pays": _fen_text(valuation.patient_pays), "breakdown": contract_breakdown(valuation)}
+
+
+def stored_breakdown(valuation: Valuation) -> dict:
+    """The breakdown a claim keeps: the contract's object plus what a page needs to explain it
+    line by line (`claims.selectors.explain_breakdown`): each band's policy ratio, the figures,
+    the group's points and the unreferred reduction, the rule's amount."""
+    data = contract_breakdown(valuation)
+    for band, share in zip(data["bands"], valuation.bands, strict=True):
+        band["base_ratio"] = ratio_text(share.base_ratio)
+    data.update({
+        "total_cost": money_text(valuation.total_cost),
+        "compensation": money_text(valuation.compensation),
+        "patient_pays": money_text(valuation.patient_pays),
+        "capped": valuation.capped,
+        "ratio_points": ratio_text(valuation.ratio_points),
+        "reduction_points": ratio_text(valuation.reduction_points),
+        "deductible_waived": valuation.deductible_waived,
+        "delivery": valuation.delivery,
+        "rule_amount": None if valuation.rule_amount is None else money_text(valuation.rule_amount),
+        "single_disease": None if valuation.single_disease is None else {
+            "code": valuation.single_disease.code, "name": valuation.single_disease.name,
+            "level": valuation.single_disease.level,
+            "payment": money_text(valuation.single_disease.payment),
+        },
+    })
+    return data
 
 
 def _as_decimal(value, what: str) -> Decimal:
@@ -672,10 +262,6 @@ def formula_bands(
     return tuple(shares)
 
 
-# ---------------------------------------------------------------------------------------------
-# Eligibility without the database
-
-
 def check_amounts(*, total_cost: Decimal, non_reimbursable_cost: Decimal) -> None:
     """Refuse (`bad_amounts`) negative amounts, amounts finer than the fen, and a
     non-reimbursable cost above the total cost (the reimbursable cost would be negative)."""
@@ -691,57 +277,3 @@ def check_amounts(*, total_cost: Decimal, non_reimbursable_cost: Decimal) -> Non
         raise NcmsError(
             f"目录外（自费）费用 {non_reimbursable_cost} 超过了住院总费用 {total_cost}", code="bad_amounts"
         )
-
-
-def check_dates(*, admission: date, discharge: date, year: int | None = None,
-                today: date | None = None) -> None:
-    """Refuse (`bad_dates`) a discharge before the admission, a discharge outside the scheme
-    year being claimed (the scheme year of a claim is the year of its discharge), or a
-    discharge in the future."""
-    if discharge < admission:
-        raise NcmsError(f"出院日期 {discharge} 早于入院日期 {admission}", code="bad_dates")
-    if year is not None and discharge.year != year:
-        raise NcmsError(f"出院日期 {discharge} 不在 {year} 年度内", code="bad_dates")
-    if today is not None and discharge > today:
-        raise NcmsError(f"出院日期 {discharge} 晚于今天 {today}", code="bad_dates")
-
-
-def claim_deadline(*, discharge: date, deadline_days: int) -> date:
-    """The last day a township-office claim (回乡报销) may be brought in."""
-    return date.fromordinal(discharge.toordinal() + deadline_days)
-
-
-def check_deadline(*, discharge: date, submitted_on: date, deadline_days: int) -> None:
-    """Refuse (`past_deadline`) a claim brought in more than `claim_deadline_days` after the
-    discharge; the last day itself is still in time."""
-    last_day = claim_deadline(discharge=discharge, deadline_days=deadline_days)
-    if submitted_on > last_day:
-        raise NcmsError(
-            f"已超过报销期限：出院 {discharge} 后 {deadline_days} 天内（{last_day} 前）应申请报销",
-            code="past_deadline",
-        )
-
-
-def stays_overlap(a_admission: date, a_discharge: date, b_admission: date, b_discharge: date) -> bool:
-    """Two stays overlap when each was admitted before the other was discharged; a discharge and
-    an admission on the same day do not overlap (contract, quote_claims)."""
-    return a_admission < b_discharge and b_admission < a_discharge
-
-
-# ---------------------------------------------------------------------------------------------
-# Scans attached to a claim
-
-SCAN_SIGNATURES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-)
-
-
-def scan_content_type(head: bytes) -> str | None:
-    """The type of a scan by its first bytes (PDF, JPEG or PNG), whatever its name claims;
-    None for anything else."""
-    for signature, content_type in SCAN_SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    return None

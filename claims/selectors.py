@@ -13,11 +13,10 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimEvent
-from claims.services import ACTION_WORDS
+from claims.workflow import ACTION_WORDS
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
-
-ZERO = Decimal("0.00")
+from core.money import ZERO
 
 
 # --- the workbench queue ---------------------------------------------------------------------
@@ -118,7 +117,7 @@ def _points(ratio) -> str:
 
 def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, level: str,
                       category: str) -> list[Line]:
-    """The stored breakdown (`claims.eligibility.stored_breakdown`) as lines a clerk can check
+    """The stored breakdown (`claims.rules.stored_breakdown`) as lines a clerk can check
     with a calculator: every figure with the figures it comes from.
 
     `level` is the facility's level and `category` the member's (their codes).

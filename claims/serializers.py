@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.money import ZERO
+
 from .eligibility import ClaimFacts
 from .models import Channel, ClaimStatus, CostCategory, Delivery
 
@@ -42,7 +44,7 @@ class QuoteInputSerializer(serializers.Serializer):
     admission_date = serializers.DateField(input_formats=["%Y-%m-%d"])
     discharge_date = serializers.DateField(input_formats=["%Y-%m-%d"])
     total_cost = money_field()
-    non_reimbursable_cost = money_field(required=False, default=Decimal("0.00"))
+    non_reimbursable_cost = money_field(required=False, default=ZERO)
     referred = serializers.BooleanField(required=False, default=False)
     diagnosis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20,
                                       help_text="ICD-10 code, e.g. K35.8")

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from accounts.roles import capability_required
 from claims import rules
 from claims.models import PolicyVersion
+from claims.policy import Policy
 from enrollment.models import Category
 from facilities.models import Level
+from core.money import ZERO
 
 SUBSIDY_NAMES = {"central": "中央财政补助", "provincial": "省级财政补助", "municipal": "市级财政补助", "county": "县级财政补助"}
 
@@ -34,13 +36,13 @@ def points(ratio: Decimal) -> str:
     return percent(ratio)[:-1]
 
 
-def _levels(policy: rules.Policy) -> list[dict]:
+def _levels(policy: Policy) -> list[dict]:
     rows = []
     for level in Level:
         rule = policy.levels.get(level.value)
         if rule is None:
             continue
-        bands, start = [], Decimal("0")
+        bands, start = [], ZERO
         for band in rule.bands:
             bands.append({"from": rules.money_text(start),
                           "to": None if band.up_to is None else rules.money_text(band.up_to),

@@ -5,6 +5,7 @@ Contract: compute with Decimal and round once, at the end of a computation, ROUN
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
+ZERO = Decimal("0.00")  # no money, written with its two places
 RATIO_PLACES = Decimal("0.0001")
 
 

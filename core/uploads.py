@@ -1,8 +1,7 @@
 """What an uploaded file is, by its content (never its name or the browser's Content-Type).
 
 - Scans and documents (claims, inspections): PDF, JPEG or PNG by their first bytes
-  (claims.rules.scan_content_type); checked by claims.forms / claims.services and
-  facilities.services.
+  (`document_content_type`), for claims' scans and inspections' documents alike.
 - Roster files (enrollment.views_import): an XLSX must be a zip holding a workbook; a CSV must be
   text (UTF-8 or GB18030, no NUL or other control bytes) and not markup. The roster importer
   picks its parser by the name, so the content must also agree with the name.
@@ -28,6 +27,23 @@ CONTROL_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13}
 # and Linux programs, images.
 BINARY_SIGNATURES = (b"%PDF-", ZIP_MAGIC, b"\xd0\xcf\x11\xe0", b"MZ", b"\x7fELF", b"\x89PNG",
                      b"\xff\xd8\xff", b"GIF8", b"%!PS")
+
+
+# Scans: the signatures of the file types a scan may be, by its first bytes.
+SCAN_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def scan_content_type(head: bytes) -> str | None:
+    """The type of a scan by its first bytes (PDF, JPEG or PNG), whatever its name claims;
+    None for anything else."""
+    for signature, content_type in SCAN_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
 
 
 def is_xlsx(data_head: bytes, upload) -> bool:
@@ -92,4 +108,24 @@ def roster_file_kind(upload) -> str:
     return "csv"
 
 
-__all__ = ["roster_file_kind", "is_csv_text", "is_xlsx"]
+def document_content_type(upload, *, max_bytes: int) -> str:
+    """The content type of an uploaded scan or document (a claim's invoices, an inspection's
+    report): PDF, JPEG or PNG by its first bytes, whatever its name says, and at most `max_bytes`
+    long; NcmsError (file_too_large, bad_file_type) in words the clerk can act on otherwise."""
+    name = os.path.basename(getattr(upload, "name", "") or "")
+    if upload.size > max_bytes:
+        raise NcmsError(_("文件「%(name)s」太大（%(kb)s KB），最大 %(mb)s MB")
+                        % {"name": name, "kb": upload.size // 1024, "mb": max_bytes // 1024 // 1024},
+                        code="file_too_large")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    content_type = scan_content_type(head)
+    if content_type is None:
+        raise NcmsError(_("文件「%(name)s」不是 PDF、JPEG 或 PNG 格式的扫描件") % {"name": name},
+                        code="bad_file_type")
+    return content_type
+
+
+__all__ = ["SCAN_SIGNATURES", "document_content_type", "is_csv_text", "is_xlsx", "roster_file_kind",
+           "scan_content_type"]

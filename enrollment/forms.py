@@ -3,7 +3,6 @@
 The forms parse and give early, field-level messages (the ID checked per GB 11643, money with two
 places); the services in enrollment/services.py decide and write.
 """
-from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +11,7 @@ from enrollment.models import Category, Payer, Relation, Sex
 from places.models import Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
+from core.forms import MoneyField, date_input
 
 SEX_WORDS = {Sex.MALE: _("男"), Sex.FEMALE: _("女")}
 
@@ -48,10 +48,6 @@ def add_service_error(form: forms.Form, error: NcmsError, *, prefix: str = "") -
         form.add_error(None, error.message)
 
 
-def date_input():
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
 class IdNumberField(forms.CharField):
     """An 18-character resident ID, checked per GB 11643 with the reason in clerk words."""
 
@@ -70,21 +66,6 @@ class IdNumberField(forms.CharField):
 
     def to_python(self, value):
         return (value or "").strip().replace(" ", "")
-
-
-class MoneyField(forms.DecimalField):
-    """Decimal yuan with two places (fen), never negative."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 18)
-        kwargs.setdefault("decimal_places", 2)
-        kwargs.setdefault("min_value", Decimal("0"))
-        kwargs.setdefault("error_messages", {
-            "invalid": _("请输入金额，例如 380.00"),
-            "max_decimal_places": _("金额最多两位小数（分）"),
-            "min_value": _("金额不能为负数"),
-        })
-        super().__init__(**kwargs)
 
 
 def _check_against_id(form: forms.Form, prefix: str = "") -> None:

@@ -60,12 +60,11 @@ from claims.models import Channel, Claim, ClaimStatus
 from claims.quoting import BatchQuoter
 from claims.services import claim_review, claim_submit, claims_bulk_approve
 from core.errors import NcmsError
-from core.money import to_fen
+from core.money import ZERO, to_fen
 from ledger.models import EXPENDITURE, LedgerLine
 
 from .services import claims_pay_batch
 
-ZERO = Decimal("0.00")
 STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
 CHUNK = 2000
 

@@ -5,11 +5,10 @@ Forms parse and give field-level messages; facilities/services.py decides and wr
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from claims.forms import MultipleFileInput
-from enrollment.forms import MoneyField, date_input
+from core.forms import DocumentsField, MoneyField, date_input
 from core.errors import NcmsError
 
-from .services import INSPECTORS_MAX, inspection_document_check
+from .services import INSPECTORS_MAX, inspection_document_max_bytes
 from facilities.services import REASON_MAX
 
 # Which field a service refusal belongs to (by NcmsError.code); the rest go on top of the form.
@@ -53,35 +52,14 @@ class AgreementForm(forms.Form):
         return data
 
 
-class DocumentsField(forms.FileField):
-    """Several documents at once (PDF/JPEG/PNG by their bytes, within the size limit)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def clean(self, data, initial=None):
-        uploads = data if isinstance(data, list | tuple) else ([data] if data else [])
-        if not uploads and self.required:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        cleaned = [super(DocumentsField, self).clean(upload, initial) for upload in uploads]
-        for upload in cleaned:
-            try:
-                inspection_document_check(upload)
-            except NcmsError as exc:
-                raise forms.ValidationError(exc.message, code=exc.code) from None
-        return cleaned
-
-
 class InspectionForm(forms.Form):
     inspected_on = forms.DateField(label=_("检查日期"), widget=date_input())
     inspectors = forms.CharField(label=_("检查人员"), max_length=INSPECTORS_MAX)
     findings = forms.CharField(label=_("检查发现"), widget=forms.Textarea(attrs={"rows": 4}))
     penalty_amount = MoneyField(label=_("处罚金额（元）"), required=False)
     deduct_from_settlements = forms.BooleanField(label=_("从该机构后续结算款中扣减"), required=False)
-    documents = DocumentsField(label=_("检查材料（PDF/JPEG/PNG）"))
+    documents = DocumentsField(label=_("检查材料（PDF/JPEG/PNG）"), max_bytes=inspection_document_max_bytes)
 
 
 class InspectionDocumentForm(forms.Form):
-    documents = DocumentsField(label=_("检查材料（PDF/JPEG/PNG）"), required=True)
+    documents = DocumentsField(label=_("检查材料（PDF/JPEG/PNG）"), max_bytes=inspection_document_max_bytes, required=True)

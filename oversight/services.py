@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.errors import NcmsError
+from core.uploads import document_content_type
 from facilities.models import Facility
 
 from .models import Inspection, InspectionDocument
@@ -21,29 +22,10 @@ def inspection_document_max_bytes() -> int:
     return getattr(settings, "INSPECTION_DOCUMENT_MAX_BYTES", DEFAULT_INSPECTION_DOCUMENT_MAX_BYTES)
 
 
-def inspection_document_check(upload) -> str:
-    """The content type of an inspection document (PDF, JPEG or PNG by its first bytes, whatever
-    its name says) within the size limit; NcmsError otherwise."""
-    from claims.rules import scan_content_type
-
-    limit = inspection_document_max_bytes()
-    name = getattr(upload, "name", "") or ""
-    if upload.size > limit:
-        raise NcmsError(f"文件「{name}」太大（{upload.size // 1024} KB），最大 {limit // 1024 // 1024} MB",
-                        code="file_too_large")
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    content_type = scan_content_type(head)
-    if content_type is None:
-        raise NcmsError(f"文件「{name}」不是 PDF、JPEG 或 PNG 格式", code="bad_file_type")
-    return content_type
-
-
 @transaction.atomic
 def inspection_document_add(*, user, inspection: Inspection, upload) -> InspectionDocument:
     """Attach a document (report, penalty decision, photo) to an inspection."""
-    content_type = inspection_document_check(upload)
+    content_type = document_content_type(upload, max_bytes=inspection_document_max_bytes())
     name = getattr(upload, "name", "") or ""
     document = InspectionDocument(inspection=inspection, file=upload, original_name=name[-200:],
                                   content_type=content_type, size=upload.size, uploaded_by=user)
@@ -85,7 +67,7 @@ def inspection_record(
     if deduct_from_settlements and penalty_amount == 0:
         raise NcmsError("没有处罚金额，无法从结算款中扣减", code="bad_amounts")
     for upload in documents:
-        inspection_document_check(upload)
+        document_content_type(upload, max_bytes=inspection_document_max_bytes())
     inspection = Inspection(
         facility=facility, date=inspected_on, inspectors=inspectors, findings=findings,
         penalty_amount=penalty_amount.quantize(Decimal("0.01")),

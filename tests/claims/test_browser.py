@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role
-from claims import services
+from claims import settlement
 from claims.models import Claim
 from tests.claims.conftest import TODAY
 from tests.conftest import login_in_browser
@@ -24,7 +24,7 @@ def new_page(browser):
 def test_clerk_enters_reviewer_reviews_approver_approves(transactional_db, live_server, page, browser, clerk,
                                                          make_user, policy, facility, member, monkeypatch,
                                                          tmp_path):
-    monkeypatch.setattr(services, "_today", lambda: TODAY)  # the live server runs in this process
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)  # the live server runs in this process
     reviewer = make_user(Role.REVIEWER, username="reviewer")
     approver = make_user(Role.APPROVER, username="approver")
     scan = tmp_path / "发票.png"

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from claims import services
+from claims import settlement
 from claims.models import Channel, Claim
 from claims.services import claim_settle, claim_submit
 from tests.claims.conftest import TODAY, facts
@@ -14,7 +14,7 @@ from tests.factories import ClaimFactory, HouseholdFactory, MemberFactory
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr(services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
 
 
 def test_settle_sets_the_members_township(policy, facility, member, facility_clerk, township):

@@ -67,16 +67,16 @@ def earlier_claim(admin, facility, member):
 def slow_reads(monkeypatch):
     """Widen the race: each settlement pauses right after reading what the member's claims hold,
     so without the cap lock both would read before either wrote."""
-    from claims import services
+    from claims import lookups
 
-    read = services._stays
+    read = lookups.stays
 
     def slow(*args, **kwargs):
         stays = read(*args, **kwargs)
         time.sleep(0.3)
         return stays
 
-    monkeypatch.setattr(services, "_stays", slow)
+    monkeypatch.setattr(lookups, "stays", slow)
 
 
 def test_two_settlements_of_one_member_at_once_hold_exactly_the_cap(transactional_db, small_cap_policy,

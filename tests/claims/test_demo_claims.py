@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
-from claims.eligibility import stored_breakdown
+from claims.policy import parse_policy
+from claims.rules import stored_breakdown
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
 from demo.county import DEMO_USERNAMES, demo_county_build
 from enrollment.demo import DemoConfig
@@ -77,7 +78,7 @@ def test_every_compensation_is_the_policy_valuation_of_the_stored_facts(seeded):
 
 
 def test_no_member_exceeds_the_annual_cap_and_cap_rows_agree(seeded):
-    cap = rules.parse_policy(PolicyVersion.objects.get().document).annual_cap
+    cap = parse_policy(PolicyVersion.objects.get().document).annual_cap
     totals = (Claim.objects.holding_cap().values("member_id", "year")
               .annotate(total=Sum("compensation")))
     assert totals

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import Role
 from claims.models import PolicyVersion
-from claims.rules import PolicyInvalid
+from claims.policy import PolicyInvalid
 from claims.services import policy_load
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -182,15 +182,16 @@ def test_the_fast_breakdown_is_the_rules_breakdown():
     from hypothesis import strategies as st
 
     from claims import rules
-    from claims.quoting import contract_breakdown
+    from claims.policy import CATEGORIES, LEVELS, parse_policy
+    from claims.rules import contract_breakdown
     from tests.claims.conftest import POLICY_DOCUMENT
 
-    policy = rules.parse_policy(POLICY_DOCUMENT)
+    policy = parse_policy(POLICY_DOCUMENT)
     cents = st.integers(min_value=0, max_value=50_000_000).map(lambda n: Decimal(n) / 100)
 
     @settings(max_examples=300, deadline=None)
-    @given(total=cents, share=st.integers(0, 100), level=st.sampled_from(rules.LEVELS),
-           category=st.sampled_from(rules.CATEGORIES), referred=st.booleans(),
+    @given(total=cents, share=st.integers(0, 100), level=st.sampled_from(LEVELS),
+           category=st.sampled_from(CATEGORIES), referred=st.booleans(),
            diagnosis=st.sampled_from(["K35.8", "J18.9", ""]), delivery=st.sampled_from([None, "normal"]),
            used=cents)
     def check(total, share, level, category, referred, diagnosis, delivery, used):

@@ -1,4 +1,5 @@
-"""The valuation rules and policy parsing (claims.rules), no database.
+"""The valuation rules (claims.rules), policy parsing (claims.policy) and the date checks
+(claims.eligibility), no database.
 
 Worked examples use the contract's example policy (claims/fixtures/policy-2026.json).
 """
@@ -12,10 +13,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from claims.rules import (
-    CATEGORIES, LEVELS, PolicyInvalid, check_amounts, check_dates, check_deadline, claim_deadline,
-    parse_policy, ratio_text, stays_overlap, value_claim,
-)
+from claims.eligibility import check_dates, check_deadline, claim_deadline, stays_overlap
+from claims.policy import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
+from claims.rules import check_amounts, ratio_text, value_claim
 from core.errors import NcmsError
 
 FIXTURE = Path(__file__).resolve().parents[2] / "claims" / "fixtures" / "policy-2026.json"

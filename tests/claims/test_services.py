@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
-from claims import services
+from claims import lookups, services, settlement
 from claims.models import (
     Channel, Claim, ClaimDocument, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion,
 )
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr(services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
 
 
 def nothing_written():
@@ -182,11 +182,11 @@ def test_no_policy_for_the_discharge_year(facility, member, admin_user):
 
 def test_past_deadline_only_for_township_office_claims(policy, facility, member, clerk, admin_user, monkeypatch):
     # discharged 2026-03-08, deadline 90 days: the last day is 2026-06-06
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 6, 7))
+    monkeypatch.setattr(settlement, "_today", lambda: date(2026, 6, 7))
     refused("past_deadline", user=clerk, channel=Channel.TOWNSHIP, id_number=member.id_number)
     assert nothing_written()
     claim_settle(user=admin_user, facts=facts(member))  # at the facility, no deadline
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 6, 6))
+    monkeypatch.setattr(settlement, "_today", lambda: date(2026, 6, 6))
     claim = claim_submit(user=clerk, channel=Channel.TOWNSHIP, facts=facts(
         member, invoice_no="INV-2", admission_date="2026-03-08", discharge_date="2026-03-08"))
     assert claim.channel == Channel.TOWNSHIP
@@ -506,8 +506,8 @@ def test_a_unique_invoice_race_is_refused_as_duplicate_invoice(policy, facility,
                                                                admin_user, monkeypatch):
     # another member's claim with this invoice commits between our check and our insert
     claim_settle(user=admin_user, facts=facts(other_member, invoice_no="RACE-1"))
-    monkeypatch.setattr(services, "_invoice_taken", lambda *args, **kwargs: False)
-    real_write = services._claim_write
+    monkeypatch.setattr(lookups, "invoice_taken", lambda *args, **kwargs: False)
+    real_write = settlement._claim_write
 
     def unseen(**kwargs):
         original = Claim.objects.filter
@@ -522,7 +522,7 @@ def test_a_unique_invoice_race_is_refused_as_duplicate_invoice(policy, facility,
         finally:
             monkeypatch.setattr(Claim.objects, "filter", original)
 
-    monkeypatch.setattr(services, "_claim_write", unseen)
+    monkeypatch.setattr(settlement, "_claim_write", unseen)
     with pytest.raises(NcmsError) as error:
         claim_settle(user=admin_user, facts=facts(member, invoice_no="RACE-1"))
     assert error.value.code == "duplicate_invoice"

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from claims import services
+from claims import services, settlement
 from tests.claims.conftest import TODAY, facts
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr(services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
 
 
 def pdf_text(content: bytes, tmp_path) -> str:

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Role
-from claims import services
+from claims import services, settlement
 from claims.models import Claim, ClaimDocument, ClaimEvent, ClaimStatus, CostLine
 from tests.claims.conftest import TODAY, facts
 from tests.conftest import PASSWORD
@@ -22,7 +22,7 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 64
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr(services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
 
 
 def submit(member, user, n: int = 1, **changes):
@@ -227,10 +227,10 @@ def test_quote_preview_shows_the_refusal_or_what_is_missing(client, clerk, polic
     url = reverse("claims:claim_quote_preview")
     late = client.post(url, entry_data(member, facility)).content.decode()
     assert "不能报销" not in late
-    monkeypatch.setattr(services, "_today", lambda: TODAY.replace(month=7))
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY.replace(month=7))
     late = client.post(url, entry_data(member, facility)).content.decode()
     assert "不能报销" in late and "已超过报销期限" in late
-    monkeypatch.setattr(services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
     unenrolled = MemberFactory(household=HouseholdFactory(village=village), name="赵未缴")
     not_enrolled = client.post(url, entry_data(unenrolled, facility)).content.decode()
     assert "不能报销" in not_enrolled and "赵未缴 未参加 2026 年度合作医疗（未缴费）" in not_enrolled

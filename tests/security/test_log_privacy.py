@@ -68,12 +68,12 @@ def test_main_journeys_log_no_names_id_numbers_or_phones(client, all_logs, peopl
                                                          facility_clerk, reviewer, approver, users_by_role,
                                                          make_user, village, monkeypatch):
     from accounts.models import Role
-    from claims import services as claim_services
+    from claims import settlement
 
     cache.clear()
     today = timezone.localdate()
     first, second = people
-    monkeypatch.setattr(claim_services, "_today", lambda: today)
+    monkeypatch.setattr(settlement, "_today", lambda: today)
     admission = today.replace(day=1) if today.day > 3 else today
     income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="100000.00", ref="C-1")
     funds_transfer(user=None, year=2026, date=date(2026, 2, 2), amount="50000.00", ref="T-1")

@@ -14,6 +14,7 @@ from django.urls import Resolver404, resolve, reverse
 
 from accounts.models import Role
 from claims import services as claim_services
+from claims import settlement
 from claims.models import ClaimDocument
 from enrollment.models import ImportJob
 from oversight.models import InspectionDocument
@@ -42,7 +43,7 @@ def stored_files(settings) -> list[Path]:
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr(claim_services, "_today", lambda: TODAY)
+    monkeypatch.setattr(settlement, "_today", lambda: TODAY)
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 def api_schema(world, settings, monkeypatch):
     from datetime import date
 
-    from claims import services
+    from claims import settlement
 
     # the world's claims are of 2026: "today" within the policy's claim deadline, so settling works
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 5, 20))
+    monkeypatch.setattr(settlement, "_today", lambda: date(2026, 5, 20))
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]  # schemathesis' WSGI client is "localhost"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "user": "100000/minute", "settle": "100000/minute"}}

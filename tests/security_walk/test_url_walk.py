@@ -668,10 +668,10 @@ def _post(client: Client, url: str, spec: Post, world):
 def test_denied_posts_change_nothing(world, key, monkeypatch):
     from datetime import date
 
-    from claims import services
+    from claims import settlement
 
     # the claims are of May 2026: "today" within the policy's claim deadline
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 5, 20))
+    monkeypatch.setattr(settlement, "_today", lambda: date(2026, 5, 20))
     spec, rule = POSTS[key], RULES[key]
     if spec.prepare:
         spec.prepare(world)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.rules import PolicyInvalid
+from claims.policy import PolicyInvalid
 from claims.services import policy_load
 from core.errors import NcmsError
 

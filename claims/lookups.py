@@ -1,0 +1,159 @@
+"""What the database knows about one claim, read for its checks and its valuation (docs/contract.md,
+"quote_claims input line": the member enrolled for the year of discharge, the facility designated
+and not suspended, the member's other stays and what they hold of the annual cap, the invoice not
+claimed before, the year's policy).
+
+Each read returns a typed, read-only record (`MemberOfYear`, `PolicyKey`, and the records of
+`claims.eligibility`: `FacilityInfo`, `Stay`), never attributes added to a model instance. These
+are the reads of a single claim (a settlement, a township-office entry, a quote over the API);
+`claims.quoting` reads the same facts in bulk for thousands of lines at once.
+
+A settlement is kept to few SQL statements (tests/claims/test_services.py counts them): the member
+comes with their enrolment of the year, their township and the key of the year's policy in one
+hand-written statement, and the parsed policy is kept per process by that key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
+
+from django.db import connection
+
+from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
+from .models import Claim, ClaimStatus, PolicyVersion
+
+if TYPE_CHECKING:
+    from enrollment.models import Member
+
+# The member's own columns (in the model's field order, the others are loaded only if read), their
+# township, and the year's enrolment and policy key. Hand-written: compiling the equivalent ORM
+# query with its subqueries costs more CPU than the round trip.
+MEMBER_SQL = """
+SELECT m.id, m.household_id, m.name, m.id_number, m.category,
+       v.township_id,
+       EXISTS (SELECT 1 FROM enrollment_enrollment e WHERE e.member_id = m.id AND e.year = %s),
+       (SELECT p.id FROM claims_policyversion p WHERE p.year = %s),
+       (SELECT p.revision FROM claims_policyversion p WHERE p.year = %s),
+       (SELECT p.loaded_at FROM claims_policyversion p WHERE p.year = %s)
+  FROM enrollment_member m
+  JOIN enrollment_household h ON h.id = m.household_id
+  JOIN enrollment_village v ON v.id = h.village_id
+ WHERE m.id_number = %s
+"""
+MEMBER_COLUMNS = ("id", "household_id", "name", "id_number", "category")
+
+
+class PolicyKey(NamedTuple):
+    """Which policy document a year has: a replacement changes the revision and the load time.
+
+    `loaded_at` is as the database returned it (a datetime, or text on SQLite), only compared."""
+
+    id: int
+    year: int
+    revision: int
+    loaded_at: datetime | str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOfYear:
+    """A member as a claim of scheme year `year` needs them.
+
+    `member` is the model instance the claim points to (its other columns load when read);
+    `township_id` the township they belong to now; `enrolled` whether their contribution for the
+    year is recorded; `policy_key` the year's policy, None when no policy is loaded for it.
+    """
+
+    member: Member
+    info: MemberInfo
+    year: int
+    township_id: int
+    enrolled: bool
+    policy_key: PolicyKey | None
+
+
+def member_of_year(id_number: str, year: int) -> MemberOfYear | None:
+    """The member with this ID number, for scheme year `year`, in one statement; None if unknown."""
+    from enrollment.models import Member
+
+    with connection.cursor() as cursor:
+        cursor.execute(MEMBER_SQL, [year, year, year, year, id_number])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    own, (township_id, enrolled, policy_id, revision, loaded_at) = row[:5], row[5:]
+    member = Member.from_db(connection.alias, MEMBER_COLUMNS, own)
+    key = None if policy_id is None else PolicyKey(policy_id, year, revision, loaded_at)
+    return MemberOfYear(member=member, info=MemberInfo(id=member.pk, category=member.category, name=member.name),
+                        year=year, township_id=township_id, enrolled=bool(enrolled), policy_key=key)
+
+
+# The year's policy as loaded, parsed once per process: keyed by `PolicyKey`, so a replacement (new
+# revision, new loaded_at) is read afresh. Shared read-only instances.
+_POLICY_CACHE: dict[PolicyKey, PolicyVersion] = {}
+
+
+def policy_version(key: PolicyKey | None) -> PolicyVersion | None:
+    """The policy of `key.year`, parsed (None when no policy is loaded). A version already parsed in
+    this process is used without a query."""
+    if key is None:
+        return None
+    cached = _POLICY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    version = PolicyVersion.objects.filter(year=key.year).first()
+    if version is not None:
+        version.policy()  # parse now, once for this process
+        if len(_POLICY_CACHE) > 64:
+            _POLICY_CACHE.clear()
+        # kept under the key as the caller read it (a raw loaded_at may be text on SQLite), when it
+        # is the version just read
+        if (key.id, key.revision) == (version.pk, version.revision):
+            _POLICY_CACHE[key] = version
+    return version
+
+
+def year_policy(year: int) -> PolicyVersion | None:
+    """The policy of `year` read afresh, when no member's key says which it is."""
+    return PolicyVersion.objects.filter(year=year).first()
+
+
+def facility_by_code(code: str):
+    """The facility with this code, None if unknown."""
+    from facilities.models import Facility
+
+    return Facility.objects.filter(code=code).first()
+
+
+def facility_info(facility) -> FacilityInfo:
+    """What the checks need of a facility: level, designation and suspensions."""
+    return FacilityInfo(
+        id=facility.pk, code=facility.code, level=facility.level, status=facility.status,
+        agreement_start=facility.agreement_start, agreement_end=facility.agreement_end,
+        suspended_from=facility.suspended_from, name=facility.name,
+        suspension_reason=facility.suspension_reason,
+        past_suspensions=past_periods(facility.past_suspensions),
+    )
+
+
+def stays(member_id: int, *, exclude_claim: int | None = None) -> list[Stay]:
+    """The member's non-rejected claims (but `exclude_claim`): their stays and what they hold of
+    the cap."""
+    # Hand-written (as Claim.objects.holding_cap().filter(member_id=...)): the hot path of every
+    # settlement; the model's converters still give dates and Decimals.
+    rows = Claim.objects.raw(
+        "SELECT id, admission_date, discharge_date, year, compensation FROM claims_claim "
+        "WHERE member_id = %s AND status <> %s", [member_id, ClaimStatus.REJECTED])
+    return [Stay(admission_date=row.admission_date, discharge_date=row.discharge_date, year=row.year,
+                 compensation=row.compensation, claim_id=row.pk)
+            for row in rows if row.pk != exclude_claim]
+
+
+def invoice_taken(facility_id: int, invoice_no: str | None, *, exclude_claim: int | None = None) -> bool:
+    """Whether the facility already has a claim (but `exclude_claim`) with this invoice number."""
+    if not invoice_no:
+        return False
+    rows = Claim.objects.filter(facility_id=facility_id, invoice_no=invoice_no)
+    if exclude_claim is not None:
+        rows = rows.exclude(pk=exclude_claim)
+    return rows.exists()
