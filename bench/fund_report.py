@@ -45,8 +45,8 @@ LEVELS = ["township"] * 20 + ["county"] * 10 + ["municipal"] * 6 + ["provincial"
 def load(members: int, claims: int, rng: random.Random) -> None:
     from django.db import connection, transaction
 
-    from claims.models import PolicyVersion
-    from claims.services import policy_load
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
 
     started = time.perf_counter()
     now = datetime.now(TZ).isoformat()
@@ -57,7 +57,7 @@ def load(members: int, claims: int, rng: random.Random) -> None:
             "enrollment_enrollment, enrollment_member, enrollment_household, enrollment_villagepopulation, "
             "enrollment_village, enrollment_township, facilities_facility RESTART IDENTITY CASCADE")
         if not PolicyVersion.objects.filter(year=YEAR).exists():
-            policy_load(data=json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8")))
+            policy_load(data=json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8")))
         policy = PolicyVersion.objects.get(year=YEAR)
         villages = copy_places(cursor, TOWNSHIPS, VILLAGES_PER)
         per_village = members // villages

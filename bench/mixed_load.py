@@ -104,8 +104,8 @@ def seed_once(members: int, api_clients: int) -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
-    from claims.models import PolicyVersion
-    from claims.services import policy_load
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
     from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
@@ -116,7 +116,7 @@ def seed_once(members: int, api_clients: int) -> None:
     with transaction.atomic():
         for year in sorted({day.year, last_month(day)[0]}):
             if not PolicyVersion.objects.filter(year=year).exists():
-                document = json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8"))
+                document = json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8"))
                 document["year"] = year
                 policy_load(data=document)
         villages = []
@@ -192,7 +192,8 @@ def reset_run(backlog: int) -> dict:
     from accounts.models import User
     from claims import services
     from claims.eligibility import parse_facts
-    from claims.models import Channel, Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
+    from claims.models import Channel, Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
+    from policy.models import PolicyVersion
     from enrollment.models import Member
     from facilities.models import Facility
     from fund.tasks import last_month

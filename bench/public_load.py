@@ -55,8 +55,9 @@ def seed(lines: int):
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from claims.models import Channel, Claim, ClaimStatus, PolicyVersion
-    from claims.services import policy_load
+    from claims.models import Channel, Claim, ClaimStatus
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
     from enrollment.models import Household, Member
     from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
@@ -69,7 +70,7 @@ def seed(lines: int):
     year, month = last_month(today)
     with transaction.atomic():
         if not PolicyVersion.objects.filter(year=year).exists():
-            document = json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8"))
+            document = json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8"))
             document["year"] = year
             policy_load(data=document)
         policy = PolicyVersion.objects.get(year=year)

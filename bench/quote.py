@@ -45,8 +45,9 @@ def seed(members: int, rng: random.Random) -> None:
     """Places, members with enrollments, facilities, the policy and some claims (bulk, no history)."""
     from django.db import connection, transaction
 
-    from claims.models import Channel, Claim, ClaimStatus, PolicyVersion
-    from claims.services import policy_load
+    from claims.models import Channel, Claim, ClaimStatus
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
     from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
@@ -63,7 +64,7 @@ def seed(members: int, rng: random.Random) -> None:
         Household.objects.update(head=None)
         Member.objects.all().delete()
         Household.objects.all().delete()
-        policy_load(data=json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8")))
+        policy_load(data=json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8")))
         villages = []
         for t in range(10):
             township, _ = Township.objects.get_or_create(code=f"420102{101 + t:03d}", defaults={"name": f"第{t + 1}镇"})

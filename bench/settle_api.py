@@ -55,14 +55,14 @@ def seed(members: int) -> str:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
-    from claims.services import policy_load
+    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
     from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
 
     with transaction.atomic():
-        policy_load(data=json.loads((ROOT / "claims" / "fixtures" / "policy-2026.json").read_text("utf-8")))
+        policy_load(data=json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8")))
         township, _ = Township.objects.get_or_create(code="420102101", defaults={"name": "城关镇"})
         village, _ = Village.objects.get_or_create(code="420102101201", defaults={"name": "东湖村",
                                                                                  "township": township})

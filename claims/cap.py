@@ -1,4 +1,4 @@
-"""The annual cap under concurrency (docs/domain.md, "Claims": the cap holds per member per scheme
+"""The annual cap under concurrency (docs/rules.md, "Claims": the cap holds per member per scheme
 year across all their claims that are not rejected, also when two claims of the same member are
 settled at the same moment; docs/contract.md, "Policy file", step 5).
 

@@ -10,7 +10,7 @@ It plugs into the two stages of demo/county.py:
   outside the catalogue and cost lines by category adding up to them, referral, the channel, an
   invoice number unique at the facility (F101-2026-000123), and the state the claim ends in.
 - `write_claims` (a writer, in seed_demo's transaction) loads the policy of the year (the
-  contract's example file, claims/fixtures/policy-2026.json, with its year replaced) and then
+  contract's example file, policy/fixtures/policy-2026.json, with its year replaced) and then
   enters every planned claim through the claims services, in discharge order, one claim at a time
   from submission to its final state, so every figure is valued by the policy, the annual cap
   holds, and every step is an event with a demo user as its actor:
@@ -39,11 +39,12 @@ from django.utils import timezone
 from accounts.models import Role
 from enrollment.rules import FEMALE
 from facilities.models import FacilityStatus, Level
+from policy.services import policy_load
 
 from .eligibility import ClaimFacts
 from .models import Channel, ClaimStatus, CostCategory, Delivery, RejectionReason
 
-POLICY_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "policy-2026.json"
+POLICY_FIXTURE = Path(__file__).resolve().parents[1] / "policy" / "fixtures" / "policy-2026.json"
 FIXTURE_YEAR = 2026
 DEFAULT_CLAIMS = 300
 MEMBERS_PER_CLAIM = 20  # the default is at most one claim per 20 members (a small demo stays small)
@@ -369,7 +370,7 @@ def build_claims(county, rng: random.Random) -> None:
 
 
 def policy_document(year: int) -> dict:
-    """The contract's example policy (claims/fixtures/policy-2026.json) for `year`."""
+    """The contract's example policy (policy/fixtures/policy-2026.json) for `year`."""
     document = json.loads(POLICY_FIXTURE.read_text(encoding="utf-8"))
     document = copy.deepcopy(document)
     document["year"] = year
@@ -388,7 +389,7 @@ def write_claims(ctx) -> None:
     county = ctx.county
     users = ctx.users
     admin = users["admin"]
-    services.policy_load(data=policy_document(county.config.year), user=admin)
+    policy_load(data=policy_document(county.config.year), user=admin)
     ctx.summary["policies"] = 1
     clerks = {user.township_id: user for user in users.values() if user.role == Role.TOWNSHIP_CLERK}
     reasons = {code: RejectionReason.objects.get_or_create(code=code, defaults={"text": text})[0]

@@ -1,4 +1,4 @@
-"""Scans attached to a claim (docs/domain.md, "Claims": the invoices and papers a township office
+"""Scans attached to a claim (docs/rules.md, "Claims": the invoices and papers a township office
 keeps with a claim): PDF, JPEG or PNG by their first bytes (`core.uploads.document_content_type`),
 within the size limit, and never on a claim that is paid or rejected.
 """

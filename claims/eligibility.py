@@ -1,5 +1,5 @@
 """Whether a claim may be valued, and with which refusal (docs/contract.md, "quote_claims input
-line"; docs/domain.md, "Claims": "Refuse, with a clear reason").
+line"; docs/rules.md, "Claims": "Refuse, with a clear reason").
 
 One checker for every way in (the township office, the facility's settlement, `quote_claims`),
 so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on
@@ -25,7 +25,7 @@ from core.errors import NcmsError
 from core.money import FEN, ZERO
 
 from . import rules
-from .policy import DELIVERY_TYPES, Policy
+from policy.rules import DELIVERY_TYPES, Policy
 
 
 @dataclass(frozen=True, slots=True)

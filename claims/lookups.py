@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.db import connection
 
 from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
-from .models import Claim, ClaimStatus, PolicyVersion
+from .models import Claim, ClaimStatus
+from policy.models import PolicyVersion
 
 if TYPE_CHECKING:
     from enrollment.models import Member

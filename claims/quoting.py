@@ -48,7 +48,7 @@ class BatchQuoter:
     def __init__(self, year: int):
         from facilities.models import Facility
 
-        from .models import PolicyVersion
+        from policy.models import PolicyVersion
 
         self.year = year
         version = PolicyVersion.objects.filter(year=year).first()

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from core.errors import NcmsError
 from core.money import FEN, ZERO, to_fen
 
-from .policy import ONE, Band, Policy, SingleDisease
+from policy.rules import ONE, Band, Policy, SingleDisease
 
 RULE_FORMULA = "formula"
 RULE_SINGLE_DISEASE = "single_disease"
@@ -105,7 +105,7 @@ def _fen_text(value: Decimal) -> str:
 
 
 def contract_breakdown(valuation: Valuation) -> dict:
-    """The contract's `breakdown` object (docs/contract.md, "quote_claims input line"), decimal
+    """The contract's `breakdown` object (docs/contract.md, "quote_claims lines"), decimal
     strings throughout: `{"rule", "reimbursable", "deductible", "bands": [{"from", "to", "ratio",
     "amount"}], "before_cap", "cap_remaining"}`.
 

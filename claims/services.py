@@ -1,20 +1,17 @@
 """The writes of the claims app, in one place for their callers (views, API, importing, the fund,
 tests, benches): each lives in the module of the rule it implements.
 
-- `claims.policy_store`: `policy_load`, the contract's `load_policy` (docs/contract.md, "Policy
-  file").
 - `claims.settlement`: `claim_submit` (township office), `claim_settle` (facility, instant
   settlement at discharge, idempotent by invoice), `claim_resubmit`, and `claim_quote`, which
-  values without writing (docs/contract.md, "quote_claims input line" and "Policy file").
+  values without writing (docs/contract.md, "quote_claims lines" and "Policy file").
 - `claims.workflow`: `claim_review`, `claim_approve`, `claims_bulk_approve`, `claim_return`,
-  `claim_reject`, `claim_transition` with `TRANSITIONS` and `ACTION_WORDS` (docs/domain.md,
+  `claim_reject`, `claim_transition` with `TRANSITIONS` and `ACTION_WORDS` (docs/rules.md,
   "Claims").
 - `claims.documents`: `claim_document_add`, the scans attached to a claim.
 - `claims.cap`: the member's annual cap under its row lock, taken by every write that changes what
   a member holds against it.
 """
 from .documents import claim_document_add
-from .policy_store import policy_load
 from .settlement import Quote, claim_quote, claim_resubmit, claim_settle, claim_submit
 from .workflow import (
     ACTION_WORDS,
@@ -30,5 +27,5 @@ from .workflow import (
 __all__ = [
     "ACTION_WORDS", "TRANSITIONS", "Quote", "claim_approve", "claim_document_add", "claim_quote",
     "claim_reject", "claim_resubmit", "claim_return", "claim_review", "claim_settle", "claim_submit",
-    "claim_transition", "claims_bulk_approve", "policy_load",
+    "claim_transition", "claims_bulk_approve",
 ]

@@ -1,7 +1,7 @@
 """Entering a claim and valuing it against the database: the township office's `claim_submit`, the
 facility's instant settlement at discharge `claim_settle` (idempotent by invoice), the corrected
 claim's `claim_resubmit`, and `claim_quote`, which values without writing. The checks are the
-contract's refusals (docs/contract.md, "quote_claims input line"; `claims.eligibility`), the
+contract's refusals (docs/contract.md, "quote_claims lines"; `claims.eligibility`), the
 valuation its six steps (docs/contract.md, "Policy file"; `claims.rules`), under the member's cap
 lock (`claims.cap`).
 
@@ -29,7 +29,8 @@ from . import lookups, rules
 from .cap import lock_cap, refresh_cap
 from .eligibility import ClaimFacts, Stay, check_claim, used_in_year, value_facts
 from .lookups import MemberOfYear
-from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine, PolicyVersion
+from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine
+from policy.models import PolicyVersion
 from .workflow import ACTION_WORDS, claim_transition, lock_claim, record_event
 
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
 from claims import rules
-from claims.models import PolicyVersion
-from claims.policy import Policy
+from policy.models import PolicyVersion
+from policy.rules import Policy
 from enrollment.models import Category
 from facilities.models import Level
 from core.money import ZERO

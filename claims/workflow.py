@@ -1,4 +1,4 @@
-"""The claim workflow (docs/domain.md, "Claims": submitted → reviewed → approved → paid, or rejected
+"""The claim workflow (docs/rules.md, "Claims": submitted → reviewed → approved → paid, or rejected
 with a reason from a list, or returned for correction; every step records who and when).
 
 Every status change goes through `claim_transition`, checked against `TRANSITIONS`, under the
@@ -18,7 +18,7 @@ from .models import Claim, ClaimEvent, ClaimStatus, RejectionReason
 
 S = ClaimStatus
 
-# The workflow (docs/domain.md, "Claims"): action → (statuses it may start from, status it leads to).
+# The workflow (docs/rules.md, "Claims"): action → (statuses it may start from, status it leads to).
 # "pay" is the fund's (approved → paid); paid and rejected are final.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "review": (frozenset({S.SUBMITTED}), S.REVIEWED),

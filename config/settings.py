@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "places",
     "facilities",
+    "policy",
     "ledger",
     "enrollment",
     "claims",

@@ -23,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from claims.models import Claim, ClaimStatus, PolicyVersion
+from claims.models import Claim, ClaimStatus
+from policy.models import PolicyVersion
 from enrollment.models import Enrollment
 from places.models import Township, Village, VillagePopulation
 from core.errors import NcmsError

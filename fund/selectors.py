@@ -49,7 +49,8 @@ def reconciliation(year: int) -> list[Difference]:
     - each transaction's lines sum to zero; each account's stored balance equals its lines;
     - money accounts not below zero; the reserve equals round(rate × the year's income).
     """
-    from claims.models import Claim, ClaimStatus, PolicyVersion
+    from claims.models import Claim, ClaimStatus
+    from policy.models import PolicyVersion
     from enrollment.models import Enrollment
 
     differences: list[Difference] = []

@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.roles import user_can
 from core.errors import NcmsError
 from core.money import parse_money, to_fen
+from policy.models import PolicyVersion
 
 from .models import (
     CHART,
@@ -185,8 +186,6 @@ def _checked(*, year: int, kind: str, movements: list[tuple[str, Decimal]],
 
 
 def _reserve_rate(year: int) -> Decimal:
-    from claims.models import PolicyVersion
-
     version = PolicyVersion.objects.filter(year=year).first()
     return version.policy().risk_reserve_rate if version is not None else ZERO
 

@@ -1,5 +1,5 @@
 """Oversight of designated facilities' charges: inspections with their findings, penalties and
-documents, and the flags the nightly job finds on claims (docs/rules.md, "Designated facilities").
+documents, and the flags the nightly job finds on claims (docs/rules.md, "Designated facilities and oversight").
 The tables keep the names they were created with in the facility registry's app.
 """
 from django.db import models

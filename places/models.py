@@ -1,5 +1,5 @@
 """Places: the county's townships (乡镇) and villages (村), and each village's agricultural
-population (农业人口) per year, the denominator of the participation rate (docs/rules.md, "Places").
+population (农业人口) per year, the denominator of the participation rate (docs/rules.md, "Places and codes").
 
 Codes follow the administrative division style: 9 digits for a township, 12 for a village whose
 first 9 are its township's. The tables keep the names they were created with.

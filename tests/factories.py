@@ -114,7 +114,7 @@ def _policy_document_2026():
     import json
     from pathlib import Path
 
-    return json.loads((Path(__file__).resolve().parents[1] / "claims" / "fixtures" / "policy-2026.json")
+    return json.loads((Path(__file__).resolve().parents[1] / "policy" / "fixtures" / "policy-2026.json")
                       .read_text(encoding="utf-8"))
 
 
@@ -128,7 +128,7 @@ class PolicyVersionFactory(factory.django.DjangoModelFactory):
     """The contract's example policy for 2026 (one row per year)."""
 
     class Meta:
-        model = "claims.PolicyVersion"
+        model = "policy.PolicyVersion"
         django_get_or_create = ("year",)
 
     year = 2026

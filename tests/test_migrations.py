@@ -1,7 +1,7 @@
 """Models moved between apps keep their tables and data: a database migrated to the layout before
 the moves (townships and villages in enrollment, inspections and flags in facilities, the ledger in
-fund) migrates forward to today's layout with every row, key and permission where it was."""
-from datetime import date
+fund, the policies in claims) migrates forward to today's layout with every row, key and permission where it was."""
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -20,6 +20,7 @@ BEFORE_THE_MOVES = [
     ("places", None),
     ("oversight", None),
     ("ledger", None),
+    ("policy", None),
 ]
 MOVED = {
     "enrollment_township": ("places", "township"), "enrollment_village": ("places", "village"),
@@ -29,6 +30,8 @@ MOVED = {
     "facilities_claimflag": ("oversight", "claimflag"),
     "fund_account": ("ledger", "account"), "fund_ledgertransaction": ("ledger", "ledgertransaction"),
     "fund_ledgerline": ("ledger", "ledgerline"), "fund_accountbalance": ("ledger", "accountbalance"),
+    "claims_policyversion": ("policy", "policyversion"),
+    "claims_historicalpolicyversion": ("policy", "historicalpolicyversion"),
 }
 
 
@@ -78,6 +81,9 @@ def test_a_database_of_the_layout_before_the_moves_migrates_forward_with_nothing
         Line = old.get_model("fund", "LedgerLine")
         Line.objects.create(transaction=entry, account=special, amount=Decimal("380.00"))
         Line.objects.create(transaction=entry, account=individual, amount=Decimal("-380.00"))
+    version = old.get_model("claims", "PolicyVersion").objects.create(
+        year=2026, name="2026 方案", revision=2, document={"year": 2026}, loaded_at=datetime(2026, 1, 2, 9, 0,
+                                                                                           tzinfo=UTC))
     township_type = ContentType.objects.get_or_create(app_label="enrollment", model="township")[0].pk
     before = _counts()
 
@@ -98,6 +104,8 @@ def test_a_database_of_the_layout_before_the_moves_migrates_forward_with_nothing
     assert new.get_model("oversight", "InspectionDocument").objects.get().inspection_id == inspection.pk
     lines = new.get_model("ledger", "LedgerLine").objects.filter(transaction_id=entry.pk)
     assert sorted(lines.values_list("amount", flat=True)) == [Decimal("-380.00"), Decimal("380.00")]
+    moved_version = new.get_model("policy", "PolicyVersion").objects.get(pk=version.pk)
+    assert (moved_version.year, moved_version.revision, moved_version.document) == (2026, 2, {"year": 2026})
     # permissions and admin history follow: the content type row is the same, relabelled
     moved_type = new.get_model("contenttypes", "ContentType").objects.get(app_label="places", model="township")
     assert moved_type.pk == township_type

@@ -9,11 +9,11 @@ import pytest
 from accounts.models import Role
 from claims.eligibility import parse_facts
 from claims.models import RejectionReason
-from claims.services import policy_load
+from policy.services import policy_load
 from facilities.models import Level
 from tests.factories import EnrollmentFactory, FacilityFactory, HouseholdFactory, MemberFactory
 
-FIXTURE = Path(__file__).resolve().parents[2] / "claims" / "fixtures" / "policy-2026.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "policy-2026.json"
 POLICY_DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
-from claims.policy import parse_policy
+from policy.rules import parse_policy
 from claims.rules import stored_breakdown
-from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion
+from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
+from policy.models import PolicyVersion
 from demo.county import DEMO_USERNAMES, demo_county_build
 from enrollment.demo import DemoConfig
 

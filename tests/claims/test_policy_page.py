@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from claims.services import policy_load
+from policy.services import policy_load
 from claims.views_policy import percent
 from tests.claims.conftest import policy_document
 

@@ -182,7 +182,7 @@ def test_the_fast_breakdown_is_the_rules_breakdown():
     from hypothesis import strategies as st
 
     from claims import rules
-    from claims.policy import CATEGORIES, LEVELS, parse_policy
+    from policy.rules import CATEGORIES, LEVELS, parse_policy
     from claims.rules import contract_breakdown
     from tests.claims.conftest import POLICY_DOCUMENT
 

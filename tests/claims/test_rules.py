@@ -1,7 +1,7 @@
 """The valuation rules (claims.rules), policy parsing (claims.policy) and the date checks
 (claims.eligibility), no database.
 
-Worked examples use the contract's example policy (claims/fixtures/policy-2026.json).
+Worked examples use the contract's example policy (policy/fixtures/policy-2026.json).
 """
 import copy
 import json
@@ -14,11 +14,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from claims.eligibility import check_dates, check_deadline, claim_deadline, stays_overlap
-from claims.policy import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
+from policy.rules import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
 from claims.rules import check_amounts, ratio_text, value_claim
 from core.errors import NcmsError
 
-FIXTURE = Path(__file__).resolve().parents[2] / "claims" / "fixtures" / "policy-2026.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "policy-2026.json"
 DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))
 POLICY = parse_policy(DOCUMENT)
 D = Decimal

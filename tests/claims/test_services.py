@@ -7,13 +7,22 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
 from claims import lookups, services, settlement
-from claims.models import (
-    Channel, Claim, ClaimDocument, ClaimEvent, ClaimStatus, CostLine, MemberYearCap, PolicyVersion,
-)
+from claims.models import Channel, Claim, ClaimDocument, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
+from policy.models import PolicyVersion
 from claims.services import (
-    TRANSITIONS, claim_approve, claim_document_add, claim_quote, claim_reject, claim_resubmit,
-    claim_return, claim_review, claim_settle, claim_submit, claims_bulk_approve, policy_load,
+    TRANSITIONS,
+    claim_approve,
+    claim_document_add,
+    claim_quote,
+    claim_reject,
+    claim_resubmit,
+    claim_return,
+    claim_review,
+    claim_settle,
+    claim_submit,
+    claims_bulk_approve,
 )
+from policy.services import policy_load
 from facilities.models import FacilityStatus
 from core.errors import NcmsError
 from tests.claims.conftest import TODAY, facts, policy_document

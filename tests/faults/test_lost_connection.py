@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine
-from claims.services import policy_load
+from policy.services import policy_load
 from fund import selectors, services
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerTransaction

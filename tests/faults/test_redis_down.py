@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from claims.models import Claim, ClaimEvent
-from claims.services import policy_load
+from policy.services import policy_load
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from ledger.models import LedgerTransaction
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)

@@ -91,18 +91,18 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, task_id=str(uuid.uuid4()))
 
     if real_worker():
-        # the import books the contributions last, in its transaction: it waits for the fund's
+        # the import books the contributions last, in its transaction: it waits for the ledger's
         # balances after its households, members and enrollments went in
         middle = kill_in_the_middle(roster_import_job, (job.pk,),
                                     hold="LOCK TABLE fund_accountbalance IN EXCLUSIVE MODE")
         assert middle is not None and middle["percent"] >= 50  # the rows were written, uncommitted
     else:
-        import fund.services
+        import ledger.services
 
         def killed(**kwargs):
             raise WorkerKilled
 
-        monkeypatch.setattr(fund.services, "contributions_book_bulk", killed)
+        monkeypatch.setattr(ledger.services, "contributions_book_bulk", killed)
         with pytest.raises(WorkerKilled):
             roster_import_job(job.pk)
         monkeypatch.undo()

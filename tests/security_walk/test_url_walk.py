@@ -239,7 +239,7 @@ ADMIN_REGISTERS: dict[str, tuple[str, ...]] = {
     "enrollment.enrollment": CRUD + EXPORT + HISTORY,
     "facilities.facility": CRUD + IMPORT + EXPORT + HISTORY,
     "oversight.inspection": CRUD + HISTORY,
-    "claims.policyversion": CRUD + HISTORY,
+    "policy.policyversion": CRUD + HISTORY,
     "claims.rejectionreason": CRUD,
     "claims.claim": CRUD + HISTORY,
     # django-axes: failed logins and lockouts
@@ -256,7 +256,7 @@ def _admin_object(world, label: str):
         "accounts.user": world.users[Role.REVIEWER], "places.township": world.own.township,
         "places.village": world.own.village, "enrollment.household": world.own.household,
         "enrollment.member": world.own.member, "facilities.facility": world.own.facility,
-        "facilities.inspection": world.own.inspection, "claims.policyversion": world.policy,
+        "oversight.inspection": world.own.inspection, "policy.policyversion": world.policy,
         "claims.claim": world.own.claim,
     }
     if label in objects:
@@ -468,7 +468,7 @@ def test_anonymous_reaches_only_the_public_site_the_login_and_the_api_schema(wor
 
 # --- POST: users out of scope change nothing -------------------------------------------------
 
-WATCHED_APPS = ("places", "facilities", "ledger", "enrollment", "claims", "fund", "oversight", "publicity")
+WATCHED_APPS = ("places", "facilities", "policy", "ledger", "enrollment", "claims", "fund", "oversight", "publicity")
 
 
 def snapshot() -> dict:

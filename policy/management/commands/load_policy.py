@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.policy import PolicyInvalid
-from claims.services import policy_load
+from policy.rules import PolicyInvalid
+from policy.services import policy_load
 from core.errors import NcmsError
 
 

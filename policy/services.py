@@ -1,7 +1,7 @@
 """Loading a scheme year's policy file: the contract's `load_policy` (docs/contract.md, "Management
 commands" and "Policy file").
 
-A file is validated whole (`claims.policy.parse_policy`) and then loads or replaces that year's
+A file is validated whole (`policy.rules.parse_policy`) and then loads or replaces that year's
 policy in one transaction, the history table keeping every earlier version with who loaded it and
 when. Claims already valued keep the breakdown and revision they were valued with.
 """
@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import PolicyVersion
-from .policy import Policy, parse_policy
+from .rules import Policy, parse_policy
 
 
 def policy_load(*, data: dict, user=None) -> PolicyVersion:
     """Load the policy of `data["year"]`, or replace the one already loaded for that year.
 
-    Raises `claims.policy.PolicyInvalid` listing every problem, having written nothing. Loading
+    Raises `policy.rules.PolicyInvalid` listing every problem, having written nothing. Loading
     the very same document again changes nothing (no new revision). Claims already valued keep their
     stored breakdown and the revision they were valued with, so a replacement changes only
     claims valued after it.

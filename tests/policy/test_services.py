@@ -1,4 +1,4 @@
-"""Loading a scheme year's policy: claims.services.policy_load, `load_policy`, the admin page."""
+"""Loading a scheme year's policy: policy.services.policy_load, `load_policy`, the admin page."""
 import copy
 import json
 import subprocess
@@ -12,12 +12,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Role
-from claims.models import PolicyVersion
-from claims.policy import PolicyInvalid
-from claims.services import policy_load
+from policy.models import PolicyVersion
+from policy.rules import PolicyInvalid
+from policy.services import policy_load
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "claims" / "fixtures" / "policy-2026.json"
+FIXTURE = ROOT / "policy" / "fixtures" / "policy-2026.json"
 DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 pytestmark = pytest.mark.django_db
@@ -153,13 +153,13 @@ def test_admin_shows_the_document_read_only(client, django_user_model):
     version = policy_load(data=DOCUMENT)
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-12345-root")
     client.force_login(admin)
-    listing = client.get("/admin/claims/policyversion/")
+    listing = client.get("/admin/policy/policyversion/")
     assert listing.status_code == 200
     assert "2026 inpatient compensation plan" in listing.content.decode()
-    page = client.get(f"/admin/claims/policyversion/{version.pk}/change/")
+    page = client.get(f"/admin/policy/policyversion/{version.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "&quot;annual_cap&quot;: &quot;200000.00&quot;" in html
     assert 'name="_save"' not in html  # no saving: policies change only through load_policy
-    assert client.get("/admin/claims/policyversion/add/").status_code == 403
-    assert client.get(f"/admin/claims/policyversion/{version.pk}/history/").status_code == 200
+    assert client.get("/admin/policy/policyversion/add/").status_code == 403
+    assert client.get(f"/admin/policy/policyversion/{version.pk}/history/").status_code == 200
