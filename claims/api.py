@@ -49,6 +49,7 @@ from .serializers import (
     SettleInputSerializer,
 )
 from .services import claim_quote, claim_settle
+from enrollment.models import Member
 
 # HTTP status of a refusal by its code; every other code of the contract is 422.
 REFUSAL_STATUS = {
@@ -345,8 +346,6 @@ class MemberView(ApiView):
                    422: REFUSALS[422]},
     )
     def get(self, request, id_number: str):
-        from enrollment.models import Member
-
         year = request.query_params.get("year") or ""
         if year and not year.isdigit():
             return refusal("bad_input", f"年度「{year}」无效")

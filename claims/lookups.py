@@ -23,6 +23,8 @@ from django.db import connection
 from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
 from .models import Claim, ClaimStatus
 from policy.models import PolicyVersion
+from enrollment.models import Member
+from facilities.models import Facility
 
 if TYPE_CHECKING:
     from enrollment.models import Member
@@ -75,8 +77,6 @@ class MemberOfYear:
 
 def member_of_year(id_number: str, year: int) -> MemberOfYear | None:
     """The member with this ID number, for scheme year `year`, in one statement; None if unknown."""
-    from enrollment.models import Member
-
     with connection.cursor() as cursor:
         cursor.execute(MEMBER_SQL, [year, year, year, year, id_number])
         row = cursor.fetchone()
@@ -121,8 +121,6 @@ def year_policy(year: int) -> PolicyVersion | None:
 
 def facility_by_code(code: str):
     """The facility with this code, None if unknown."""
-    from facilities.models import Facility
-
     return Facility.objects.filter(code=code).first()
 
 

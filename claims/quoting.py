@@ -21,6 +21,9 @@ from core.money import ZERO
 
 from . import rules
 from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods
+from facilities.models import Facility
+from policy.models import PolicyVersion
+from enrollment.models import Enrollment, Member
 
 CHUNK = 2000
 
@@ -46,9 +49,6 @@ class BatchQuoter:
     """Quotes lines of scheme year `year` in order, remembering what earlier lines took."""
 
     def __init__(self, year: int):
-        from facilities.models import Facility
-
-        from policy.models import PolicyVersion
 
         self.year = year
         version = PolicyVersion.objects.filter(year=year).first()
@@ -70,8 +70,6 @@ class BatchQuoter:
     # --- preloading -------------------------------------------------------------------------
 
     def _preload(self, facts_list) -> None:
-        from enrollment.models import Enrollment, Member
-
         from .models import Claim
 
         new_ids = {facts.id_number for facts in facts_list} - self.members.keys()

@@ -32,6 +32,7 @@ from .lookups import MemberOfYear
 from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine
 from policy.models import PolicyVersion
 from .workflow import ACTION_WORDS, claim_transition, lock_claim, record_event
+from accounts.models import Role
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,6 @@ def claim_quote(*, facts: ClaimFacts, used_extra: Decimal = ZERO, channel: str =
 def _check_scope(*, user, member: MemberOfYear, facility, channel: str) -> None:
     """A township clerk enters claims of their township's members only, a facility clerk settles
     at their own facility only (`out_of_scope`)."""
-    from accounts.models import Role
-
     role = getattr(user, "role", None)
     if user is None or user.is_superuser:
         return

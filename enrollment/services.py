@@ -19,6 +19,7 @@ from places.models import Village
 from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
 from core.money import parse_money
+from ledger.services import contributions_book
 
 # Categories whose contribution civil affairs pays (民政代缴).
 SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})
@@ -285,7 +286,6 @@ def enrollment_record_contribution(*, user, member: Member, year: int, contribut
         raise NcmsError(f"{member.name}已经登记了{year}年度的缴费，同一人每年只能参合一次",
                         code="already_enrolled") from exc
     # The contribution is individual income of the fund, booked in the same transaction (contract).
-    from ledger.services import contributions_book
 
     contributions_book(user=user, enrollments=[enrollment])
     return enrollment

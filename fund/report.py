@@ -31,6 +31,8 @@ from core.errors import NcmsError
 from core.money import to_fen
 
 from . import rules
+from enrollment.models import Member
+from ledger.selectors import income_total
 
 MONEY_COLUMNS = ("total_cost", "reimbursable_cost", "compensation")
 
@@ -128,8 +130,6 @@ def beneficiary_figures(*, year: int, month: int, group: str) -> dict:
     aggregate: the distinct count makes PostgreSQL sort every claim row by group, which on a
     million claims took longer than everything else together (bench/fund_report.py).
     """
-    from enrollment.models import Member
-
     has_claim = paid_claims(year=year, month=month).filter(member=OuterRef("pk"))
     rows = (Member.objects.filter(Exists(has_claim)).order_by().values(key=F(group))
             .annotate(total=Count("pk")))
@@ -177,8 +177,6 @@ def _row(population: int, participants: int, claims: dict) -> dict:
 
 
 def _fund_raised(year: int, until: date) -> Decimal:
-    from ledger.selectors import income_total  # the ledger (fund/selectors.py)
-
     return Decimal(income_total(year=year, until=until))
 
 

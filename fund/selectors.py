@@ -18,9 +18,11 @@ from ledger.models import (
     AccountBalance,
     IncomeSource,
     LedgerLine,
-    TransactionKind,
     income_code,
 )
+from claims.models import Claim, ClaimStatus
+from policy.models import PolicyVersion
+from enrollment.models import Enrollment
 
 ZERO = Decimal("0.00")
 
@@ -49,10 +51,6 @@ def reconciliation(year: int) -> list[Difference]:
     - each transaction's lines sum to zero; each account's stored balance equals its lines;
     - money accounts not below zero; the reserve equals round(rate × the year's income).
     """
-    from claims.models import Claim, ClaimStatus
-    from policy.models import PolicyVersion
-    from enrollment.models import Enrollment
-
     differences: list[Difference] = []
     lines = LedgerLine.objects.filter(transaction__year=year)
 
@@ -125,8 +123,6 @@ def reconciliation(year: int) -> list[Difference]:
 
 def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
     """Approved claims waiting to be paid, in the user's scope, oldest approval first."""
-    from claims.models import Claim, ClaimStatus
-
     claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED)
               .select_related("member__household__village__township", "facility")
               .order_by("approved_at", "pk"))
@@ -142,5 +138,4 @@ def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
     return claims
 
 
-__all__ = ["account_balance", "income_total", "reconciliation", "balances_by_account", "Difference",
-           "payout_queue", "ledger_years", "TransactionKind"]
+__all__ = ["Difference", "payout_queue", "reconciliation"]

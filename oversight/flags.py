@@ -34,6 +34,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import rules
+from facilities.models import Facility
+from claims.models import Claim, ClaimStatus
 
 FEN = Decimal(100)
 
@@ -148,8 +150,6 @@ def _month_claims(first: date, last: date, *, lines: bool = True,
     """The non-rejected claims discharged in [first, last] with what the window functions say of
     their neighbours (and, with `lines`, how many cost lines they have and their bed charges).
     With `yardsticks`, only the claims some rule may flag (`_candidates_sql`)."""
-    from facilities.models import Facility
-
     facilities = {pk: (code, level) for pk, code, level in Facility.objects.values_list("id", "code", "level")}
     with _tuned() as cursor:
         cursor.execute(
@@ -212,8 +212,6 @@ def _reference(first: date, last: date) -> dict[tuple[str, str], tuple]:
     if connection.vendor == "postgresql":
         # one pass hashed by facility and group (no join, no sort), each group's column as one
         # text: parsed by numpy, merged per level
-        from facilities.models import Facility
-
         levels = dict(Facility.objects.values_list("id", "level"))
         parts = defaultdict(list)
         with _tuned() as cursor:
@@ -224,7 +222,6 @@ def _reference(first: date, last: date) -> dict[tuple[str, str], tuple]:
         for key, chunks in parts.items():
             out[key] = tuple(np.concatenate(column) for column in zip(*chunks))
         return out
-    from claims.models import Claim, ClaimStatus
 
     lists = defaultdict(lambda: ([], [], []))
     rows = (Claim.objects.exclude(status=ClaimStatus.REJECTED)
@@ -295,8 +292,6 @@ def claim_flags_store(*, year: int, month: int) -> dict[str, int]:
     """Make the stored ClaimFlag rows of the month's claims match the flags computed now:
     new flags created, changed details updated, flags that no longer hold (or whose claim was
     rejected) deleted. Running it again changes nothing. Returns counts."""
-    from claims.models import Claim
-
     from .models import ClaimFlag
 
     first, last = month_bounds(year, month)

@@ -33,6 +33,8 @@ from core.money import to_fen, to_ratio
 
 from . import rules
 from .flags import month_bounds
+from facilities.models import Facility
+from claims.models import Claim, ClaimStatus
 
 WARNINGS_FOR_REVIEW = 3
 TENTH = Decimal("0.1")
@@ -119,8 +121,6 @@ GROUP BY 1, 2, 3
 
 def _frame(first: date, last: date) -> pd.DataFrame:
     """Per facility and month of discharge: admissions and sums (money in fen), in the database."""
-    from facilities.models import Facility
-
     levels = dict(Facility.objects.values_list("id", "level"))
     with connection.cursor() as cursor:
         cursor.execute(_SUMS_SQL.format(**_sql_parts()), [first, last])
@@ -131,8 +131,6 @@ def _frame(first: date, last: date) -> pd.DataFrame:
 
 def _readmissions(first: date, last: date) -> dict[tuple[int, int, int], int]:
     """(facility id, year, month) → claims flagged readmission_15d, discharged in [first, last]."""
-    from claims.models import Claim, ClaimStatus
-
     earliest = (Claim.objects.exclude(status=ClaimStatus.REJECTED)
                 .filter(discharge_date__gte=first, discharge_date__lte=last)
                 .aggregate(m=Min("admission_date"))["m"])

@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_facility
 from core.models import MoneyField
+from claims.models import Claim
 
 
 class InspectionQuerySet(models.QuerySet):
@@ -101,8 +102,6 @@ class InspectionDocument(models.Model):
 
 class ClaimFlagQuerySet(models.QuerySet):
     def for_user(self, user):
-        from claims.models import Claim
-
         return self.filter(claim__in=Claim.objects.for_user(user))
 
 

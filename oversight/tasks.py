@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
+from claims.models import Claim
 
 
 def _next_month(year: int, month: int) -> tuple[int, int]:
@@ -19,8 +20,6 @@ def claim_flags_refresh(since_hours: int = 48, all_months: bool = False) -> dict
     month's stored flags match, so running it again changes nothing (idempotent).
     `all_months=True` recomputes every month that has claims (first run, or after a rules change).
     """
-    from claims.models import Claim
-
     from .flags import claim_flags_store
 
     claims = Claim.objects.all()

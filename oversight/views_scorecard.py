@@ -142,12 +142,13 @@ def scorecard_workbook(facility: Facility, rows: list[Figures]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = facility.code
-    sheet.append(["月份", *[header for _, header, _ in COLUMNS], "预警"])
+    sheet.append(["月份", *[column[1] for column in COLUMNS], "预警"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        sheet.append([r.label, *[getattr(r, attr) for attr, _, _ in COLUMNS], "是" if r.warning else ""])
-    for index, (_, _, kind) in enumerate(COLUMNS, start=2):
+        sheet.append([r.label, *[getattr(r, column[0]) for column in COLUMNS], "是" if r.warning else ""])
+    for index, column in enumerate(COLUMNS, start=2):
+        kind = column[2]
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 16
         fmt = {"money": "#,##0.00", "ratio": "0.00%", "days": "0.0"}.get(kind)

@@ -21,15 +21,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from claims.models import Claim, ClaimStatus
+from fund.services import claims_pay_batch
+from ledger.services import funds_transfer, income_record
 
 PAID_SHARE = 0.67
 
 
 def write_publicity(ctx) -> None:
-    from claims.models import Claim, ClaimStatus
-    from fund.services import claims_pay_batch
-    from ledger.services import funds_transfer, income_record
-
     from . import services
 
     config = ctx.county.config

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
+from accounts.roles import user_can
 
 POSTED = "公示一经发布不能修改或删除；更正请发布补充公示"
 
@@ -122,8 +123,6 @@ class CaseStatus(models.TextChoices):
 class CaseQuerySet(models.QuerySet):
     def for_user(self, user):
         """County-wide: whoever may read the queue (publicity.view) sees every case."""
-        from accounts.roles import user_can
-
         return self if user_can(user, "publicity.view") else self.none()
 
 

@@ -13,6 +13,10 @@ from django.utils import timezone
 from places.models import Township, Village
 
 from .models import Notice, NoticeLine
+from ledger.models import COMPENSATION
+from ledger.selectors import account_balance, income_total
+from claims.models import Claim
+from enrollment.models import Member
 
 ZERO = Decimal("0.00")
 
@@ -54,9 +58,6 @@ def fund_summary(year: int) -> list[Quarter]:
     """The county fund of scheme year `year` by quarter, from the ledger (fund.selectors): income
     booked, compensation paid, and what remains at each quarter's end. Quarters not yet begun
     are left out."""
-    from ledger.models import COMPENSATION
-    from ledger.selectors import account_balance, income_total
-
     today = timezone.localdate()
     quarters = []
     income_before = compensation_before = ZERO
@@ -76,9 +77,6 @@ def fund_summary(year: int) -> list[Quarter]:
 def member_claims(*, id_number: str, name: str, year: int):
     """(member, claims of the year) when the ID number and the full name both match, else None.
     The caller gives the same answer for an unknown ID number as for a mismatch."""
-    from claims.models import Claim
-    from enrollment.models import Member
-
     id_number = (id_number or "").strip().upper()
     name = (name or "").strip()
     if not id_number or not name:

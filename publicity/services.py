@@ -16,6 +16,7 @@ from core.errors import NcmsError
 
 from . import cache, rules
 from .models import CaseStatus, Notice, NoticeLine, Objection, Report
+from claims.models import Claim, ClaimStatus
 
 
 def _local_midnight(day: date) -> datetime:
@@ -35,8 +36,6 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 def unposted_claims(*, year: int, month: int):
     """Paid claims whose paid date (local) falls in the month and that are on no notice yet."""
-    from claims.models import Claim, ClaimStatus
-
     start, end = month_bounds(year, month)
     return (Claim.objects.filter(status=ClaimStatus.PAID, paid_at__gte=start, paid_at__lt=end,
                                  notice_line__isnull=True)
