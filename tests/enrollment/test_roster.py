@@ -468,7 +468,7 @@ def small_batches(monkeypatch):
     """New members go to the database every 3 rows (5,000 in production): a test file of a few
     dozen rows then crosses many batches, written (on PostgreSQL by the helper thread) while the
     next rows are validated."""
-    from enrollment import roster
+    from enrollment.roster import importer as roster
 
     monkeypatch.setattr(roster, "STREAM_CHUNK", 3)
 
@@ -518,7 +518,7 @@ def test_an_id_repeated_after_its_batch_was_written_is_listed_not_a_conflict(vil
 def test_a_member_registered_meanwhile_refuses_the_import_whole(village, small_batches, monkeypatch):
     """Someone adds the same person while the file is checked (here: the rows the import loaded
     miss them): the write fails on the unique ID, the import says so, nothing is kept."""
-    from enrollment import roster
+    from enrollment.roster import importer as roster
     from tests.enrollment.roster_data import many
 
     rows = many(10)
@@ -542,7 +542,7 @@ def test_a_member_registered_meanwhile_refuses_the_import_whole(village, small_b
 def test_copy_text_is_plain_values_or_nothing():
     from datetime import datetime, timezone
 
-    from enrollment.roster import _copy_text
+    from enrollment.roster.writers import _copy_text
 
     at = datetime(2026, 1, 5, 8, 30, tzinfo=timezone.utc)
     assert _copy_text([(1, "王五", date(1970, 3, 5), Decimal("380.00"))], (at,)) == (
