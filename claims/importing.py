@@ -56,6 +56,7 @@ from django.utils import timezone
 
 from ncms.errors import NcmsError
 from ncms.money import to_fen
+from ncms.statistics import refresh_statistics
 
 from .eligibility import ClaimFacts, parse_facts
 from .models import Channel, Claim, ClaimStatus
@@ -384,4 +385,9 @@ def _write(lines: list[ImportLine]) -> ImportSummary:
         summary.by_status[item.status] = summary.by_status.get(item.status, 0) + 1
         summary.compensation += claims[item.number].compensation
     summary.paid = sum(payouts.values(), ZERO)
+    # a historical import can double the claims table: the quotes and the reports that follow
+    # find claims by member, facility and invoice
+    refresh_statistics([
+        (Claim._meta.db_table, ["id", "member_id", "year", "status", "facility_id", "invoice_no"], len(lines)),
+    ])
     return summary

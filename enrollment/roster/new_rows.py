@@ -18,7 +18,15 @@ from enrollment.roster.rows import (
     ENROLLMENT_COLUMNS, HISTORY_COLUMNS, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, EnrollmentRecord, Existing, HistoryStamp,
     HouseholdRecord, MemberRecord, Row,
 )
+from ncms.statistics import refresh_statistics
 
+# the columns the lookups after an import filter and join by (the roster's own loading, the
+# claims' batch lookups, the household search): their statistics are refreshed after a big import
+ANALYZED_COLUMNS = {
+    Household: ["id", "number", "village_id", "head_id", "card_number"],
+    Member: ["id", "household_id", "id_number"],
+    Enrollment: ["id", "member_id", "year", "paid_date"],
+}
 _record = tuple.__new__  # a record without its NamedTuple's Python __new__ (two per new member)
 
 
@@ -152,6 +160,8 @@ def write_rest(writer, plan: Plan, new_rows: NewRows, *, year: int, user, report
         writer.finish()
     except IntegrityError as exc:
         raise conflict() from exc
+    written = {Household: len(new_households), Member: len(new_rows.member_ids), Enrollment: new_rows.enrollments}
+    refresh_statistics([(model._meta.db_table, ANALYZED_COLUMNS[model], rows) for model, rows in written.items()])
 
 
 def _household_records(plan: Plan, new_rows: NewRows):

@@ -552,3 +552,26 @@ def test_copy_text_is_plain_values_or_nothing():
     assert _copy_text([(1, None)], ()) is None  # NULL
     assert _copy_text([(1, "a")], (None,)) is None
     assert _copy_text([(1, "a"), (2,)], ()) is None  # rows of different widths
+
+
+def test_a_big_import_leaves_planner_statistics_for_what_it_wrote(village):
+    """On PostgreSQL the import ANALYZEs the tables it filled (in its transaction): a query run
+    right after it, such as quote_claims' lookups by member, is planned on real figures."""
+    from django.db import connection
+
+    from ncms.statistics import refresh_statistics
+    from tests.enrollment.roster_data import many
+
+    run(csv_bytes(many(1500)))
+
+    if connection.vendor != "postgresql":
+        assert refresh_statistics([("enrollment_member", ["id"], 1500)]) == []  # no planner statistics
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, attname FROM pg_stats WHERE tablename IN"
+                       " ('enrollment_household', 'enrollment_member', 'enrollment_enrollment')")
+        analysed = set(cursor.fetchall())
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'enrollment_member'::regclass")
+        assert cursor.fetchone()[0] == 1500
+    assert {("enrollment_member", "id_number"), ("enrollment_enrollment", "member_id"),
+            ("enrollment_enrollment", "year"), ("enrollment_household", "number")} <= analysed
