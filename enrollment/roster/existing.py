@@ -114,9 +114,14 @@ def _load_existing_postgres(household_nos: list[str], id_numbers: list[str], *, 
             _key_params(id_numbers),
         )
         members = {values[3]: _as(ExistingMember, values) for values in cursor.fetchall()}
+        # each member's enrollment of the year by the unique (member, year) index, one probe per
+        # member (LIMIT 1 keeps the subquery a per-member probe): the plan does not depend on the
+        # planner's statistics, which a freshly imported table lacks
         cursor.execute(
-            "SELECT e.member_id, e.contribution, e.receipt_no, e.paid_date FROM enrollment_enrollment e"
-            f" JOIN enrollment_member m ON m.id = e.member_id WHERE e.year = %s AND m.id_number = {_ANY_KEY}",
+            "SELECT m.id, e.contribution, e.receipt_no, e.paid_date FROM enrollment_member m"
+            " CROSS JOIN LATERAL (SELECT e.contribution, e.receipt_no, e.paid_date FROM enrollment_enrollment e"
+            "  WHERE e.member_id = m.id AND e.year = %s LIMIT 1) AS e"
+            f" WHERE m.id_number = {_ANY_KEY}",
             [year, *_key_params(id_numbers)],
         )
         enrollments = {values[0]: _as(RecordedEnrollment, values[1:]) for values in cursor.fetchall()}
