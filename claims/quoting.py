@@ -158,9 +158,7 @@ class BatchQuoter:
     # --- preloading -------------------------------------------------------------------------
 
     def _preload(self, facts_list) -> None:
-        from enrollment.models import Enrollment, Member
-
-        from .models import Claim
+        from enrollment.models import Member
 
         new_ids = {facts.id_number for facts in facts_list} - self.members.keys()
         if new_ids:
