@@ -58,11 +58,12 @@ def _where_in(queryset, column: str, values):
     return queryset.filter(**{f"{column}__in": values})
 
 
-# Batch lookups keyed by member (PostgreSQL). Each key of the batch drives its own probe of a
-# member-leading index, in a LATERAL subquery the planner cannot flatten into a join (LIMIT 1: at
+# Batch lookups (PostgreSQL). Each key of the batch (a member; a facility and invoice) drives its
+# own probe of the index that leads with it, in a LATERAL subquery the planner cannot flatten into a join (LIMIT 1: at
 # most one row by a unique index; OFFSET 0: any number of rows). The plan is then the same with
-# or without statistics: right after a roster import, `year = Y AND member_id = ANY(...)` was
-# served by the (year, paid_date) index, filtering the whole year for every chunk.
+# or without statistics. On a table without them (right after a bulk load), a plain
+# `year = Y AND member_id = ANY(...)` can be served by the (year, paid_date) index, which reads
+# the whole year for every chunk.
 
 def _enrolled(year: int, member_ids: list[int]) -> Iterable[int]:
     """The members of `member_ids` enrolled in `year`."""
