@@ -52,10 +52,15 @@ def make_places():
     return villages
 
 
-def generate_roster(members: int, villages: list[str], seed: int = 2026, part: int = 0) -> bytes:
+def generate_roster(members: int, villages: list[str], seed: int = 2026, part: int = 0, *,
+                    paid_share: float = 0.97, phone_share: float | None = None,
+                    sizes: list[int] | None = None) -> bytes:
     """A roster CSV (UTF-8 with BOM, Chinese headers) of exactly `members` rows.
 
-    `part` > 0 makes another township's roster: no household number or ID in common with part 0."""
+    `part` > 0 makes another township's roster: no household number or ID in common with part 0.
+    `paid_share`: the share of members with a contribution (receipt number and paid date);
+    `phone_share`: the share of members with a phone (None: the heads only); `sizes`: household
+    sizes drawn from (a fifth of households are one smaller)."""
     from enrollment.rules import id_check_character
 
     rng = random.Random(seed + part)
@@ -81,7 +86,7 @@ def generate_roster(members: int, villages: list[str], seed: int = 2026, part: i
     out = io.StringIO()
     out.write("\ufeff村代码,户号,户主身份证号,姓名,身份证号,性别,出生日期,与户主关系,人员类别,联系电话,缴费金额,缴费日期,收据号\n")
     written = household = 0
-    sizes = [1, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6]  # mean 3.5; singles and couples pull it to ~3.3
+    sizes = sizes or [1, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6]  # mean 3.5; singles and couples pull it to ~3.3
     while written < members:
         household += 1
         village = villages[household % len(villages)]
@@ -102,10 +107,11 @@ def generate_roster(members: int, villages: list[str], seed: int = 2026, part: i
         paid = date(YEAR - 1, 10, 1) + timedelta(days=rng.randint(0, 100))
         receipt = f"R{YEAR}{tag}{household:07d}"
         for (relation, male, born), id_number in zip(people, ids):
-            paid_now = rng.random() < 0.97
+            paid_now = rng.random() < paid_share
+            phoned = relation == "户主" if phone_share is None else rng.random() < phone_share
             out.write(",".join([
                 village, number, ids[0], name(), id_number, "男" if male else "女", born.isoformat(),
-                relation, category, phone if relation == "户主" else "",
+                relation, category, phone if phoned else "",
                 "380.00" if paid_now else "", paid.isoformat() if paid_now else "",
                 receipt if paid_now else "",
             ]) + "\n")

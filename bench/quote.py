@@ -115,11 +115,15 @@ def seed(members: int, rng: random.Random) -> None:
           f"in {time.perf_counter() - started:.1f} s")
 
 
-def generate_lines(count: int, members: int, rng: random.Random) -> str:
-    from enrollment.models import Member
+def generate_lines(count: int, members: int, rng: random.Random, *, enrolled: list[str] | None = None,
+                   unenrolled: list[str] | None = None) -> str:
+    """`count` input lines for the seeded members, or for the `enrolled` and `unenrolled` ID
+    numbers given (a roster just imported)."""
+    if enrolled is None:
+        from enrollment.models import Member
 
-    ids = list(Member.objects.order_by("pk").values_list("id_number", flat=True))
-    enrolled, unenrolled = ids[:members], ids[members:]
+        ids = list(Member.objects.order_by("pk").values_list("id_number", flat=True))
+        enrolled, unenrolled = ids[:members], ids[members:]
     codes = [f"F{index + 1:03d}" for index in range(len(LEVELS))]
     next_day: dict[str, int] = {}
     out = []

@@ -6,7 +6,8 @@ checked across lines as well as against the database. Refused lines take nothing
 
 Speed comes from set-based reads: facilities and the policy once; then, per chunk of lines,
 the members, their enrollments of the year and their non-rejected claims for every ID number not
-seen before, and the invoices of the chunk, in one query each. The per-line work is pure Python
+seen before, and the invoices of the chunk, in one query each, each key of the chunk served by
+its own index probe whatever the planner's statistics. The per-line work is pure Python
 (`claims.eligibility`, `claims.rules`).
 """
 from __future__ import annotations
@@ -41,6 +42,74 @@ def _where_in(queryset, column: str, values):
     return queryset.filter(**{f"{column}__in": values})
 
 
+# Batch lookups (PostgreSQL). Each key of the batch (a member; a facility and invoice) drives its
+# own probe of the index that leads with it, in a LATERAL subquery the planner cannot flatten into a join (LIMIT 1: at
+# most one row by a unique index; OFFSET 0: any number of rows). The plan is then the same with
+# or without statistics. On a table without them (right after a bulk load), a plain
+# `year = Y AND member_id = ANY(...)` can be served by the (year, paid_date) index, which reads
+# the whole year for every chunk.
+
+def _enrolled(year: int, member_ids: list[int]) -> Iterable[int]:
+    """The members of `member_ids` enrolled in `year`."""
+    from django.db import connection
+
+
+    if connection.vendor != "postgresql":
+        return _where_in(Enrollment.objects.filter(year=year), "member_id", member_ids).values_list(
+            "member_id", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.member_id FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
+            f" (SELECT 1 FROM {Enrollment._meta.db_table} e"
+            "  WHERE e.member_id = k.member_id AND e.year = %s LIMIT 1) AS e",
+            [member_ids, year],
+        )
+        return [member_id for (member_id,) in cursor.fetchall()]
+
+
+def _stays(member_ids: list[int]) -> Iterable[tuple]:
+    """(member id, admission, discharge, year, compensation, claim id) of every claim of these
+    members that holds the cap (not rejected)."""
+    from django.db import connection
+
+    from .models import Claim, ClaimStatus
+
+    columns = ("member_id", "admission_date", "discharge_date", "year", "compensation", "pk")
+    if connection.vendor != "postgresql":
+        return _where_in(Claim.objects.holding_cap(), "member_id", member_ids).values_list(*columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.member_id, c.admission_date, c.discharge_date, c.year, c.compensation, c.id"
+            " FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
+            " (SELECT c.admission_date, c.discharge_date, c.year, c.compensation, c.id"
+            f"  FROM {Claim._meta.db_table} c WHERE c.member_id = k.member_id AND c.status <> %s"
+            "  OFFSET 0) AS c",
+            [member_ids, ClaimStatus.REJECTED],
+        )
+        return cursor.fetchall()
+
+
+def _invoices_taken(invoices: set[tuple[str, str]], facilities: dict[str, FacilityInfo]) -> Iterable[tuple]:
+    """The (facility code, invoice number) pairs of `invoices` that a claim already has."""
+    from django.db import connection
+
+    from .models import Claim
+
+    if connection.vendor != "postgresql":
+        return _where_in(Claim.objects.all(), "invoice_no", {number for _code, number in invoices}).values_list(
+            "facility__code", "invoice_no")
+    codes = {info.id: code for code, info in facilities.items()}
+    pairs = sorted(invoices)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.facility_id, k.invoice_no FROM unnest(%s::bigint[], %s::text[]) AS k(facility_id, invoice_no)"
+            f" CROSS JOIN LATERAL (SELECT 1 FROM {Claim._meta.db_table} c"
+            "  WHERE c.facility_id = k.facility_id AND c.invoice_no = k.invoice_no LIMIT 1) AS c",
+            [[facilities[code].id for code, _number in pairs], [number for _code, number in pairs]],
+        )
+        return [(codes[facility_id], number) for facility_id, number in cursor.fetchall()]
+
+
 def _refusal(ref, code: str, message: str) -> dict:
     return {"ref": ref, "ok": False, "error": code, "message": message}
 
@@ -70,8 +139,6 @@ class BatchQuoter:
     # --- preloading -------------------------------------------------------------------------
 
     def _preload(self, facts_list) -> None:
-        from .models import Claim
-
         new_ids = {facts.id_number for facts in facts_list} - self.members.keys()
         if new_ids:
             found = {}
@@ -82,21 +149,18 @@ class BatchQuoter:
                 self.members[id_number] = found.get(id_number)
             member_ids = [info.id for info in found.values()]
             if member_ids:
-                self.enrolled.update(_where_in(Enrollment.objects.filter(year=self.year), "member_id", member_ids)
-                                     .values_list("member_id", flat=True))
+                self.enrolled.update(_enrolled(self.year, member_ids))
                 for member_id in member_ids:
                     self.stays[member_id] = []
                     self.used[member_id] = ZERO
-                for member_id, admission, discharge, year, compensation, pk in (
-                        _where_in(Claim.objects.holding_cap(), "member_id", member_ids).values_list(
-                            "member_id", "admission_date", "discharge_date", "year", "compensation", "pk")):
+                for member_id, admission, discharge, year, compensation, pk in _stays(member_ids):
                     self.stays[member_id].append(Stay(admission, discharge, year, compensation, pk))
                     if year == self.year:
                         self.used[member_id] += compensation
-        invoices = {facts.invoice_no for facts in facts_list if facts.invoice_no}
+        invoices = {(facts.facility, facts.invoice_no) for facts in facts_list
+                    if facts.invoice_no and facts.facility in self.facilities}
         if invoices:
-            self.invoices.update(_where_in(Claim.objects.all(), "invoice_no", invoices)
-                                 .values_list("facility__code", "invoice_no"))
+            self.invoices.update(_invoices_taken(invoices, self.facilities))
 
     # --- quoting ----------------------------------------------------------------------------
 

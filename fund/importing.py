@@ -61,6 +61,7 @@ from claims.quoting import BatchQuoter
 from claims.services import claim_review, claim_submit, claims_bulk_approve
 from core.errors import NcmsError
 from core.money import ZERO, to_fen
+from core.statistics import refresh_statistics
 from ledger.models import EXPENDITURE, LedgerLine
 
 from .services import claims_pay_batch
@@ -383,4 +384,9 @@ def _write(lines: list[ImportLine]) -> ImportSummary:
         summary.by_status[item.status] = summary.by_status.get(item.status, 0) + 1
         summary.compensation += claims[item.number].compensation
     summary.paid = sum(payouts.values(), ZERO)
+    # a historical import can double the claims table: the quotes and the reports that follow
+    # find claims by member, facility and invoice
+    refresh_statistics([
+        (Claim._meta.db_table, ["id", "member_id", "year", "status", "facility_id", "invoice_no"], len(lines)),
+    ])
     return summary

@@ -468,7 +468,7 @@ def small_batches(monkeypatch):
     """New members go to the database every 3 rows (5,000 in production): a test file of a few
     dozen rows then crosses many batches, written (on PostgreSQL by the helper thread) while the
     next rows are validated."""
-    from enrollment import roster
+    from enrollment.roster import importer as roster
 
     monkeypatch.setattr(roster, "STREAM_CHUNK", 3)
 
@@ -518,7 +518,7 @@ def test_an_id_repeated_after_its_batch_was_written_is_listed_not_a_conflict(vil
 def test_a_member_registered_meanwhile_refuses_the_import_whole(village, small_batches, monkeypatch):
     """Someone adds the same person while the file is checked (here: the rows the import loaded
     miss them): the write fails on the unique ID, the import says so, nothing is kept."""
-    from enrollment import roster
+    from enrollment.roster import importer as roster
     from tests.enrollment.roster_data import many
 
     rows = many(10)
@@ -542,7 +542,7 @@ def test_a_member_registered_meanwhile_refuses_the_import_whole(village, small_b
 def test_copy_text_is_plain_values_or_nothing():
     from datetime import datetime, timezone
 
-    from enrollment.roster import _copy_text
+    from enrollment.roster.writers import _copy_text
 
     at = datetime(2026, 1, 5, 8, 30, tzinfo=timezone.utc)
     assert _copy_text([(1, "王五", date(1970, 3, 5), Decimal("380.00"))], (at,)) == (
@@ -552,3 +552,26 @@ def test_copy_text_is_plain_values_or_nothing():
     assert _copy_text([(1, None)], ()) is None  # NULL
     assert _copy_text([(1, "a")], (None,)) is None
     assert _copy_text([(1, "a"), (2,)], ()) is None  # rows of different widths
+
+
+def test_a_big_import_leaves_planner_statistics_for_what_it_wrote(village):
+    """On PostgreSQL the import ANALYZEs the tables it filled (in its transaction): a query run
+    right after it, such as quote_claims' lookups by member, is planned on real figures."""
+    from django.db import connection
+
+    from core.statistics import refresh_statistics
+    from tests.enrollment.roster_data import many
+
+    run(csv_bytes(many(1500)))
+
+    if connection.vendor != "postgresql":
+        assert refresh_statistics([("enrollment_member", ["id"], 1500)]) == []  # no planner statistics
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, attname FROM pg_stats WHERE tablename IN"
+                       " ('enrollment_household', 'enrollment_member', 'enrollment_enrollment')")
+        analysed = set(cursor.fetchall())
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'enrollment_member'::regclass")
+        assert cursor.fetchone()[0] == 1500
+    assert {("enrollment_member", "id_number"), ("enrollment_enrollment", "member_id"),
+            ("enrollment_enrollment", "year"), ("enrollment_household", "number")} <= analysed

@@ -126,7 +126,7 @@ def test_progress_moves_while_the_import_runs(client, clerk, village, settings, 
 def test_progress_while_batches_are_written_in_the_background(client, clerk, village, monkeypatch):
     """Batches of 50 new members: on PostgreSQL the writer thread uses the connection while
     validation reports progress; the import ends done, every row and history row in place."""
-    from enrollment import roster
+    from enrollment.roster import importer as roster
 
     monkeypatch.setattr(roster, "STREAM_CHUNK", 50)
     client.force_login(clerk)

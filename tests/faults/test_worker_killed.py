@@ -97,12 +97,12 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
                                     hold="LOCK TABLE fund_accountbalance IN EXCLUSIVE MODE")
         assert middle is not None and middle["percent"] >= 50  # the rows were written, uncommitted
     else:
-        import ledger.services
+        from enrollment.roster import new_rows
 
         def killed(**kwargs):
             raise WorkerKilled
 
-        monkeypatch.setattr(ledger.services, "contributions_book_bulk", killed)
+        monkeypatch.setattr(new_rows, "contributions_book_bulk", killed)
         with pytest.raises(WorkerKilled):
             roster_import_job(job.pk)
         monkeypatch.undo()

@@ -21,6 +21,9 @@ class _NothingWritten(Exception):
 
 class Command(BaseCommand):
     help = "按合同格式逐行试算住院补偿（JSON lines 输入输出），不写数据库"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser):

@@ -13,6 +13,9 @@ from core.errors import NcmsError
 
 class Command(BaseCommand):
     help = "基金运行月报：按乡镇和全县输出 JSON、XLSX 或 PDF"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)

@@ -18,6 +18,9 @@ STATUS_WORDS = {"submitted": "已提交", "approved": "已审批", "paid": "已�
 
 class Command(BaseCommand):
     help = "导入历史或批量住院补偿申请（JSON lines）：任何一行有误则整个文件不导入，并列出所有错误行"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="JSON lines 文件：每行一件申请（试算输入行加 status、paid_date）")

@@ -10,6 +10,9 @@ from ._fund_args import parse_year
 
 class Command(BaseCommand):
     help = "基金对账：账务与参合缴费、已兑付补偿及科目余额核对，列出全部差异"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", required=True, help="年度")

@@ -12,6 +12,9 @@ from ._fund_args import parse_date, parse_year
 
 class Command(BaseCommand):
     help = "登记基金收入（记入财政专户，并按方案比例提取风险基金）"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", required=True, help="年度")

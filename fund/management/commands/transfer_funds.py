@@ -11,6 +11,9 @@ from ._fund_args import parse_date, parse_year
 
 class Command(BaseCommand):
     help = "从财政专户向支出户划拨基金（风险基金不可划拨）"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", required=True, help="年度")

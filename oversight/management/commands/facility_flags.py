@@ -13,6 +13,9 @@ from oversight.flags import facility_flags
 
 class Command(BaseCommand):
     help = "输出某月出院的住院补偿疑点（JSON）：15日内再住院、费用畸高等"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)

@@ -15,6 +15,9 @@ from core.errors import NcmsError
 
 class Command(BaseCommand):
     help = "导入乡镇、村及当年农业人口（CSV 或 XLSX）：任何一行有误则整个文件不导入，并列出所有错误行"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="乡镇村人口文件（.csv 或 .xlsx）")

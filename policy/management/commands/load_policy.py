@@ -15,6 +15,9 @@ from core.errors import NcmsError
 
 class Command(BaseCommand):
     help = "载入或替换某年度的补偿方案（JSON 政策文件）；文件有任何错误则整个不载入，并列出所有错误"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="政策文件（.json）")

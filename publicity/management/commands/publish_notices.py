@@ -8,6 +8,9 @@ from publicity.services import notices_publish
 
 class Command(BaseCommand):
     help = "发布某月已兑付住院补偿的公示（每村一份；重复运行不会重复发布）"
+    # a data command: Django's system checks (models, URLs, templates: about a second) are the
+    # web site's concern, not a reason to delay every import or report
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)
