@@ -15,8 +15,7 @@ app = Celery("ncms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs (celery beat). Later issues add the monthly fund report (1st of the month)
-# and the nightly facility flags here.
+# Periodic jobs (celery beat), all declared here, each with the reason for its schedule.
 app.conf.beat_schedule = {}
 
 # Monthly fund report (基金运行月报): on the 1st at 02:00 county time (CELERY_TIMEZONE is

@@ -1,4 +1,4 @@
-"""A Redis cache that degrades instead of failing when Redis is down (issue 7, Faults).
+"""A Redis cache that degrades instead of failing when Redis is down.
 
 Nothing the application keeps in the cache is the only copy of anything: the public pages are
 rendered again, the API throttles and the public forms' counters start afresh, an import's

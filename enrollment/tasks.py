@@ -5,7 +5,7 @@ It is safe to run twice: a job already done does nothing, and a job whose first 
 runs again (the import is all-or-nothing, and importing the same rows again changes nothing).
 Enqueue it with `import_job_enqueue` from `transaction.on_commit`, so the worker sees the job row.
 
-Faults (issue 7):
+When things fail:
 - Redis down when the job is enqueued: the job is marked failed with a message saying that the
   file is kept and nothing was imported, and the clerk retries it from the job page
   (`import_job_retry`) once the queue is back; never a 500, and the uploaded file is never lost.

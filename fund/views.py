@@ -134,7 +134,7 @@ def payout_pay(request):
     A double click sends the same claims twice: the second finds them paid and says so.
     The form carries the idempotency key it was rendered with (`idempotency_key`): the same form
     sent again after a lost connection answers with what was paid, never pays twice
-    (`services.payout_batch_pay`). A post without a key (an old page) is paid without one."""
+    (`services.payout_batch_pay`). A post without a key (a page rendered before keys were sent) is paid without one."""
     ids = [request.POST["pay_one"]] if request.POST.get("pay_one") else request.POST.getlist("claim")
     claims = _claims_in_scope(request, ids, [ClaimStatus.APPROVED, ClaimStatus.PAID])
     next_url = request.POST.get("next") or reverse("fund:payout_queue")

@@ -1,4 +1,4 @@
-"""Fault injection for the tests of issue 7 (Faults): Redis down, a worker killed, a database
+"""Fault injection: Redis down, a worker killed, a database
 connection lost. Only the fault is injected; the database, Redis and the worker stay real.
 
 - `cache_down` / `broker_down`: the cache and the Celery broker pointed at a port where nothing

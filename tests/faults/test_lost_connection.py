@@ -1,4 +1,4 @@
-"""A lost database connection during a payout or a settlement (issue 7, Faults): the retry
+"""A lost database connection during a payout or a settlement: the retry
 neither pays twice nor loses the payment.
 
 The connection dies right after the first INSERT of the write (`lose_connection`): before the

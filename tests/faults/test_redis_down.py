@@ -1,4 +1,4 @@
-"""Redis down (issue 7, Faults): pages and the API keep serving; work that needs a task says that
+"""Redis down: pages and the API keep serving; work that needs a task says that
 it failed to start and can be retried, and nothing is lost.
 
 The cache and the broker are pointed at a port where nothing listens (`cache_down`,

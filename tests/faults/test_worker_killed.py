@@ -1,4 +1,4 @@
-"""A Celery worker killed in the middle of a roster import or a report (issue 7, Faults): nothing
+"""A Celery worker killed in the middle of a roster import or a report: nothing
 half-written, and the job can be run again.
 
 PostgreSQL + Redis: a worker process of our own (own queue, so the session's worker never takes

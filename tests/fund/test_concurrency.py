@@ -1,4 +1,4 @@
-"""A claim is paid at most once, also when two cashiers pay it at the same instant (issue 4):
+"""A claim is paid at most once, also when two cashiers pay it at the same instant:
 two threads, two real connections. On PostgreSQL the claim's row lock makes the second wait
 and then find it paid; SQLite's in-memory test database cannot wait for a lock, so there the
 test serializes the two transactions itself (as tests/claims/test_concurrency.py does)."""

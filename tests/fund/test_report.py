@@ -128,7 +128,7 @@ def test_march_report_exact_figures(county):
 def test_a_member_who_moved_township_counts_once_in_the_county(county, facility, other_village):
     """m1 had paid claims in 城关镇 (January, March); after moving to 河口乡 a third one is paid
     there: each township counts m1 as a beneficiary (participants by where members live now),
-    the county once (4 of 6, as before)."""
+    the county once (4 of 6 participants)."""
     from claims.models import Claim
 
     m1 = Claim.objects.get(paid_at=at(2026, 1, 20)).member

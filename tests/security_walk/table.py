@@ -165,7 +165,7 @@ RULES: dict[str, Rule] = {
     "api:claim": Rule("api.claims_view", pk("claim"), "claim", anonymous=401),
     "api:member": Rule("api.members_view", lambda world, place: {"id_number": place.member.id_number},
                        "county", anonymous=401),
-    # the OpenAPI document and its pages: public (no data), as issue 7 lists them with /public/
+    # the OpenAPI document and its pages: public, like /public/ (they hold no data)
     "api:schema": Rule(PUBLIC, anonymous=200),
     "api:docs": Rule(PUBLIC, anonymous=200),
     "api:redoc": Rule(PUBLIC, anonymous=200),
