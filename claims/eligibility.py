@@ -1,5 +1,5 @@
-"""Whether a claim may be valued, and with which refusal (docs/contract.md, "quote_claims input
-line"; docs/rules.md, "Claims": "Refuse, with a clear reason").
+"""Whether a claim may be valued, and with which refusal (docs/contract.md, "quote_claims
+lines"; docs/rules.md, "Claims": "Refuse, with a clear reason").
 
 One checker for every way in (the township office, the facility's settlement, `quote_claims`),
 so a refusal carries the same code everywhere. It works on plain facts (`ClaimFacts`) and on

@@ -1,5 +1,5 @@
 """What the database knows about one claim, read for its checks and its valuation (docs/contract.md,
-"quote_claims input line": the member enrolled for the year of discharge, the facility designated
+"quote_claims lines": the member enrolled for the year of discharge, the facility designated
 and not suspended, the member's other stays and what they hold of the annual cap, the invoice not
 claimed before, the year's policy).
 

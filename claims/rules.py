@@ -4,7 +4,7 @@ no ORM, Decimal only.
 - `value_claim` values one claim by a parsed `claims.policy.Policy` and returns a `Valuation`, the
   figures that explain every fen of it; `formula_bands` is step 4's band arithmetic.
 - `contract_breakdown` writes a valuation as the contract's `breakdown` object (docs/contract.md,
-  "quote_claims input line"), `quote_line` as the contract's output line, `stored_breakdown` as
+  "quote_claims lines"), `quote_line` as the contract's output line, `stored_breakdown` as
   the breakdown a claim keeps (the contract's object plus what a page needs to explain it line by
   line). Every breakdown, quoted, returned by the API or stored, is built by `contract_breakdown`.
 - `check_amounts` is step 1's refusal (`bad_amounts`); the other refusals, which need the claim's
