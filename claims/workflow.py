@@ -16,17 +16,16 @@ from core.errors import NcmsError
 from .cap import lock_cap, refresh_cap
 from .models import Claim, ClaimEvent, ClaimStatus, RejectionReason
 
-S = ClaimStatus
 
 # The workflow (docs/rules.md, "Claims"): action → (statuses it may start from, status it leads to).
 # "pay" is the fund's (approved → paid); paid and rejected are final.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "review": (frozenset({S.SUBMITTED}), S.REVIEWED),
-    "approve": (frozenset({S.REVIEWED}), S.APPROVED),
-    "return": (frozenset({S.SUBMITTED, S.REVIEWED}), S.RETURNED),
-    "reject": (frozenset({S.SUBMITTED, S.REVIEWED, S.RETURNED}), S.REJECTED),
-    "resubmit": (frozenset({S.RETURNED}), S.SUBMITTED),
-    "pay": (frozenset({S.APPROVED}), S.PAID),
+    "review": (frozenset({ClaimStatus.SUBMITTED}), ClaimStatus.REVIEWED),
+    "approve": (frozenset({ClaimStatus.REVIEWED}), ClaimStatus.APPROVED),
+    "return": (frozenset({ClaimStatus.SUBMITTED, ClaimStatus.REVIEWED}), ClaimStatus.RETURNED),
+    "reject": (frozenset({ClaimStatus.SUBMITTED, ClaimStatus.REVIEWED, ClaimStatus.RETURNED}), ClaimStatus.REJECTED),
+    "resubmit": (frozenset({ClaimStatus.RETURNED}), ClaimStatus.SUBMITTED),
+    "pay": (frozenset({ClaimStatus.APPROVED}), ClaimStatus.PAID),
 }
 ACTION_WORDS = {"submit": "提交", "settle": "即时结报", "review": "审核", "approve": "审批",
                 "return": "退回修改", "reject": "不予补偿", "resubmit": "重新提交", "pay": "兑付"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from core.money import to_fen
+from core.money import ZERO, to_fen
 
 from ledger.models import (
     COMPENSATION,
@@ -24,7 +24,6 @@ from claims.models import Claim, ClaimStatus
 from policy.models import PolicyVersion
 from enrollment.models import Enrollment
 
-ZERO = Decimal("0.00")
 
 
 def _fen_values(sums: dict) -> dict:

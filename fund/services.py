@@ -25,7 +25,6 @@ from ledger.services import ZERO, chart_ensure, lock_balances, post, require_cap
 
 from .models import PayoutBatch
 
-K = TransactionKind
 
 
 # --- payouts (兑付) ----------------------------------------------------------------------------
@@ -75,7 +74,7 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
     paid = []
     for claim in locked:
         if claim.compensation > ZERO:
-            post(user=user, year=claim.year, on=on, kind=K.PAYOUT, ref=f"claim:{claim.pk}",
+            post(user=user, year=claim.year, on=on, kind=TransactionKind.PAYOUT, ref=f"claim:{claim.pk}",
                   memo=f"兑付 {claim.invoice_no}", accounts=accounts, balances=balances_by_year[claim.year],
                   movements=[(EXPENDITURE, -claim.compensation), (COMPENSATION, claim.compensation)])
         paid.append(claim_transition(user=user, claim=claim, action="pay", at=at))

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from core.money import to_fen
+from core.money import ZERO, to_fen
 
 from .models import (
     Account,
@@ -16,7 +16,6 @@ from .models import (
     LedgerTransaction,
 )
 
-ZERO = Decimal("0.00")
 
 
 def account_balance(account, until: date | None = None, *, year: int | None = None) -> Decimal:

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from accounts.roles import user_can
 from core.errors import NcmsError
-from core.money import parse_money, to_fen
+from core.money import ZERO, parse_money, to_fen
 from policy.models import PolicyVersion
 
 from .models import (
@@ -57,20 +57,18 @@ from .models import (
     income_code,
 )
 
-ZERO = Decimal("0")
 INCOME_CODES = frozenset(income_code(source) for source in IncomeSource.values)
-K = TransactionKind
 
 # The closed fund: which accounts each kind of movement may touch, and in which direction
 # ("+" debit, "-" credit): money flows special → expenditure → compensation, never back, and
 # income accounts are only credited. A reversal mirrors the transaction it reverses.
 BOTH, DEBIT, CREDIT = frozenset("+-"), frozenset("+"), frozenset("-")
 ALLOWED: dict[str, dict[str, frozenset[str]]] = {
-    K.INCOME: {SPECIAL: BOTH, RESERVE: BOTH} | {code: CREDIT for code in INCOME_CODES},
-    K.TRANSFER: {SPECIAL: CREDIT, EXPENDITURE: DEBIT},
-    K.PAYOUT: {EXPENDITURE: CREDIT, COMPENSATION: DEBIT},
-    K.INTEREST_RETURN: {EXPENDITURE: BOTH, SPECIAL: BOTH, RESERVE: BOTH, income_code(IncomeSource.INTEREST): CREDIT},
-    K.RESERVE: {SPECIAL: BOTH, RESERVE: BOTH},
+    TransactionKind.INCOME: {SPECIAL: BOTH, RESERVE: BOTH} | {code: CREDIT for code in INCOME_CODES},
+    TransactionKind.TRANSFER: {SPECIAL: CREDIT, EXPENDITURE: DEBIT},
+    TransactionKind.PAYOUT: {EXPENDITURE: CREDIT, COMPENSATION: DEBIT},
+    TransactionKind.INTEREST_RETURN: {EXPENDITURE: BOTH, SPECIAL: BOTH, RESERVE: BOTH, income_code(IncomeSource.INTEREST): CREDIT},
+    TransactionKind.RESERVE: {SPECIAL: BOTH, RESERVE: BOTH},
 }
 ACCOUNT_WORDS = {SPECIAL: "财政专户（风险基金以外）", RESERVE: "风险基金", EXPENDITURE: "支出户",
                  COMPENSATION: "补偿支出"}
@@ -156,7 +154,7 @@ def _checked(*, year: int, kind: str, movements: list[tuple[str, Decimal]],
     change of each account's balance, or a refusal (forbidden movement, unbalanced, not to the
     fen, a balance that would go below zero)."""
     movements = [(code, amount) for code, amount in movements if amount != ZERO]
-    allowed = ALLOWED.get(kind, {}) if kind != K.REVERSAL else {code: BOTH for code, _ in movements}
+    allowed = ALLOWED.get(kind, {}) if kind != TransactionKind.REVERSAL else {code: BOTH for code, _ in movements}
     forbidden = sorted({code for code, amount in movements
                         if ("+" if amount > ZERO else "-") not in allowed.get(code, ())})
     if forbidden:
@@ -219,7 +217,7 @@ def _income_post(*, user, year: int, on: date, source: str, amount: Decimal, ref
     code = income_code(source)
     balances = lock_balances(accounts, [SPECIAL, RESERVE, code], year)
     share = _reserve_share(year=year, balances=balances, extra_income=amount)
-    return post(user=user, year=year, on=on, kind=K.INCOME, ref=ref, memo=memo, accounts=accounts,
+    return post(user=user, year=year, on=on, kind=TransactionKind.INCOME, ref=ref, memo=memo, accounts=accounts,
                  balances=balances, movements=_income_movements(code, amount, share))
 
 
@@ -275,19 +273,19 @@ def contributions_book_bulk(*, user, year: int, amounts_by_date: dict[date, Deci
     code = income_code(IncomeSource.INDIVIDUAL)
     balances = lock_balances(accounts, [SPECIAL, RESERVE, code], year)
     refs = [f"{ref_prefix}:{on.isoformat()}" for on, _ in days]
-    taken = LedgerTransaction.objects.filter(kind=K.INCOME, ref__in=refs).values_list("ref", flat=True).first()
+    taken = LedgerTransaction.objects.filter(kind=TransactionKind.INCOME, ref__in=refs).values_list("ref", flat=True).first()
     if taken:
         raise NcmsError(f"业务号「{taken}」已经记过账，不能重复记账", code="duplicate_ref")
     rate, income = _reserve_rate(year), _year_income(year)
     entries, lines = [], []
     for (on, amount), ref in zip(days, refs):
         share = _reserve_gap(rate=rate, income=income + amount, reserve=balances[RESERVE])
-        movements, change = _checked(year=year, kind=K.INCOME, balances=balances, accounts=accounts,
+        movements, change = _checked(year=year, kind=TransactionKind.INCOME, balances=balances, accounts=accounts,
                                      movements=_income_movements(code, amount, share))
         for account_code, delta in change.items():
             balances[account_code].balance += delta
         income += amount
-        entry = LedgerTransaction(year=year, date=on, kind=K.INCOME, ref=ref, created_by=user,
+        entry = LedgerTransaction(year=year, date=on, kind=TransactionKind.INCOME, ref=ref, created_by=user,
                                   memo=f"个人缴费（花名册导入）{on.isoformat()}")
         entries.append(entry)
         lines += [(entry, account_code, value) for account_code, value in movements]
@@ -309,7 +307,7 @@ def reserve_settle(*, user, year: int, date: date) -> LedgerTransaction | None:
     share = _reserve_share(year=year, balances=balances, extra_income=ZERO)
     if share == ZERO:
         return None
-    return post(user=user, year=year, on=date, kind=K.RESERVE, ref="", memo="风险基金计提调整",
+    return post(user=user, year=year, on=date, kind=TransactionKind.RESERVE, ref="", memo="风险基金计提调整",
                  accounts=accounts, balances=balances, movements=[(SPECIAL, -share), (RESERVE, share)])
 
 
@@ -331,14 +329,14 @@ def funds_transfer(*, user, year: int, date: date, amount, ref: str) -> LedgerTr
         raise NcmsError("请填写划拨日期", code="missing_date")
     accounts = chart_ensure()
     balances = lock_balances(accounts, [SPECIAL, EXPENDITURE], year)
-    _check_ref(K.TRANSFER, ref)
+    _check_ref(TransactionKind.TRANSFER, ref)
     available = balances[SPECIAL].balance
     if available < amount:
         reserve = AccountBalance.objects.filter(account=accounts[RESERVE], year=year).values_list(
             "balance", flat=True).first() or ZERO
         raise NcmsError(f"财政专户{year}年度可划拨余额 {available} 元（风险基金 {reserve} 元不可划拨），"
                         f"不足划拨 {amount} 元", code="insufficient_funds")
-    return post(user=user, year=year, on=date, kind=K.TRANSFER, ref=ref, memo=f"划拨支出户 {ref}",
+    return post(user=user, year=year, on=date, kind=TransactionKind.TRANSFER, ref=ref, memo=f"划拨支出户 {ref}",
                  accounts=accounts, balances=balances, movements=[(SPECIAL, -amount), (EXPENDITURE, amount)])
 
 
@@ -358,7 +356,7 @@ def interest_return(*, user, year: int, date: date, amount, ref: str) -> LedgerT
     interest = income_code(IncomeSource.INTEREST)
     balances = lock_balances(accounts, [SPECIAL, RESERVE, EXPENDITURE, interest], year)
     share = _reserve_share(year=year, balances=balances, extra_income=amount)
-    return post(user=user, year=year, on=date, kind=K.INTEREST_RETURN, ref=ref, memo=f"支出户利息回缴 {ref}",
+    return post(user=user, year=year, on=date, kind=TransactionKind.INTEREST_RETURN, ref=ref, memo=f"支出户利息回缴 {ref}",
                  accounts=accounts, balances=balances,
                  movements=[(EXPENDITURE, amount), (interest, -amount), (SPECIAL, amount), (EXPENDITURE, -amount),
                             (SPECIAL, -share), (RESERVE, share)])
@@ -378,9 +376,9 @@ def transaction_reverse(*, user, transaction: LedgerTransaction, memo: str, date
     if not memo:
         raise NcmsError("请说明冲销原因", code="missing_memo")
     original = LedgerTransaction.objects.select_for_update().get(pk=transaction.pk)
-    if original.kind == K.REVERSAL:
+    if original.kind == TransactionKind.REVERSAL:
         raise NcmsError("冲销凭证不能再冲销", code="bad_reversal")
-    if original.kind == K.PAYOUT:
+    if original.kind == TransactionKind.PAYOUT:
         raise NcmsError("补偿兑付不能冲销：已兑付的补偿申请保持已兑付", code="bad_reversal")
     if LedgerTransaction.objects.filter(reverses=original).exists():
         raise NcmsError(f"凭证 #{original.pk} 已经冲销过", code="already_reversed")
@@ -396,6 +394,6 @@ def transaction_reverse(*, user, transaction: LedgerTransaction, memo: str, date
         mirrored = sum((amount for code, amount in movements if code == RESERVE), ZERO)
         share = _reserve_share(year=original.year, balances=balances, extra_income=income_change) - mirrored
         movements += [(SPECIAL, -share), (RESERVE, share)]
-    return post(user=user, year=original.year, on=date or timezone.localdate(), kind=K.REVERSAL,
+    return post(user=user, year=original.year, on=date or timezone.localdate(), kind=TransactionKind.REVERSAL,
                  ref=f"reverse:{original.pk}", memo=f"冲销 #{original.pk}：{memo}", accounts=accounts,
                  balances=balances, reverses=original, movements=movements)

@@ -37,7 +37,7 @@ from . import rules
 from facilities.models import Facility
 from claims.models import Claim, ClaimStatus
 
-FEN = Decimal(100)
+FEN_IN_A_YUAN = Decimal(100)
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -58,7 +58,7 @@ def _day(value) -> date | None:
 
 
 def _fen(value) -> int:
-    return int((Decimal(str(value)) * FEN).to_integral_value())
+    return int((Decimal(str(value)) * FEN_IN_A_YUAN).to_integral_value())
 
 
 _WINDOW_SQL = """

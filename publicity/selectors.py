@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core.money import ZERO
+
 from places.models import Township, Village
 
 from .models import Notice, NoticeLine
@@ -18,7 +20,6 @@ from ledger.selectors import account_balance, income_total
 from claims.models import Claim
 from enrollment.models import Member
 
-ZERO = Decimal("0.00")
 
 
 def townships_with_villages():

@@ -21,15 +21,14 @@ from core.errors import NcmsError
 FIXTURE = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "policy-2026.json"
 DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))
 POLICY = parse_policy(DOCUMENT)
-D = Decimal
 
 
 def value(policy=POLICY, *, level="county", category="ordinary", total="0.00", excluded="0.00",
           referred=True, diagnosis="J18.9", delivery=None, used="0.00"):
     return value_claim(
-        policy=policy, level=level, category=category, total_cost=D(total),
-        non_reimbursable_cost=D(excluded), referred=referred, diagnosis=diagnosis,
-        delivery=delivery, used_this_year=D(used),
+        policy=policy, level=level, category=category, total_cost=Decimal(total),
+        non_reimbursable_cost=Decimal(excluded), referred=referred, diagnosis=diagnosis,
+        delivery=delivery, used_this_year=Decimal(used),
     )
 
 
@@ -44,25 +43,25 @@ def policy_with(**changes):
 def test_contract_example_policy_parses_to_exact_values():
     assert POLICY.year == 2026
     assert POLICY.name == "2026 inpatient compensation plan"
-    assert POLICY.contribution.individual == D("380.00")
-    assert POLICY.contribution.subsidy == {"central": D("420.00"), "provincial": D("150.00"),
-                                           "county": D("70.00")}
-    assert POLICY.contribution.total == D("1020.00")
-    assert POLICY.risk_reserve_rate == D("0.03")
-    assert POLICY.annual_cap == D("200000.00")
+    assert POLICY.contribution.individual == Decimal("380.00")
+    assert POLICY.contribution.subsidy == {"central": Decimal("420.00"), "provincial": Decimal("150.00"),
+                                           "county": Decimal("70.00")}
+    assert POLICY.contribution.total == Decimal("1020.00")
+    assert POLICY.risk_reserve_rate == Decimal("0.03")
+    assert POLICY.annual_cap == Decimal("200000.00")
     assert POLICY.claim_deadline_days == 90
     county = POLICY.levels["county"]
-    assert county.deductible == D("400.00")
-    assert [(band.up_to, band.ratio) for band in county.bands] == [(D("10000.00"), D("0.75")),
-                                                                   (None, D("0.80"))]
+    assert county.deductible == Decimal("400.00")
+    assert [(band.up_to, band.ratio) for band in county.bands] == [(Decimal("10000.00"), Decimal("0.75")),
+                                                                   (None, Decimal("0.80"))]
     assert POLICY.unreferred_reduction.levels == {"municipal", "provincial"}
-    assert POLICY.unreferred_reduction.ratio_points == D("0.10")
+    assert POLICY.unreferred_reduction.ratio_points == Decimal("0.10")
     assert POLICY.groups["wubao"].waive_deductible is True
     assert POLICY.groups["dibao"].waive_deductible is False
-    assert POLICY.groups["poor"].ratio_points == D("0.05")
-    assert POLICY.delivery == {"normal": D("500.00"), "caesarean": D("1200.00")}
+    assert POLICY.groups["poor"].ratio_points == Decimal("0.05")
+    assert POLICY.delivery == {"normal": Decimal("500.00"), "caesarean": Decimal("1200.00")}
     [appendicitis] = POLICY.single_disease
-    assert (appendicitis.code, appendicitis.level, appendicitis.payment) == ("K35", "county", D("2400.00"))
+    assert (appendicitis.code, appendicitis.level, appendicitis.payment) == ("K35", "county", Decimal("2400.00"))
 
 
 def test_levels_and_categories_match_the_models():
@@ -78,10 +77,10 @@ def test_levels_and_categories_match_the_models():
 def test_township_pays_90_percent_after_100_deductible():
     valuation = value(level="township", total="1600.00", excluded="100.00")
     assert valuation.rule == "formula"
-    assert valuation.reimbursable == D("1500.00")
-    assert valuation.deductible == D("100.00")
-    assert valuation.compensation == D("1260.00")  # 0.90 × (1500 − 100)
-    assert valuation.patient_pays == D("340.00")
+    assert valuation.reimbursable == Decimal("1500.00")
+    assert valuation.deductible == Decimal("100.00")
+    assert valuation.compensation == Decimal("1260.00")  # 0.90 × (1500 − 100)
+    assert valuation.patient_pays == Decimal("340.00")
     assert valuation.as_breakdown()["bands"] == [
         {"from": "100.00", "to": "1500.00", "ratio": "0.90", "amount": "1260.00"}]
 
@@ -90,8 +89,8 @@ def test_contract_example_claim_at_a_county_hospital_crosses_the_10000_band_edge
     # total 12345.60, non-reimbursable 1345.60 → R = 11000.00, D = 400.00:
     # 0.75 × (10000 − 400) + 0.80 × (11000 − 10000) = 7200 + 800 = 8000.00
     valuation = value(level="county", total="12345.60", excluded="1345.60", referred=False)
-    assert valuation.compensation == D("8000.00")
-    assert valuation.patient_pays == D("4345.60")
+    assert valuation.compensation == Decimal("8000.00")
+    assert valuation.patient_pays == Decimal("4345.60")
     assert valuation.as_breakdown() == {
         "rule": "formula", "reimbursable": "11000.00", "deductible": "400.00",
         "bands": [{"from": "400.00", "to": "10000.00", "ratio": "0.75", "amount": "7200.00"},
@@ -109,7 +108,7 @@ def test_contract_example_claim_at_a_county_hospital_crosses_the_10000_band_edge
 ])
 def test_county_band_edges(reimbursable, compensation, band_count):
     valuation = value(level="county", total=reimbursable)
-    assert valuation.compensation == D(compensation)
+    assert valuation.compensation == Decimal(compensation)
     assert len(valuation.bands) == band_count
 
 
@@ -119,15 +118,15 @@ def test_deductible_reaching_into_the_second_band_starts_it_at_the_deductible():
     valuation = value(policy, level="county", total="15000.00")
     assert valuation.as_breakdown()["bands"] == [
         {"from": "12000.00", "to": "15000.00", "ratio": "0.80", "amount": "2400.00"}]
-    assert valuation.compensation == D("2400.00")
+    assert valuation.compensation == Decimal("2400.00")
 
 
 def test_wubao_has_the_deductible_waived_and_ten_more_points():
     valuation = value(level="county", category="wubao", total="11000.00")
     # 0.85 × 10000 + 0.90 × 1000
-    assert valuation.deductible == D("0")
+    assert valuation.deductible == Decimal("0")
     assert valuation.deductible_waived is True
-    assert valuation.compensation == D("9400.00")
+    assert valuation.compensation == Decimal("9400.00")
     assert valuation.as_breakdown()["bands"] == [
         {"from": "0.00", "to": "10000.00", "ratio": "0.85", "amount": "8500.00"},
         {"from": "10000.00", "to": "11000.00", "ratio": "0.90", "amount": "900.00"}]
@@ -135,53 +134,53 @@ def test_wubao_has_the_deductible_waived_and_ten_more_points():
 
 def test_dibao_keeps_the_deductible_and_gets_five_more_points():
     valuation = value(level="township", category="dibao", total="1100.00")
-    assert valuation.deductible == D("100.00")
-    assert valuation.compensation == D("950.00")  # 0.95 × 1000
+    assert valuation.deductible == Decimal("100.00")
+    assert valuation.compensation == Decimal("950.00")  # 0.95 × 1000
 
 
 def test_poor_waives_deductible_and_gets_five_points():
     valuation = value(level="provincial", category="poor", total="10000.00")
-    assert valuation.compensation == D("5500.00")  # 0.55 × 10000, referred
+    assert valuation.compensation == Decimal("5500.00")  # 0.55 × 10000, referred
 
 
 def test_unreferred_municipal_stay_loses_ten_points():
     referred = value(level="municipal", total="11000.00", referred=True)
     unreferred = value(level="municipal", total="11000.00", referred=False)
-    assert referred.compensation == D("6000.00")   # 0.60 × (11000 − 1000)
-    assert unreferred.compensation == D("5000.00")  # 0.50 × 10000
-    assert unreferred.reduction_points == D("0.10")
+    assert referred.compensation == Decimal("6000.00")   # 0.60 × (11000 − 1000)
+    assert unreferred.compensation == Decimal("5000.00")  # 0.50 × 10000
+    assert unreferred.reduction_points == Decimal("0.10")
     assert unreferred.as_breakdown()["bands"][0]["ratio"] == "0.50"
 
 
 def test_unreferred_reduction_does_not_touch_levels_not_listed():
-    assert value(level="county", total="5400.00", referred=False).compensation == D("3750.00")
+    assert value(level="county", total="5400.00", referred=False).compensation == Decimal("3750.00")
 
 
 def test_group_points_and_unreferred_reduction_combine():
     # dibao at an unreferred provincial hospital: 0.50 + 0.05 − 0.10 = 0.45
     valuation = value(level="provincial", category="dibao", total="12000.00", referred=False)
-    assert valuation.compensation == D("4500.00")
+    assert valuation.compensation == Decimal("4500.00")
 
 
 def test_ratio_is_clamped_at_one():
     policy = policy_with(groups={"wubao": {"waive_deductible": True, "ratio_points": "0.20"}})
     valuation = value(policy, level="township", category="wubao", total="1000.00")
-    assert valuation.bands[0].ratio == D("1")
+    assert valuation.bands[0].ratio == Decimal("1")
     assert valuation.as_breakdown()["bands"][0]["ratio"] == "1.00"
-    assert valuation.compensation == D("1000.00")
-    assert valuation.patient_pays == D("0.00")
+    assert valuation.compensation == Decimal("1000.00")
+    assert valuation.patient_pays == Decimal("0.00")
 
 
 def test_ratio_is_clamped_at_zero():
     policy = policy_with(unreferred_reduction={"levels": ["provincial"], "ratio_points": "0.70"})
     valuation = value(policy, level="provincial", total="5000.00", referred=False)
-    assert valuation.bands[0].ratio == D("0")
-    assert valuation.compensation == D("0.00")
-    assert valuation.patient_pays == D("5000.00")
+    assert valuation.bands[0].ratio == Decimal("0")
+    assert valuation.compensation == Decimal("0.00")
+    assert valuation.patient_pays == Decimal("5000.00")
 
 
 def test_ordinary_member_with_no_group_rule():
-    assert value(level="township", category="ordinary", total="200.00").compensation == D("90.00")
+    assert value(level="township", category="ordinary", total="200.00").compensation == Decimal("90.00")
 
 
 # --- steps 2 and 3: delivery and single disease ----------------------------------------------
@@ -190,8 +189,8 @@ def test_normal_delivery_pays_the_fixed_amount():
     valuation = value(level="county", total="3000.00", excluded="200.00", delivery="normal",
                       diagnosis="O80")
     assert valuation.rule == "delivery"
-    assert valuation.compensation == D("500.00")
-    assert valuation.patient_pays == D("2500.00")
+    assert valuation.compensation == Decimal("500.00")
+    assert valuation.patient_pays == Decimal("2500.00")
     assert valuation.as_breakdown() == {
         "rule": "delivery", "reimbursable": "2800.00", "deductible": "0.00", "bands": [],
         "before_cap": "500.00", "cap_remaining": "200000.00"}
@@ -199,14 +198,14 @@ def test_normal_delivery_pays_the_fixed_amount():
 
 def test_caesarean_delivery_is_capped_by_the_reimbursable_cost():
     valuation = value(level="township", total="1500.00", excluded="600.00", delivery="caesarean")
-    assert valuation.compensation == D("900.00")
-    assert valuation.rule_amount == D("1200.00")
+    assert valuation.compensation == Decimal("900.00")
+    assert valuation.rule_amount == Decimal("1200.00")
 
 
 def test_delivery_comes_before_single_disease():
     valuation = value(level="county", total="5000.00", diagnosis="K35.8", delivery="caesarean")
     assert valuation.rule == "delivery"
-    assert valuation.compensation == D("1200.00")
+    assert valuation.compensation == Decimal("1200.00")
 
 
 @pytest.mark.parametrize("diagnosis", ["K35", "K35.8", "k35.2", " K35.9 "])
@@ -214,19 +213,19 @@ def test_single_disease_matches_by_prefix_and_level(diagnosis):
     valuation = value(level="county", total="6000.00", excluded="500.00", diagnosis=diagnosis)
     assert valuation.rule == "single_disease"
     assert valuation.single_disease.code == "K35"
-    assert valuation.compensation == D("2400.00")
-    assert valuation.patient_pays == D("3600.00")
+    assert valuation.compensation == Decimal("2400.00")
+    assert valuation.patient_pays == Decimal("3600.00")
     assert valuation.as_breakdown()["bands"] == []
 
 
 def test_single_disease_payment_is_capped_by_reimbursable_cost():
-    assert value(level="county", total="2000.00", diagnosis="K35.8").compensation == D("2000.00")
+    assert value(level="county", total="2000.00", diagnosis="K35.8").compensation == Decimal("2000.00")
 
 
 def test_single_disease_at_another_level_falls_to_the_formula():
     valuation = value(level="township", total="3100.00", diagnosis="K35.8")
     assert valuation.rule == "formula"
-    assert valuation.compensation == D("2700.00")  # 0.90 × (3100 − 100)
+    assert valuation.compensation == Decimal("2700.00")  # 0.90 × (3100 − 100)
 
 
 def test_diagnosis_not_starting_with_the_code_falls_to_the_formula():
@@ -238,8 +237,8 @@ def test_longest_single_disease_code_wins():
     policy = policy_with(single_disease=[
         {"code": "K35", "level": "county", "name": "appendicitis", "payment": "2400.00"},
         {"code": "K35.3", "level": "county", "name": "with peritonitis", "payment": "3600.00"}])
-    assert value(policy, total="9000.00", diagnosis="K35.32").compensation == D("3600.00")
-    assert value(policy, total="9000.00", diagnosis="K35.8").compensation == D("2400.00")
+    assert value(policy, total="9000.00", diagnosis="K35.32").compensation == Decimal("3600.00")
+    assert value(policy, total="9000.00", diagnosis="K35.8").compensation == Decimal("2400.00")
 
 
 # --- step 5: rounding and the cap ------------------------------------------------------------
@@ -247,10 +246,10 @@ def test_longest_single_disease_code_wins():
 def test_rounding_is_half_up_at_half_a_fen():
     # 0.90 × (1100.05 − 100) = 900.045: half up gives 900.05 (banker's rounding would give 900.04)
     valuation = value(level="township", total="1100.05")
-    assert valuation.bands[0].amount == D("900.045")
-    assert D("900.045").quantize(D("0.01"), rounding=ROUND_HALF_EVEN) == D("900.04")
-    assert valuation.compensation == D("900.05")
-    assert valuation.patient_pays == D("200.00")
+    assert valuation.bands[0].amount == Decimal("900.045")
+    assert Decimal("900.045").quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN) == Decimal("900.04")
+    assert valuation.compensation == Decimal("900.05")
+    assert valuation.patient_pays == Decimal("200.00")
 
 
 def test_compensation_rounds_the_exact_sum_not_the_sum_of_rounded_bands():
@@ -258,8 +257,8 @@ def test_compensation_rounds_the_exact_sum_not_the_sum_of_rounded_bands():
         "deductible": "0.00",
         "bands": [{"up_to": "100.01", "ratio": "0.50"}, {"up_to": None, "ratio": "0.50"}]}})
     valuation = value(policy, level="township", total="200.02")
-    assert [share.amount for share in valuation.bands] == [D("50.005"), D("50.005")]
-    assert valuation.compensation == D("100.01")  # round(100.010), not 50.01 + 50.01
+    assert [share.amount for share in valuation.bands] == [Decimal("50.005"), Decimal("50.005")]
+    assert valuation.compensation == Decimal("100.01")  # round(100.010), not 50.01 + 50.01
     breakdown = valuation.as_breakdown()
     assert [band["amount"] for band in breakdown["bands"]] == ["50.01", "50.01"]
     assert breakdown["before_cap"] == "100.01"
@@ -267,30 +266,30 @@ def test_compensation_rounds_the_exact_sum_not_the_sum_of_rounded_bands():
 
 def test_cap_partly_used_caps_the_claim():
     valuation = value(level="township", total="10100.00", used="195000.00")
-    assert valuation.before_cap == D("9000.00")
-    assert valuation.cap_remaining == D("5000.00")
-    assert valuation.compensation == D("5000.00")
+    assert valuation.before_cap == Decimal("9000.00")
+    assert valuation.cap_remaining == Decimal("5000.00")
+    assert valuation.compensation == Decimal("5000.00")
     assert valuation.capped is True
-    assert valuation.patient_pays == D("5100.00")
+    assert valuation.patient_pays == Decimal("5100.00")
     assert valuation.as_breakdown()["cap_remaining"] == "5000.00"
 
 
 def test_cap_exhausted_pays_nothing():
     valuation = value(level="county", total="11000.00", used="200000.00")
-    assert valuation.cap_remaining == D("0")
-    assert valuation.compensation == D("0")
-    assert valuation.patient_pays == D("11000.00")
+    assert valuation.cap_remaining == Decimal("0")
+    assert valuation.compensation == Decimal("0")
+    assert valuation.patient_pays == Decimal("11000.00")
 
 
 def test_cap_overdrawn_never_goes_below_zero():
     valuation = value(level="county", total="11000.00", used="200100.00")
-    assert valuation.cap_remaining == D("0")
-    assert valuation.compensation == D("0")
+    assert valuation.cap_remaining == Decimal("0")
+    assert valuation.compensation == Decimal("0")
 
 
 def test_cap_applies_to_single_disease_and_delivery_too():
-    assert value(total="6000.00", diagnosis="K35", used="199000.00").compensation == D("1000.00")
-    assert value(total="6000.00", delivery="normal", used="199700.00").compensation == D("300.00")
+    assert value(total="6000.00", diagnosis="K35", used="199000.00").compensation == Decimal("1000.00")
+    assert value(total="6000.00", delivery="normal", used="199700.00").compensation == Decimal("300.00")
 
 
 # --- step 1 and refusals ---------------------------------------------------------------------
@@ -305,16 +304,16 @@ def test_bad_amounts_are_refused(total, excluded):
 
 def test_non_reimbursable_equal_to_total_is_fine():
     valuation = value(total="800.00", excluded="800.00")
-    assert valuation.reimbursable == D("0.00")
-    assert valuation.compensation == D("0.00")
-    assert valuation.patient_pays == D("800.00")
+    assert valuation.reimbursable == Decimal("0.00")
+    assert valuation.compensation == Decimal("0.00")
+    assert valuation.patient_pays == Decimal("800.00")
 
 
 def test_floats_are_refused():
     with pytest.raises(TypeError):
         value_claim(policy=POLICY, level="county", category="ordinary", total_cost=100.0,
-                    non_reimbursable_cost=D("0"), referred=True, diagnosis="", delivery=None,
-                    used_this_year=D("0"))
+                    non_reimbursable_cost=Decimal("0"), referred=True, diagnosis="", delivery=None,
+                    used_this_year=Decimal("0"))
 
 
 def test_unknown_level_and_delivery_are_refused():
@@ -328,7 +327,7 @@ def test_unknown_level_and_delivery_are_refused():
 
 def test_check_amounts_message_names_the_figures():
     with pytest.raises(NcmsError, match="目录外.*1345.60.*超过.*1000.00"):
-        check_amounts(total_cost=D("1000.00"), non_reimbursable_cost=D("1345.60"))
+        check_amounts(total_cost=Decimal("1000.00"), non_reimbursable_cost=Decimal("1345.60"))
 
 
 # --- eligibility helpers ---------------------------------------------------------------------
@@ -371,7 +370,7 @@ def test_deadline_counts_days_after_discharge_inclusive():
 
 
 def test_ratio_text():
-    assert [ratio_text(D(x)) for x in ("1", "0.9", "0.75", "0.755", "0")] == [
+    assert [ratio_text(Decimal(x)) for x in ("1", "0.9", "0.75", "0.755", "0")] == [
         "1.00", "0.90", "0.75", "0.755", "0.00"]
 
 
@@ -458,17 +457,17 @@ def test_optional_sections_may_be_left_out():
     policy = parse_policy(document)
     assert policy.groups == {} and policy.single_disease == ()
     assert value(policy, level="municipal", category="wubao", total="2000.00",
-                 referred=False, diagnosis="K35").compensation == D("600.00")
+                 referred=False, diagnosis="K35").compensation == Decimal("600.00")
 
 
 # --- properties ------------------------------------------------------------------------------
 
 def fen(min_value="0.00", max_value="500000.00"):
-    return st.decimals(min_value=D(min_value), max_value=D(max_value), places=2,
+    return st.decimals(min_value=Decimal(min_value), max_value=Decimal(max_value), places=2,
                        allow_nan=False, allow_infinity=False)
 
 
-ratios = st.decimals(min_value=D("0"), max_value=D("1"), places=2)
+ratios = st.decimals(min_value=Decimal("0"), max_value=Decimal("1"), places=2)
 
 
 @st.composite
@@ -507,18 +506,18 @@ claim_facts = st.fixed_dictionaries({
 @settings(max_examples=300, deadline=None)
 @given(policy=policies(), facts=claim_facts, total=fen(), share=st.fractions(0, 1), used=fen("0.00", "300000.00"))
 def test_compensation_stays_within_reimbursable_and_cap_and_adds_up(policy, facts, total, share, used):
-    excluded = (total * D(share.numerator) / D(share.denominator)).quantize(D("0.01"), rounding="ROUND_DOWN")
+    excluded = (total * Decimal(share.numerator) / Decimal(share.denominator)).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
     valuation = value_claim(policy=policy, total_cost=total, non_reimbursable_cost=excluded,
                             used_this_year=used, **facts)
     assert valuation.compensation >= 0
     assert valuation.compensation <= valuation.reimbursable
     assert valuation.compensation <= valuation.cap_remaining
-    assert valuation.cap_remaining == max(D("0"), policy.annual_cap - used)
-    assert valuation.compensation == valuation.compensation.quantize(D("0.01"))
+    assert valuation.cap_remaining == max(Decimal("0"), policy.annual_cap - used)
+    assert valuation.compensation == valuation.compensation.quantize(Decimal("0.01"))
     assert valuation.patient_pays + valuation.compensation == total
     assert valuation.patient_pays >= 0
     for share_ in valuation.bands:
-        assert D("0") <= share_.ratio <= D("1")
+        assert Decimal("0") <= share_.ratio <= Decimal("1")
         assert valuation.deductible <= share_.start < share_.end <= valuation.reimbursable
 
 
@@ -542,15 +541,15 @@ def test_formula_equals_the_contract_expression_on_the_example_policy(total, lev
     """An independent restatement of step 4 on the example policy."""
     rule = POLICY.levels[level]
     group = POLICY.groups.get(category)
-    deductible = D("0") if group and group.waive_deductible else rule.deductible
-    adjust = (group.ratio_points if group else D("0")) - (
-        D("0.10") if level in ("municipal", "provincial") and not referred else D("0"))
-    exact, start = D("0"), D("0")
+    deductible = Decimal("0") if group and group.waive_deductible else rule.deductible
+    adjust = (group.ratio_points if group else Decimal("0")) - (
+        Decimal("0.10") if level in ("municipal", "provincial") and not referred else Decimal("0"))
+    exact, start = Decimal("0"), Decimal("0")
     for band in rule.bands:
         top = total if band.up_to is None else min(total, band.up_to)
-        ratio = min(D("1"), max(D("0"), band.ratio + adjust))
-        exact += ratio * max(D("0"), top - max(deductible, start))
+        ratio = min(Decimal("1"), max(Decimal("0"), band.ratio + adjust))
+        exact += ratio * max(Decimal("0"), top - max(deductible, start))
         start = band.up_to if band.up_to is not None else start
     valuation = value(level=level, category=category, total=str(total), referred=referred,
                       diagnosis="J18.9")
-    assert valuation.compensation == exact.quantize(D("0.01"), rounding="ROUND_HALF_UP")
+    assert valuation.compensation == exact.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")

@@ -28,7 +28,6 @@ from core.errors import NcmsError
 from tests.claims.conftest import TODAY, facts, policy_document
 from tests.factories import EnrollmentFactory, FacilityFactory, MemberFactory
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 
@@ -55,8 +54,8 @@ def test_settle_stores_facts_figures_breakdown_policy_and_an_event(policy, facil
     assert created is True
     assert (claim.member, claim.facility, claim.year, claim.channel) == (member, facility, 2026, Channel.FACILITY)
     assert (claim.total_cost, claim.non_reimbursable_cost, claim.reimbursable_cost) == (
-        D("1100.00"), D("100.00"), D("1000.00"))
-    assert (claim.compensation, claim.patient_pays, claim.rule) == (D("810.00"), D("290.00"), "formula")
+        Decimal("1100.00"), Decimal("100.00"), Decimal("1000.00"))
+    assert (claim.compensation, claim.patient_pays, claim.rule) == (Decimal("810.00"), Decimal("290.00"), "formula")
     assert claim.status == ClaimStatus.SUBMITTED
     assert (claim.policy, claim.policy_revision) == (policy, 1)
     assert claim.breakdown["bands"] == [
@@ -66,17 +65,17 @@ def test_settle_stores_facts_figures_breakdown_policy_and_an_event(policy, facil
         "rule": "formula", "reimbursable": "1000.00", "deductible": "100.00", "before_cap": "810.00",
         "cap_remaining": "200000.00", "compensation": "810.00", "patient_pays": "290.00"}
     assert sorted(claim.cost_lines.values_list("category", "amount", "in_catalog")) == [
-        ("beds", D("400.00"), True), ("drugs", D("600.00"), True), ("materials", D("100.00"), False)]
+        ("beds", Decimal("400.00"), True), ("drugs", Decimal("600.00"), True), ("materials", Decimal("100.00"), False)]
     event = claim.events.get()
     assert (event.action, event.from_status, event.to_status, event.user) == (
         "settle", "", ClaimStatus.SUBMITTED, facility_clerk)
-    assert MemberYearCap.objects.get(member=member, year=2026).used == D("810.00")
+    assert MemberYearCap.objects.get(member=member, year=2026).used == Decimal("810.00")
     assert claim.history.get().history_user == facility_clerk
 
 
 def test_quote_values_without_writing(policy, facility, member):
-    quote = claim_quote(facts=facts(member), used_extra=D("199500.00"))
-    assert (quote.compensation, quote.patient_pays) == (D("500.00"), D("600.00"))
+    quote = claim_quote(facts=facts(member), used_extra=Decimal("199500.00"))
+    assert (quote.compensation, quote.patient_pays) == (Decimal("500.00"), Decimal("600.00"))
     assert quote.as_contract("x")["breakdown"]["cap_remaining"] == "500.00"
     assert nothing_written()
 
@@ -128,7 +127,7 @@ def test_facility_suspended_on_the_admission_date(policy, facility, member, admi
     # admitted before the suspension began: still a designated stay
     claim = claim_submit(user=admin_user, channel=Channel.FACILITY, facts=facts(
         member, admission_date="2026-02-20", discharge_date="2026-02-27"))
-    assert claim.compensation == D("810.00")
+    assert claim.compensation == Decimal("810.00")
 
 
 def test_admission_outside_the_agreement_is_not_designated(policy, member, township, admin_user):
@@ -220,18 +219,18 @@ def test_cap_holds_across_claims_and_reject_frees_it(small_cap_policy, facility,
     first = claim_settle(user=admin_user, facts=facts(member))[0]
     second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
                                                        discharge_date="2026-04-05"))[0]
-    assert (first.compensation, second.compensation) == (D("810.00"), D("190.00"))
+    assert (first.compensation, second.compensation) == (Decimal("810.00"), Decimal("190.00"))
     assert second.breakdown["cap_remaining"] == "190.00" and second.breakdown["capped"] is True
-    assert second.patient_pays == D("910.00")
-    assert MemberYearCap.objects.get(member=member).used == D("1000.00")
+    assert second.patient_pays == Decimal("910.00")
+    assert MemberYearCap.objects.get(member=member).used == Decimal("1000.00")
     third_facts = facts(member, invoice_no="INV-3", admission_date="2026-05-01", discharge_date="2026-05-05")
-    assert claim_quote(facts=third_facts).compensation == D("0.00")
+    assert claim_quote(facts=third_facts).compensation == Decimal("0.00")
 
     claim_reject(user=reviewer, claim=first, reason=reason)
-    assert MemberYearCap.objects.get(member=member).used == D("190.00")
+    assert MemberYearCap.objects.get(member=member).used == Decimal("190.00")
     third = claim_settle(user=admin_user, facts=third_facts)[0]
-    assert third.compensation == D("810.00")
-    assert MemberYearCap.objects.get(member=member).used == D("1000.00")
+    assert third.compensation == Decimal("810.00")
+    assert MemberYearCap.objects.get(member=member).used == Decimal("1000.00")
 
 
 def test_returned_claims_still_hold_the_cap_and_resubmission_revalues(small_cap_policy, facility, member,
@@ -240,13 +239,13 @@ def test_returned_claims_still_hold_the_cap_and_resubmission_revalues(small_cap_
     claim_return(user=reviewer, claim=first, note="发票不清晰")
     second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
                                                        discharge_date="2026-04-05"))[0]
-    assert second.compensation == D("190.00")
+    assert second.compensation == Decimal("190.00")
     corrected = facts(member, total_cost="600.00", non_reimbursable_cost="0.00")
     resubmitted = claim_resubmit(user=admin_user, claim=first, facts=corrected)
     # R = 600, 0.90 × (600 − 100) = 450.00, within what the cap leaves beside the second claim (810.00)
     assert (resubmitted.status, resubmitted.compensation, resubmitted.total_cost) == (
-        ClaimStatus.SUBMITTED, D("450.00"), D("600.00"))
-    assert MemberYearCap.objects.get(member=member).used == D("640.00")
+        ClaimStatus.SUBMITTED, Decimal("450.00"), Decimal("600.00"))
+    assert MemberYearCap.objects.get(member=member).used == Decimal("640.00")
     assert list(resubmitted.events.values_list("action", flat=True)) == ["settle", "return", "resubmit"]
 
 
@@ -380,7 +379,7 @@ def test_settling_again_returns_the_same_claim(policy, facility, member, facilit
     with pytest.raises(NcmsError) as error:
         claim_settle(user=facility_clerk, facts=facts(member, total_cost="1200.00"))
     assert error.value.code == "duplicate_invoice"
-    assert Claim.objects.get().total_cost == D("1100.00")
+    assert Claim.objects.get().total_cost == Decimal("1100.00")
 
 
 # --- policy replaced later ---------------------------------------------------------------------
@@ -393,11 +392,11 @@ def test_replacing_the_policy_does_not_change_stored_claims(policy, facility, me
                                              "township": {"deductible": "0.00",
                                                           "bands": [{"up_to": None, "ratio": "0.50"}]}}))
     claim.refresh_from_db()
-    assert (claim.compensation, claim.policy_revision, claim.breakdown) == (D("810.00"), 1, stored)
+    assert (claim.compensation, claim.policy_revision, claim.breakdown) == (Decimal("810.00"), 1, stored)
     assert PolicyVersion.objects.get().revision == 2
     later = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
                                                       discharge_date="2026-04-02"))[0]
-    assert (later.compensation, later.policy_revision) == (D("500.00"), 2)
+    assert (later.compensation, later.policy_revision) == (Decimal("500.00"), 2)
 
 
 # --- documents and scoping -------------------------------------------------------------------------
@@ -454,7 +453,7 @@ def test_a_settlement_takes_few_sql_statements(policy, facility, member, facilit
         claim, created = claim_settle(user=clerk, facts=facts(member), cost_lines=COST_LINES)
         assert len(claim.cost_lines.all()) == 3  # handed back with its lines: no query
     assert created is True
-    assert MemberYearCap.objects.get(member=member, year=2026).used == D("810.00") + D("810.00")
+    assert MemberYearCap.objects.get(member=member, year=2026).used == Decimal("810.00") + Decimal("810.00")
     # a retry: member, cap lock, the invoice, its claim (with member, facility, policy), the
     # claim's cost lines (+ savepoint)
     with django_assert_max_num_queries(5 + 2):
@@ -499,7 +498,7 @@ def test_a_retry_must_state_every_fact_also_the_cost_lines(policy, facility, mem
         assert error.value.code == "duplicate_invoice"
     assert (Claim.objects.count(), CostLine.objects.count(), ClaimEvent.objects.count()) == (1, 3, 1)
     assert sorted(Claim.objects.get().cost_lines.values_list("amount", flat=True)) == [
-        D("100.00"), D("400.00"), D("600.00")]
+        Decimal("100.00"), Decimal("400.00"), Decimal("600.00")]
 
 
 def test_the_policy_parsed_once_is_read_afresh_after_a_replacement(policy, facility, member, other_member,
@@ -507,8 +506,8 @@ def test_the_policy_parsed_once_is_read_afresh_after_a_replacement(policy, facil
     first, _ = claim_settle(user=admin_user, facts=facts(member, invoice_no="P-1"))
     replaced = policy_load(data=policy_document(annual_cap="500.00"))
     second, _ = claim_settle(user=admin_user, facts=facts(other_member, invoice_no="P-2"))
-    assert (first.policy_revision, first.compensation) == (1, D("810.00"))
-    assert (replaced.revision, second.policy_revision, second.compensation) == (2, 2, D("500.00"))
+    assert (first.policy_revision, first.compensation) == (1, Decimal("810.00"))
+    assert (replaced.revision, second.policy_revision, second.compensation) == (2, 2, Decimal("500.00"))
 
 
 def test_a_unique_invoice_race_is_refused_as_duplicate_invoice(policy, facility, member, other_member,

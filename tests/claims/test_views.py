@@ -13,7 +13,6 @@ from tests.claims.conftest import TODAY, facts
 from tests.conftest import PASSWORD
 from tests.factories import HouseholdFactory, MemberFactory
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -257,11 +256,11 @@ def test_submit_stores_the_claim_lines_and_scans(client, clerk, policy, facility
     assert response.status_code == 302 and response["Location"] == reverse("claims:claim_detail", args=[claim.pk])
     assert (claim.member, claim.facility, claim.channel, claim.status) == (member, facility, "township", "submitted")
     assert (claim.total_cost, claim.non_reimbursable_cost, claim.compensation, claim.patient_pays) == (
-        D("1100.00"), D("100.00"), D("810.00"), D("290.00"))
+        Decimal("1100.00"), Decimal("100.00"), Decimal("810.00"), Decimal("290.00"))
     assert (claim.invoice_no, claim.diagnosis_code, claim.diagnosis_text, claim.submitted_by) == (
         "F001-2026-000001", "J18.9", "肺炎", clerk)
     assert sorted(claim.cost_lines.values_list("category", "amount", "in_catalog")) == [
-        ("beds", D("400.00"), True), ("drugs", D("600.00"), True), ("materials", D("100.00"), False)]
+        ("beds", Decimal("400.00"), True), ("drugs", Decimal("600.00"), True), ("materials", Decimal("100.00"), False)]
     assert sorted(claim.documents.values_list("content_type", "original_name")) == [
         ("application/pdf", "小结.pdf"), ("image/png", "发票.png")]
     page = client.get(response["Location"]).content.decode()
@@ -317,13 +316,13 @@ def test_queue_filters(client, users_by_role, policy, facility, county_facility,
     assert shown(facility=county_facility.pk) == [third.pk]
     assert shown(level="county") == [third.pk]
     assert shown(amount_min="1000", amount_max="4000.00") == [third.pk]
-    assert third.compensation == D("3750.00")  # (5000 − 400) × 75% … shown in the queue as stored
+    assert third.compensation == Decimal("3750.00")  # (5000 − 400) × 75% … shown in the queue as stored
     assert shown(amount_max="810.00") == [second.pk, first.pk]
     assert shown(q="B-2") == [second.pk]
     assert shown(q=member.id_number) == [third.pk, first.pk]
     assert shown(flagged="on") == []
     summary = client.get(reverse("claims:claim_list"), {"status": ""}).context["summary"]
-    assert summary == {"count": 3, "total_cost": D("7600.00"), "compensation": D("5370.00")}
+    assert summary == {"count": 3, "total_cost": Decimal("7600.00"), "compensation": Decimal("5370.00")}
     # a reviewer's workbench opens on what waits for review, an approver's on what waits for approval
     assert [c.pk for c in login(client, users_by_role[Role.REVIEWER]).get(
         reverse("claims:claim_list")).context["page"].object_list] == [second.pk, first.pk]

@@ -32,7 +32,6 @@ from tests.fund.conftest import approved_claim, cashier  # noqa: F401  (cashier:
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-D = Decimal
 
 
 @pytest.fixture
@@ -84,7 +83,7 @@ def test_lost_after_the_payout_committed_the_same_form_again_pays_nothing_twice(
 
     # the payment went through once
     assert payouts() == 2
-    assert expenditure() == D("2990.00")
+    assert expenditure() == Decimal("2990.00")
     # the cashier, who saw an error page, sends the same form again
     response = pay(client, key, first, second)
 
@@ -92,12 +91,12 @@ def test_lost_after_the_payout_committed_the_same_form_again_pays_nothing_twice(
     page = client.get(response.url)
     assert "这批兑付已经完成（重复提交，没有再次付款）：2 件，合计 2010.00 元" in messages_of(page)
     assert payouts() == 2
-    assert expenditure() == D("2990.00")
-    assert AccountBalance.objects.get(account__code="compensation", year=2026).balance == D("2010.00")
+    assert expenditure() == Decimal("2990.00")
+    assert AccountBalance.objects.get(account__code="compensation", year=2026).balance == Decimal("2010.00")
     assert set(Claim.objects.values_list("status", flat=True)) == {ClaimStatus.PAID}
     assert ClaimEvent.objects.filter(action="pay").count() == 2
     batch = PayoutBatch.objects.get()
-    assert (batch.key, batch.total, batch.created_by) == (key, D("2010.00"), cashier)
+    assert (batch.key, batch.total, batch.created_by) == (key, Decimal("2010.00"), cashier)
     assert sorted(batch.claims.values_list("pk", flat=True)) == sorted([first.pk, second.pk])
     assert selectors.reconciliation(2026) == []
 
@@ -115,7 +114,7 @@ def test_lost_before_the_payout_committed_the_same_form_again_pays_once(client, 
 
     # nothing of it stayed: no money moved, the claim still waits, the key is unused
     assert payouts() == 0
-    assert expenditure() == D("5000.00")
+    assert expenditure() == Decimal("5000.00")
     assert Claim.objects.get().status == ClaimStatus.APPROVED
     assert PayoutBatch.objects.count() == 0
 
@@ -123,7 +122,7 @@ def test_lost_before_the_payout_committed_the_same_form_again_pays_once(client, 
 
     assert "已兑付 1 件，合计 810.00 元" in messages_of(client.get(response.url))
     assert payouts() == 1
-    assert expenditure() == D("4190.00")
+    assert expenditure() == Decimal("4190.00")
     assert Claim.objects.get().status == ClaimStatus.PAID
     assert PayoutBatch.objects.get().key == key
     assert selectors.reconciliation(2026) == []
@@ -177,7 +176,7 @@ def test_the_same_key_sent_twice_at_once_pays_once(funded, cashier, village):
     assert sorted(result.replayed for result in results) == [False, True]
     assert {tuple(c.pk for c in result.claims) for result in results} == {(claim.pk,)}
     assert payouts() == 1
-    assert expenditure() == D("4190.00")
+    assert expenditure() == Decimal("4190.00")
 
 
 # --- settlement --------------------------------------------------------------------------------------
@@ -229,6 +228,6 @@ def test_settlement_lost_before_the_commit_is_made_once_by_the_retry(api, member
     assert again.status_code == 201
     claim = Claim.objects.get()
     assert again.json()["id"] == claim.pk
-    assert (claim.compensation, claim.status) == (D("810.00"), ClaimStatus.SUBMITTED)
+    assert (claim.compensation, claim.status) == (Decimal("810.00"), ClaimStatus.SUBMITTED)
     assert ClaimEvent.objects.filter(claim=claim).count() == 1
     assert CostLine.objects.filter(claim=claim).count() == 3

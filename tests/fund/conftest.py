@@ -8,7 +8,6 @@ import pytest
 from accounts.models import Role
 from tests.factories import ClaimFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory
 
-D = Decimal
 
 
 @pytest.fixture
@@ -29,10 +28,10 @@ def policy_2026(db):
 def approved_claim(village, compensation="810.00", **extra):
     member = MemberFactory(household=HouseholdFactory(village=village, bank_name="农商银行",
                                                       bank_account="6228480012345678901"))
-    compensation = D(compensation)
-    total = max(compensation, D("1100.00"))
+    compensation = Decimal(compensation)
+    total = max(compensation, Decimal("1100.00"))
     return ClaimFactory(member=member, status="approved", compensation=compensation, total_cost=total,
-                        non_reimbursable_cost=D("0"), reimbursable_cost=total, patient_pays=total - compensation,
+                        non_reimbursable_cost=Decimal("0"), reimbursable_cost=total, patient_pays=total - compensation,
                         policy=PolicyVersionFactory(year=2026), **extra)
 
 

@@ -20,7 +20,6 @@ from tests.claims.conftest import line, member, policy, small_cap_policy  # noqa
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
-D = Decimal
 
 
 def manage(*args) -> int:
@@ -89,9 +88,9 @@ def test_each_status_is_reached_and_the_payout_booked_on_its_paid_date(policy, f
     claims = {claim.invoice_no: claim for claim in Claim.objects.select_related(
         "submitted_by", "reviewed_by", "approved_by", "paid_by")}
     assert {no: (c.status, c.compensation, c.channel, c.policy_revision) for no, c in claims.items()} == {
-        "A-1": ("submitted", D("810.00"), "facility", 1),
-        "A-2": ("approved", D("810.00"), "facility", 1),
-        "A-3": ("paid", D("810.00"), "facility", 1),
+        "A-1": ("submitted", Decimal("810.00"), "facility", 1),
+        "A-2": ("approved", Decimal("810.00"), "facility", 1),
+        "A-3": ("paid", Decimal("810.00"), "facility", 1),
     }
     paid = claims["A-3"]
     assert paid.submitted_by.username == "import"
@@ -111,12 +110,12 @@ def test_each_status_is_reached_and_the_payout_booked_on_its_paid_date(policy, f
     assert (payout.date, payout.year, payout.ref, payout.created_by.username) == (
         date(2026, 4, 10), 2026, f"claim:{paid.pk}", "import-cashier")
     assert sorted((ln.account.code, ln.amount) for ln in payout.lines.all()) == [
-        ("compensation", D("810.00")), ("expenditure", D("-810.00"))]
-    assert account_balance("expenditure", year=2026) == D("4190.00")
-    assert account_balance("expenditure", until=date(2026, 4, 9)) == D("5000.00")
-    assert account_balance("expenditure", until=date(2026, 4, 10)) == D("4190.00")
-    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == D("4190.00")
-    assert MemberYearCap.objects.get(member=member, year=2026).used == D("2430.00")
+        ("compensation", Decimal("810.00")), ("expenditure", Decimal("-810.00"))]
+    assert account_balance("expenditure", year=2026) == Decimal("4190.00")
+    assert account_balance("expenditure", until=date(2026, 4, 9)) == Decimal("5000.00")
+    assert account_balance("expenditure", until=date(2026, 4, 10)) == Decimal("4190.00")
+    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == Decimal("4190.00")
+    assert MemberYearCap.objects.get(member=member, year=2026).used == Decimal("2430.00")
 
 
 def test_payouts_are_booked_per_paid_date_in_date_order(policy, facility, village, claims_file):
@@ -132,11 +131,11 @@ def test_payouts_are_booked_per_paid_date_in_date_order(policy, facility, villag
                   .values_list("date", "memo"))
     assert booked == [(date(2026, 3, 15), "兑付 P-2"), (date(2026, 3, 15), "兑付 P-3"),
                       (date(2026, 5, 20), "兑付 P-1")]
-    assert account_balance("expenditure", until=date(2026, 3, 14)) == D("3000.00")
-    assert account_balance("expenditure", until=date(2026, 3, 15)) == D("1380.00")
-    assert account_balance("expenditure", until=date(2026, 5, 20)) == D("570.00")
-    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == D("570.00")
-    assert account_balance("compensation") == D("2430.00")
+    assert account_balance("expenditure", until=date(2026, 3, 14)) == Decimal("3000.00")
+    assert account_balance("expenditure", until=date(2026, 3, 15)) == Decimal("1380.00")
+    assert account_balance("expenditure", until=date(2026, 5, 20)) == Decimal("570.00")
+    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == Decimal("570.00")
+    assert account_balance("compensation") == Decimal("2430.00")
     assert sorted((c.invoice_no, c.paid_at.date()) for c in Claim.objects.all()) == [
         ("P-1", date(2026, 5, 20)), ("P-2", date(2026, 3, 15)), ("P-3", date(2026, 3, 15))]
 
@@ -151,11 +150,11 @@ def test_the_annual_cap_is_consumed_in_discharge_order_across_lines(small_cap_po
     )
     assert manage("import_claims", str(path)) == 0
     assert dict(Claim.objects.values_list("invoice_no", "compensation")) == {
-        "M-3": D("810.00"), "M-5": D("190.00"), "M-6": D("0.00")}
+        "M-3": Decimal("810.00"), "M-5": Decimal("190.00"), "M-6": Decimal("0.00")}
     capped = Claim.objects.get(invoice_no="M-5")
     assert capped.breakdown["before_cap"] == "810.00"
     assert capped.breakdown["cap_remaining"] == "190.00"
-    assert MemberYearCap.objects.get(member=member, year=2026).used == D("1000.00")
+    assert MemberYearCap.objects.get(member=member, year=2026).used == Decimal("1000.00")
 
 
 # --- refusals: nothing left behind -------------------------------------------------------------
@@ -279,13 +278,13 @@ def test_a_payout_that_would_overdraw_a_later_booked_payout_refuses_the_file(pol
 
 def test_expenditure_shortfall_nets_a_day_and_judges_only_from_the_first_new_payout(policy):
     fund((date(2026, 4, 1), "100.00"), (date(2026, 4, 3), "50.00"))
-    assert expenditure_shortfall({(2026, date(2026, 4, 1)): D("100.00")}) is None
-    assert expenditure_shortfall({(2026, date(2026, 4, 2)): D("100.01")}) == (2026, date(2026, 4, 2), D("-0.01"))
+    assert expenditure_shortfall({(2026, date(2026, 4, 1)): Decimal("100.00")}) is None
+    assert expenditure_shortfall({(2026, date(2026, 4, 2)): Decimal("100.01")}) == (2026, date(2026, 4, 2), Decimal("-0.01"))
     # the transfer of the same day counts: 150.00 available on 2026-04-03
-    assert expenditure_shortfall({(2026, date(2026, 4, 3)): D("150.00")}) is None
-    assert expenditure_shortfall({(2026, date(2026, 3, 31)): D("1.00")}) == (2026, date(2026, 3, 31), D("-1.00"))
+    assert expenditure_shortfall({(2026, date(2026, 4, 3)): Decimal("150.00")}) is None
+    assert expenditure_shortfall({(2026, date(2026, 3, 31)): Decimal("1.00")}) == (2026, date(2026, 3, 31), Decimal("-1.00"))
     # another year's expenditure account is its own
-    assert expenditure_shortfall({(2027, date(2027, 1, 5)): D("1.00")}) == (2027, date(2027, 1, 5), D("-1.00"))
+    assert expenditure_shortfall({(2027, date(2027, 1, 5)): Decimal("1.00")}) == (2027, date(2027, 1, 5), Decimal("-1.00"))
     assert expenditure_shortfall({}) is None
 
 

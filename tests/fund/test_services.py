@@ -16,7 +16,6 @@ from core.errors import NcmsError
 from tests.factories import ClaimFactory, EnrollmentFactory, HouseholdFactory, MemberFactory
 from tests.fund.conftest import approved_claim
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 
@@ -27,21 +26,21 @@ def balances():
 
 def assert_balanced():
     for entry in LedgerTransaction.objects.all():
-        assert sum(line.amount for line in entry.lines.all()) == D("0")
+        assert sum(line.amount for line in entry.lines.all()) == Decimal("0")
 
 
 def test_income_lands_in_special_account_with_the_reserve_set_apart(policy_2026, fund_officer):
     entry = ledger_services.income_record(user=fund_officer, year=2026, date=date(2026, 2, 1), source="central",
                                    amount="12345.67", ref="CZ-2026-01")
     # 3% of 12,345.67 = 370.3701 → 370.37 to the fen
-    assert balances() == {"special": D("11975.30"), "reserve": D("370.37"), "expenditure": D("0"),
-                          "compensation": D("0"), "income_central": D("-12345.67"), "income_individual": D("0")}
+    assert balances() == {"special": Decimal("11975.30"), "reserve": Decimal("370.37"), "expenditure": Decimal("0"),
+                          "compensation": Decimal("0"), "income_central": Decimal("-12345.67"), "income_individual": Decimal("0")}
     assert entry.kind == "income" and entry.ref == "CZ-2026-01" and entry.created_by == fund_officer
     assert sorted((line.account.code, line.amount) for line in entry.lines.all()) == [
-        ("income_central", D("-12345.67")), ("reserve", D("370.37")), ("special", D("-370.37")),
-        ("special", D("12345.67"))]
-    assert income_total(year=2026, until=date(2026, 2, 1)) == D("12345.67")
-    assert income_total(year=2026, until=date(2026, 1, 31)) == D("0")
+        ("income_central", Decimal("-12345.67")), ("reserve", Decimal("370.37")), ("special", Decimal("-370.37")),
+        ("special", Decimal("12345.67"))]
+    assert income_total(year=2026, until=date(2026, 2, 1)) == Decimal("12345.67")
+    assert income_total(year=2026, until=date(2026, 1, 31)) == Decimal("0")
 
 
 def test_reserve_is_exact_to_the_fen_over_many_bookings(policy_2026):
@@ -49,8 +48,8 @@ def test_reserve_is_exact_to_the_fen_over_many_bookings(policy_2026):
     for number in range(7):
         ledger_services.income_record(user=None, year=2026, date=date(2026, 3, 1), source="other", amount="0.50",
                                ref=f"O-{number}")
-    assert account_balance("reserve") == D("0.11")  # 3% of 3.50 = 0.105 → 0.11
-    assert account_balance("special") == D("3.39")
+    assert account_balance("reserve") == Decimal("0.11")  # 3% of 3.50 = 0.105 → 0.11
+    assert account_balance("special") == Decimal("3.39")
     assert reconciliation(2026) == []
 
 
@@ -58,11 +57,11 @@ def test_without_a_policy_nothing_is_reserved_until_it_is_loaded(db):
     from tests.factories import PolicyVersionFactory
 
     ledger_services.income_record(user=None, year=2027, date=date(2027, 1, 5), source="county", amount="1000.00", ref="X")
-    assert account_balance("reserve") == D("0")
+    assert account_balance("reserve") == Decimal("0")
     PolicyVersionFactory(year=2027)
     assert [d.kind for d in reconciliation(2027)] == ["reserve"]
     ledger_services.reserve_settle(user=None, year=2027, date=date(2027, 1, 6))
-    assert account_balance("reserve") == D("30.00") and reconciliation(2027) == []
+    assert account_balance("reserve") == Decimal("30.00") and reconciliation(2027) == []
 
 
 def test_a_booked_ref_is_refused_the_second_time_writing_nothing(policy_2026):
@@ -70,7 +69,7 @@ def test_a_booked_ref_is_refused_the_second_time_writing_nothing(policy_2026):
     with pytest.raises(NcmsError) as refused:
         ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 2), source="county", amount="5.00", ref="R")
     assert refused.value.code == "duplicate_ref"
-    assert LedgerTransaction.objects.count() == 1 and account_balance("special") == D("97.00")
+    assert LedgerTransaction.objects.count() == 1 and account_balance("special") == Decimal("97.00")
 
 
 @pytest.mark.parametrize("changes, code", [
@@ -97,15 +96,15 @@ def test_only_the_fund_officer_books_income_and_transfers(policy_2026, cashier, 
 
 
 def test_transfer_moves_special_to_expenditure_never_the_reserve(funded, fund_officer):
-    assert balances()["special"] == D("4700.00") and balances()["expenditure"] == D("5000.00")
+    assert balances()["special"] == Decimal("4700.00") and balances()["expenditure"] == Decimal("5000.00")
     with pytest.raises(NcmsError) as refused:
         ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.01", ref="T-2")
     assert refused.value.code == "insufficient_funds"
     assert "4700.00" in refused.value.message and "300.00" in refused.value.message
     assert LedgerTransaction.objects.count() == 2
     ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 1), amount="4700.00", ref="T-2")
-    assert balances()["special"] == D("0") and balances()["reserve"] == D("300.00")
-    assert balances()["expenditure"] == D("9700.00")
+    assert balances()["special"] == Decimal("0") and balances()["reserve"] == Decimal("300.00")
+    assert balances()["expenditure"] == Decimal("9700.00")
     with pytest.raises(NcmsError) as again:
         ledger_services.funds_transfer(user=fund_officer, year=2026, date=date(2026, 3, 2), amount="1.00", ref="T-2")
     assert again.value.code == "duplicate_ref"
@@ -119,9 +118,9 @@ def test_money_of_one_year_is_not_transferred_as_another_years(funded):
 
 def test_interest_returns_from_expenditure_to_special_as_income(funded):
     ledger_services.interest_return(user=None, year=2026, date=date(2026, 6, 21), amount="100.00", ref="I-1")
-    assert balances()["expenditure"] == D("5000.00")
-    assert balances()["special"] == D("4797.00") and balances()["reserve"] == D("303.00")
-    assert income_total(year=2026, until=date(2026, 6, 30)) == D("10100.00")
+    assert balances()["expenditure"] == Decimal("5000.00")
+    assert balances()["special"] == Decimal("4797.00") and balances()["reserve"] == Decimal("303.00")
+    assert income_total(year=2026, until=date(2026, 6, 30)) == Decimal("10100.00")
     assert reconciliation(2026) == []
 
 
@@ -131,8 +130,8 @@ def test_a_recorded_contribution_is_individual_income_dated_by_its_paid_date(cle
                                                 receipt_no="R-1", paid_date=date(2025, 12, 20))
     entry = LedgerTransaction.objects.get(ref=f"enrollment:{enrollment.pk}")
     assert (entry.kind, entry.year, entry.date, entry.created_by) == ("income", 2026, date(2025, 12, 20), clerk)
-    assert account_balance("income_individual") == D("-380.00") and account_balance("reserve") == D("11.40")
-    assert income_total(year=2026, until=date(2025, 12, 31)) == D("380.00")
+    assert account_balance("income_individual") == Decimal("-380.00") and account_balance("reserve") == Decimal("11.40")
+    assert income_total(year=2026, until=date(2025, 12, 31)) == Decimal("380.00")
     assert reconciliation(2026) == []
 
 
@@ -149,22 +148,22 @@ def test_bulk_contributions_book_one_transaction_per_paid_date(village, policy_2
     for paid in (date(2026, 1, 3), date(2026, 1, 3), date(2026, 1, 4)):
         EnrollmentFactory(member=MemberFactory(household=HouseholdFactory(village=village)), paid_date=paid)
     booked = ledger_services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
-                                              amounts_by_date={date(2026, 1, 4): D("380.00"),
-                                                               date(2026, 1, 3): D("760.00")})
+                                              amounts_by_date={date(2026, 1, 4): Decimal("380.00"),
+                                                               date(2026, 1, 3): Decimal("760.00")})
     assert [(entry.ref, entry.date) for entry in booked] == [("roster:7:2026-01-03", date(2026, 1, 3)),
                                                              ("roster:7:2026-01-04", date(2026, 1, 4))]
-    assert account_balance("income_individual") == D("-1140.00")
+    assert account_balance("income_individual") == Decimal("-1140.00")
     assert reconciliation(2026) == []
     with pytest.raises(NcmsError):
         ledger_services.contributions_book_bulk(user=None, year=2026, ref_prefix="roster:7",
-                                         amounts_by_date={date(2026, 1, 3): D("760.00")})
+                                         amounts_by_date={date(2026, 1, 3): Decimal("760.00")})
 
 
 def test_reconciliation_lists_unbooked_contributions(village, policy_2026):
     EnrollmentFactory(member=MemberFactory(household=HouseholdFactory(village=village)), paid_date=date(2026, 1, 3))
     [difference] = reconciliation(2026)
     assert (difference.kind, difference.key, difference.ledger, difference.expected) == (
-        "contributions", "2026-01-03", D("0"), D("380.00"))
+        "contributions", "2026-01-03", Decimal("0"), Decimal("380.00"))
 
 
 # --- payouts ---------------------------------------------------------------------------------
@@ -176,7 +175,7 @@ def test_paying_a_claim_books_the_payout_and_marks_it_paid_together(funded, cash
     assert paid.status == ClaimStatus.PAID and paid.paid_by == cashier
     entry = LedgerTransaction.objects.get(kind="payout")
     assert (entry.ref, entry.date, entry.year) == (f"claim:{claim.pk}", date(2026, 4, 1), 2026)
-    assert balances()["expenditure"] == D("4190.00") and balances()["compensation"] == D("810.00")
+    assert balances()["expenditure"] == Decimal("4190.00") and balances()["compensation"] == Decimal("810.00")
     assert reconciliation(2026) == []
 
 
@@ -207,10 +206,10 @@ def test_not_enough_money_pays_nothing_of_the_batch(funded, cashier, village):
     assert "5000.00" in refused.value.message and "5000.01" in refused.value.message
     assert set(Claim.objects.values_list("status", flat=True)) == {"approved"}
     assert LedgerTransaction.objects.filter(kind="payout").count() == 0
-    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == D("5000.00")
+    assert AccountBalance.objects.get(account__code="expenditure", year=2026).balance == Decimal("5000.00")
     paid = services.claims_pay_batch(user=cashier, claims=claims[:2], paid_date=date(2026, 5, 1))
     assert [claim.status for claim in paid] == ["paid", "paid"]
-    assert balances()["expenditure"] == D("1000.00")
+    assert balances()["expenditure"] == Decimal("1000.00")
 
 
 def test_a_batch_with_one_claim_already_paid_pays_none(funded, cashier, village):
@@ -232,7 +231,7 @@ def test_reconciliation_lists_a_paid_claim_without_a_payout(funded, village):
     claim = ClaimFactory(member=MemberFactory(household=HouseholdFactory(village=village)), status="paid")
     [difference] = reconciliation(2026)
     assert (difference.kind, difference.key, difference.ledger, difference.expected) == (
-        "payouts", str(claim.pk), D("0"), D("810.00"))
+        "payouts", str(claim.pk), Decimal("0"), Decimal("810.00"))
 
 
 # --- reversals -------------------------------------------------------------------------------
@@ -243,15 +242,15 @@ def test_a_reversal_negates_every_line_and_is_booked_once(funded, fund_officer):
     transfer = LedgerTransaction.objects.get(kind="transfer")
     reversal = ledger_services.transaction_reverse(user=fund_officer, transaction=transfer, memo="金额录错")
     assert reversal.kind == "reversal" and reversal.reverses == transfer
-    assert balances()["special"] == D("9700.00") and balances()["expenditure"] == D("0")
+    assert balances()["special"] == Decimal("9700.00") and balances()["expenditure"] == Decimal("0")
     with pytest.raises(NcmsError) as again:
         ledger_services.transaction_reverse(user=fund_officer, transaction=transfer, memo="再冲一次")
     assert again.value.code == "already_reversed"
     with pytest.raises(NcmsError):
         ledger_services.transaction_reverse(user=fund_officer, transaction=reversal, memo="冲销冲销")
     ledger_services.transaction_reverse(user=fund_officer, transaction=original, memo="重复到账")
-    assert balances()["special"] == D("0") and account_balance("reserve") == D("0")
-    assert income_total(year=2026, until=date(2026, 12, 31)) == D("0")
+    assert balances()["special"] == Decimal("0") and account_balance("reserve") == Decimal("0")
+    assert income_total(year=2026, until=date(2026, 12, 31)) == Decimal("0")
     assert_balanced()
     assert reconciliation(2026) == []
 
@@ -271,11 +270,11 @@ def test_a_reversal_that_would_overdraw_is_refused(funded, cashier, fund_officer
 def test_forbidden_movements_are_refused(funded):
     accounts = ledger_services.chart_ensure()
     for kind, movements in [
-        ("transfer", [("expenditure", D("-1.00")), ("special", D("1.00"))]),  # back from expenditure
-        ("payout", [("special", D("-1.00")), ("compensation", D("1.00"))]),  # compensation from special
-        ("income", [("expenditure", D("1.00")), ("income_other", D("-1.00"))]),  # income into expenditure
-        ("transfer", [("reserve", D("-1.00")), ("expenditure", D("1.00"))]),  # the reserve transferred
-        ("transfer", [("special", D("-1.00")), ("expenditure", D("2.00"))]),  # unbalanced
+        ("transfer", [("expenditure", Decimal("-1.00")), ("special", Decimal("1.00"))]),  # back from expenditure
+        ("payout", [("special", Decimal("-1.00")), ("compensation", Decimal("1.00"))]),  # compensation from special
+        ("income", [("expenditure", Decimal("1.00")), ("income_other", Decimal("-1.00"))]),  # income into expenditure
+        ("transfer", [("reserve", Decimal("-1.00")), ("expenditure", Decimal("1.00"))]),  # the reserve transferred
+        ("transfer", [("special", Decimal("-1.00")), ("expenditure", Decimal("2.00"))]),  # unbalanced
     ]:
         codes = [code for code, _ in movements]
         with pytest.raises(NcmsError):
@@ -290,7 +289,7 @@ def test_reversing_income_keeps_the_reserve_at_the_rate_to_the_fen(policy_2026):
     first = ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.01",
                                    ref="A")
     ledger_services.income_record(user=None, year=2026, date=date(2026, 2, 1), source="central", amount="0.16", ref="B")
-    assert account_balance("reserve") == D("0.01")
+    assert account_balance("reserve") == Decimal("0.01")
     ledger_services.transaction_reverse(user=None, transaction=first, memo="错账")
-    assert account_balance("reserve") == D("0.00") and account_balance("special") == D("0.16")
+    assert account_balance("reserve") == Decimal("0.00") and account_balance("special") == Decimal("0.16")
     assert reconciliation(2026) == []

@@ -14,7 +14,6 @@ from ledger.models import LedgerTransaction
 from tests.conftest import PASSWORD
 from tests.fund.conftest import approved_claim
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 PAGES = {  # url name → (method, capability holders)
@@ -128,9 +127,9 @@ def test_bank_file_lists_each_household_account_as_text(client, funded, cashier,
     sheet = load_workbook(BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("户主姓名", "开户银行", "银行账号", "金额", "发票号", "参合人员", "户号")
-    assert [(r[1], r[2], D(str(r[3])), r[4]) for r in rows[1:]] == [
-        ("农商银行", "6228480012345678901", D("810.00"), claims[0].invoice_no),
-        ("农商银行", "6228480012345678901", D("120.50"), claims[1].invoice_no)]
+    assert [(r[1], r[2], Decimal(str(r[3])), r[4]) for r in rows[1:]] == [
+        ("农商银行", "6228480012345678901", Decimal("810.00"), claims[0].invoice_no),
+        ("农商银行", "6228480012345678901", Decimal("120.50"), claims[1].invoice_no)]
     assert sheet.cell(row=2, column=3).data_type == "s" and sheet.cell(row=2, column=3).number_format == "@"
 
 

@@ -1,7 +1,6 @@
 """The nightly job storing claim flags (oversight.tasks.claim_flags_refresh): stores the flags of
 new and changed claims, idempotent, follows changes; and its beat entry."""
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -13,7 +12,6 @@ from oversight.tasks import claim_flags_refresh
 from config.celery import app
 from tests.factories import ClaimFactory, MemberFactory
 
-D = Decimal
 
 
 def stored():

@@ -14,7 +14,6 @@ from oversight.flags import facility_flags
 from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 
@@ -98,10 +97,10 @@ def group(facility, n, *, cost="1000.00", code="J18.9", month=3, days=5):
     """n claims of different members, total costs 1000 + i yuan (i = 0..n-1), 5-day stays."""
     out = []
     for i in range(n):
-        total = D(cost) + i
+        total = Decimal(cost) + i
         out.append(stay(MemberFactory(), facility, date(2026, month, 1), date(2026, month, 1) + timedelta(days=days),
                         f"G{month}-{i:03d}", diagnosis_code=code, total_cost=total,
-                        non_reimbursable_cost=D("100.00"), reimbursable_cost=total - 100, compensation=D("0.00"),
+                        non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=total - 100, compensation=Decimal("0.00"),
                         patient_pays=total))
     return out
 
@@ -110,17 +109,17 @@ def test_cost_outlier_in_a_group_with_a_clear_outlier(facility):
     group(facility, 20, code="J18.9")  # costs 1000..1019: median 1009.5, MAD 5 → scaled 7.413
     # 10 % floor: 100.95 > 7.413, so the bound is 1009.50 + 5 × 100.95 = 1514.25
     stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "PAD", diagnosis_code="j18.0",
-         total_cost=D("1514.26"), non_reimbursable_cost=D("100.00"), reimbursable_cost=D("1414.26"),
-         compensation=D("0"), patient_pays=D("1514.26"))
+         total_cost=Decimal("1514.26"), non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("1414.26"),
+         compensation=Decimal("0"), patient_pays=Decimal("1514.26"))
     stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "EDGE", diagnosis_code="J18.1",
-         total_cost=D("1514.25"), non_reimbursable_cost=D("100.00"), reimbursable_cost=D("1414.25"),
-         compensation=D("0"), patient_pays=D("1514.25"))
+         total_cost=Decimal("1514.25"), non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("1414.25"),
+         compensation=Decimal("0"), patient_pays=Decimal("1514.25"))
     flags = [f for f in facility_flags(year=2026, month=3) if f["kind"] == "cost_outlier"]
     # the group has 22 claims now: median 1010.5, MAD 5.5 → bound 1010.50 + 5 × 101.05 = 1515.75
     assert flags == []
     stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "HIGH", diagnosis_code="J18.9",
-         total_cost=D("9000.00"), non_reimbursable_cost=D("100.00"), reimbursable_cost=D("8900.00"),
-         compensation=D("0"), patient_pays=D("9000.00"))
+         total_cost=Decimal("9000.00"), non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("8900.00"),
+         compensation=Decimal("0"), patient_pays=Decimal("9000.00"))
     flags = [f for f in facility_flags(year=2026, month=3) if f["kind"] == "cost_outlier"]
     assert flags == [{"claim": "HIGH", "facility": "F001", "kind": "cost_outlier",
                       "detail": "总费用 9000.00 元，高于同级别同病种（J18，23 例）中位数 1011.00 元的异常上限 "
@@ -129,9 +128,9 @@ def test_cost_outlier_in_a_group_with_a_clear_outlier(facility):
 
 def test_cost_outlier_needs_a_large_enough_group_of_the_same_level(facility):
     group(facility, 18)
-    stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "HIGH", total_cost=D("90000.00"),
-         non_reimbursable_cost=D("100.00"), reimbursable_cost=D("89900.00"), compensation=D("0"),
-         patient_pays=D("90000.00"))
+    stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "HIGH", total_cost=Decimal("90000.00"),
+         non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("89900.00"), compensation=Decimal("0"),
+         patient_pays=Decimal("90000.00"))
     # 19 claims: too few to judge
     assert kinds(kind="cost_outlier") == []
     county = FacilityFactory(code="F101", level=Level.COUNTY)
@@ -142,9 +141,9 @@ def test_cost_outlier_needs_a_large_enough_group_of_the_same_level(facility):
 
 def test_reference_is_the_twelve_months_ending_with_the_month(facility):
     group(facility, 19, month=1)  # January: part of March's reference
-    stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "HIGH", total_cost=D("90000.00"),
-         non_reimbursable_cost=D("100.00"), reimbursable_cost=D("89900.00"), compensation=D("0"),
-         patient_pays=D("90000.00"))
+    stay(MemberFactory(), facility, date(2026, 3, 2), date(2026, 3, 7), "HIGH", total_cost=Decimal("90000.00"),
+         non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("89900.00"), compensation=Decimal("0"),
+         patient_pays=Decimal("90000.00"))
     assert kinds(kind="cost_outlier") == [("HIGH", "cost_outlier")]
     assert kinds(month=2) == []
 
@@ -169,9 +168,9 @@ def test_long_stay_against_a_large_group(facility):
 
 def test_non_reimbursable_share_far_above_the_level(facility):
     group(facility, 20)  # shares about 10 %
-    stay(MemberFactory(), facility, date(2026, 3, 1), date(2026, 3, 6), "NR", total_cost=D("1000.00"),
-         non_reimbursable_cost=D("600.00"), reimbursable_cost=D("400.00"), compensation=D("0"),
-         patient_pays=D("1000.00"))
+    stay(MemberFactory(), facility, date(2026, 3, 1), date(2026, 3, 6), "NR", total_cost=Decimal("1000.00"),
+         non_reimbursable_cost=Decimal("600.00"), reimbursable_cost=Decimal("400.00"), compensation=Decimal("0"),
+         patient_pays=Decimal("1000.00"))
     flags = [f for f in facility_flags(year=2026, month=3) if f["kind"] == "non_reimbursable_share"]
     assert [f["claim"] for f in flags] == ["NR"]
     assert flags[0]["detail"].startswith("目录外费用占 60.0%，同级别机构中位数 ")
@@ -181,9 +180,9 @@ def test_stay_without_bed_charges(facility):
     with_beds = stay(MemberFactory(), facility, date(2026, 3, 1), date(2026, 3, 6), "BED")
     without = stay(MemberFactory(), facility, date(2026, 3, 1), date(2026, 3, 6), "NOBED")
     stay(MemberFactory(), facility, date(2026, 3, 1), date(2026, 3, 6), "NOLINES")
-    CostLine.objects.create(claim=with_beds, category="beds", amount=D("200.00"))
-    CostLine.objects.create(claim=with_beds, category="drugs", amount=D("900.00"))
-    CostLine.objects.create(claim=without, category="drugs", amount=D("1100.00"))
+    CostLine.objects.create(claim=with_beds, category="beds", amount=Decimal("200.00"))
+    CostLine.objects.create(claim=with_beds, category="drugs", amount=Decimal("900.00"))
+    CostLine.objects.create(claim=without, category="drugs", amount=Decimal("1100.00"))
     assert [f for f in facility_flags(year=2026, month=3) if f["kind"] == "no_daily_charges"] == [
         {"claim": "NOBED", "facility": "F001", "kind": "no_daily_charges", "detail": "住院 5 天，费用明细中没有床位费"}]
 

@@ -9,12 +9,11 @@ from oversight.indicators import indicators, months_ending, suspension_review
 from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 
 
 def claim(facility, admission, discharge, total, nonreimb, compensation, member=None, **extra):
-    total, nonreimb, compensation = D(total), D(nonreimb), D(compensation)
+    total, nonreimb, compensation = Decimal(total), Decimal(nonreimb), Decimal(compensation)
     return ClaimFactory(member=member or MemberFactory(), facility=facility, admission_date=admission,
                         discharge_date=discharge, total_cost=total, non_reimbursable_cost=nonreimb,
                         reimbursable_cost=total - nonreimb, compensation=compensation,
@@ -44,25 +43,25 @@ def test_figures_of_a_month(facility):
     assert result.months[0] == (2025, 4) and result.months[-1] == (2026, 3)
     march = result.facilities[facility.pk][(2026, 3)]
     assert march.admissions == 2
-    assert march.total_cost == D("3000.01")
-    assert march.avg_cost == D("1500.01")  # 3000.01 / 2 = 1500.005 → half up
-    assert march.avg_cost_last_year == D("1200.00")
-    assert march.avg_cost_change == D("0.2500")  # (1500.01 − 1200) / 1200 = 0.250008
-    assert march.non_reimbursable_share == D("0.1333")  # 400.00 / 3000.01
-    assert march.avg_los == D("5.5")  # (4 + 7) / 2
+    assert march.total_cost == Decimal("3000.01")
+    assert march.avg_cost == Decimal("1500.01")  # 3000.01 / 2 = 1500.005 → half up
+    assert march.avg_cost_last_year == Decimal("1200.00")
+    assert march.avg_cost_change == Decimal("0.2500")  # (1500.01 − 1200) / 1200 = 0.250008
+    assert march.non_reimbursable_share == Decimal("0.1333")  # 400.00 / 3000.01
+    assert march.avg_los == Decimal("5.5")  # (4 + 7) / 2
     assert march.readmissions == 1
-    assert march.compensation == D("2310.00")
-    assert march.compensation_share == D("0.2310")  # 2310 / (2310 + 900 + 6790)
+    assert march.compensation == Decimal("2310.00")
+    assert march.compensation_share == Decimal("0.2310")  # 2310 / (2310 + 900 + 6790)
     # township level in March 2026: 3 admissions, 4000.01
-    assert march.level_avg_cost == D("1333.34")
+    assert march.level_avg_cost == Decimal("1333.34")
     assert march.warning is True
     f002 = result.facilities[other.pk][(2026, 3)]
-    assert (f002.avg_cost, f002.warning, f002.avg_cost_change) == (D("1000.00"), False, None)
+    assert (f002.avg_cost, f002.warning, f002.avg_cost_change) == (Decimal("1000.00"), False, None)
     level = result.levels[Level.TOWNSHIP][(2026, 3)]
     assert (level.admissions, level.avg_cost, level.readmissions, level.compensation_share) == (
-        3, D("1333.34"), 1, D("0.3210"))
-    assert result.levels[Level.COUNTY][(2026, 3)].avg_los == D("10.0")
-    assert result.county_compensation[(2026, 3)] == D("10000.00")
+        3, Decimal("1333.34"), 1, Decimal("0.3210"))
+    assert result.levels[Level.COUNTY][(2026, 3)].avg_los == Decimal("10.0")
+    assert result.county_compensation[(2026, 3)] == Decimal("10000.00")
     # the year before is read for the change only
     assert (2025, 3) not in result.facilities[facility.pk]
 

@@ -14,7 +14,6 @@ from oversight.models import ClaimFlag
 from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
-D = Decimal
 pytestmark = pytest.mark.django_db
 Q = {"year": "2026", "month": "3"}
 
@@ -42,8 +41,8 @@ def claims(facility, county):
     first = ClaimFactory(member=member, facility=facility, invoice_no="F001-1", admission_date=date(2026, 3, 1),
                          discharge_date=date(2026, 3, 5))
     second = ClaimFactory(member=member, facility=facility, invoice_no="F001-2", admission_date=date(2026, 3, 10),
-                          discharge_date=date(2026, 3, 14), total_cost=D("2100.00"),
-                          non_reimbursable_cost=D("100.00"), reimbursable_cost=D("2000.00"))
+                          discharge_date=date(2026, 3, 14), total_cost=Decimal("2100.00"),
+                          non_reimbursable_cost=Decimal("100.00"), reimbursable_cost=Decimal("2000.00"))
     other = ClaimFactory(facility=county, invoice_no="F101-1", admission_date=date(2026, 3, 2),
                          discharge_date=date(2026, 3, 6))
     claim_flags_store(year=2026, month=3)
@@ -86,7 +85,7 @@ def test_scorecard_shows_twelve_months_charts_and_flagged_claims(client, facilit
     rows = response.context["rows"]
     assert [r.label for r in rows][0] == "2025-04" and rows[-1].label == "2026-03"
     march = rows[-1]
-    assert (march.admissions, march.avg_cost, march.readmissions, march.avg_los) == (2, D("1600.00"), 1, D("4.0"))
+    assert (march.admissions, march.avg_cost, march.readmissions, march.avg_los) == (2, Decimal("1600.00"), 1, Decimal("4.0"))
     html = response.content.decode()
     assert html.count("<svg") == 2
     assert f'href="/claims/{claims["second"].pk}/"' in html and "15日内再住院" in html
@@ -100,7 +99,7 @@ def test_scorecard_xlsx_has_the_table(client, facility, claims, users_by_role):
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet.max_row == 13
     assert sheet["A1"].value == "月份" and sheet["B1"].value == "住院人次"
-    assert [c.value for c in sheet[13]][:3] == ["2026-03", 2, D("1600.00")] or \
+    assert [c.value for c in sheet[13]][:3] == ["2026-03", 2, Decimal("1600.00")] or \
         [c.value for c in sheet[13]][:3] == ["2026-03", 2, 1600]
 
 
@@ -121,7 +120,7 @@ def test_ranking_lists_facilities_for_suspension_review(client, facility, townsh
     cheap = FacilityFactory(code="F002", township=township)
     for month in (1, 2, 3):
         ClaimFactory(facility=facility, admission_date=date(2026, month, 1), discharge_date=date(2026, month, 3),
-                     total_cost=D("3000.00"), reimbursable_cost=D("2900.00"))
+                     total_cost=Decimal("3000.00"), reimbursable_cost=Decimal("2900.00"))
         ClaimFactory(facility=cheap, admission_date=date(2026, month, 1), discharge_date=date(2026, month, 3))
     client.force_login(users_by_role[Role.FUND_OFFICER])
     response = client.get(RANKING, Q)

@@ -10,7 +10,6 @@ from tests.factories import (
 )
 from tests.fund.conftest import cashier, funded, fund_officer, policy_2026  # noqa: F401  (fixtures)
 
-D = Decimal
 
 
 def paid_claim(village, *, name, cashier, paid_date, compensation="810.00", facility=None, **extra):
@@ -19,10 +18,10 @@ def paid_claim(village, *, name, cashier, paid_date, compensation="810.00", faci
     from fund.services import claim_pay
 
     member = MemberFactory(household=HouseholdFactory(village=village), name=name)
-    compensation = D(compensation)
-    total = max(compensation, D("1100.00"))
+    compensation = Decimal(compensation)
+    total = max(compensation, Decimal("1100.00"))
     claim = ClaimFactory(member=member, status="approved", compensation=compensation, total_cost=total,
-                         non_reimbursable_cost=D("0"), reimbursable_cost=total, patient_pays=total - compensation,
+                         non_reimbursable_cost=Decimal("0"), reimbursable_cost=total, patient_pays=total - compensation,
                          policy=PolicyVersionFactory(year=2026), facility=facility or FacilityFactory(),
                          **extra)
     return claim_pay(user=cashier, claim=claim, paid_date=paid_date)
