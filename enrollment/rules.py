@@ -80,10 +80,3 @@ def make_resident_id(region: str, birth_date: date, sequence: int, sex: str) -> 
     body = f"{region}{birth_date:%Y%m%d}{sequence % 100:02d}{sex_digit}"
     return body + id_check_character(body)
 
-
-def is_township_code(code: str) -> bool:
-    return bool(re.fullmatch(r"\d{9}", str(code)))
-
-
-def is_village_code(code: str) -> bool:
-    return bool(re.fullmatch(r"\d{12}", str(code)))

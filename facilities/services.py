@@ -19,6 +19,7 @@ from datetime import date
 from django.db import transaction
 
 from places.models import Township
+from places.rules import is_township_code
 from core.errors import NcmsError
 from core.tabular import RowError, TableInvalid, code_cell, map_headers
 from core.tabular import Table, read_table
@@ -138,7 +139,7 @@ def _validate(table: Table, known_townships: set[str]) -> tuple[list[FacilityRow
         if not township_code:
             if level in LEVELS_NEEDING_TOWNSHIP:
                 refuse("township_code", "乡镇卫生院和县级医院必须填写所在乡镇代码")
-        elif not re.fullmatch(r"\d{9}", township_code):
+        elif not is_township_code(township_code):
             refuse("township_code", "乡镇代码必须是9位数字")
         elif township_code not in known_townships:
             refuse("township_code", "系统中没有这个乡镇，请先导入乡镇村人口文件")

@@ -10,7 +10,6 @@ invalid row is listed. Otherwise everything is written in one transaction.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
@@ -19,6 +18,7 @@ from core.errors import NcmsError
 from core.tabular import RowError, Table, TableInvalid, code_cell, map_headers, read_table, whole_number
 
 from .models import Township, Village, VillagePopulation
+from .rules import is_township_code, is_village_code, village_in_township
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 NAME_MAX = 50
@@ -81,7 +81,7 @@ def _validate(table: Table) -> tuple[list[PlaceRow], list[RowError]]:
             row_errors.append(RowError(number, header[field], raw[field] if value is None else value, reason))
 
         township_code = code_cell(raw["township_code"])
-        if not re.fullmatch(r"\d{9}", township_code):
+        if not is_township_code(township_code):
             refuse("township_code", "乡镇代码必须是9位数字")
         township_name = raw["township_name"].strip()
         if not township_name:
@@ -89,9 +89,9 @@ def _validate(table: Table) -> tuple[list[PlaceRow], list[RowError]]:
         elif len(township_name) > NAME_MAX:
             refuse("township_name", f"乡镇名称不能超过{NAME_MAX}个字")
         village_code = code_cell(raw["village_code"])
-        if not re.fullmatch(r"\d{12}", village_code):
+        if not is_village_code(village_code):
             refuse("village_code", "村代码必须是12位数字")
-        elif re.fullmatch(r"\d{9}", township_code) and village_code[:9] != township_code:
+        elif is_township_code(township_code) and not village_in_township(village_code, township_code):
             refuse("village_code", f"村代码的前9位必须是所属乡镇代码{township_code}")
         elif village_code in village_rows:
             refuse("village_code", f"村代码与第{village_rows[village_code]}行重复")

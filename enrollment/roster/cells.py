@@ -12,11 +12,11 @@ from enrollment.roster.rows import KnownVillage
 from enrollment.rules import id_check_character
 from core.money import parse_money
 from core.tabular import NumericCell
+from places.rules import is_village_code
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 PHONE = re.compile(r"^[0-9+\-() ]{1,20}$")
-_VILLAGE_CODE = re.compile(r"^\d{12}$")
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 _MISSING = object()
 
@@ -90,7 +90,7 @@ def check_village(text: str, villages: dict[str, KnownVillage], township_id) -> 
     """(village id, "") for a usable village code, else (None, the reason)."""
     if not text:
         return None, "村代码不能为空"
-    if not _VILLAGE_CODE.match(text):
+    if not is_village_code(text):
         return None, "村代码应为12位数字"
     known = villages.get(text)
     if known is None:
