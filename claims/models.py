@@ -7,7 +7,7 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Role
 from accounts.scoping import scope_by_facility, scope_by_township
 
-from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField, StoredDocument
 
 
 
@@ -216,19 +216,13 @@ class ClaimDocumentQuerySet(models.QuerySet):
         return self.filter(claim__in=Claim.objects.for_user(user))
 
 
-class ClaimDocument(models.Model):
+class ClaimDocument(StoredDocument):
     """A scan attached to a claim (invoice, discharge summary): PDF, JPEG or PNG, checked by its
-    first bytes (`core.uploads.scan_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
+    first bytes (`core.uploads.document_content_type`), at most settings.CLAIM_DOCUMENT_MAX_BYTES."""
 
     claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT,
                               related_name="documents")
     file = models.FileField(_("文件"), upload_to="claims/%Y/%m/")
-    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
-    content_type = models.CharField(_("文件类型"), max_length=40)
-    size = models.PositiveIntegerField(_("大小（字节）"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True,
-                                    blank=True, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     objects = ClaimDocumentQuerySet.as_manager()
 
@@ -236,9 +230,6 @@ class ClaimDocument(models.Model):
         ordering = ["claim", "id"]
         verbose_name = _("报销材料")
         verbose_name_plural = _("报销材料")
-
-    def __str__(self) -> str:
-        return self.original_name or self.file.name
 
 
 class ClaimEventQuerySet(AppendOnlyQuerySet):

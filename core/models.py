@@ -1,5 +1,7 @@
 """Model bases shared by the apps: the money field, append-only rows, stored documents."""
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import NcmsError
 
@@ -55,3 +57,23 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise NcmsError(self.delete_refusal, code=self.refusal_code)
+
+
+class StoredDocument(models.Model):
+    """An uploaded scan or document kept with a record (a claim's invoices, an inspection's report):
+    PDF, JPEG or PNG by its first bytes (`core.uploads.document_content_type`), stored under
+    MEDIA_ROOT and served only by views that apply the user's scope. Subclasses add the record
+    it belongs to and its `file` field with the folder it is stored in."""
+
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name

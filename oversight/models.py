@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_facility
-from core.models import MoneyField
+from core.models import MoneyField, StoredDocument
 from claims.models import Claim
 
 
@@ -70,19 +70,13 @@ class InspectionDocumentQuerySet(models.QuerySet):
         return scope_by_facility(self, user, "inspection__facility")
 
 
-class InspectionDocument(models.Model):
+class InspectionDocument(StoredDocument):
     """A document of an inspection (report, penalty decision, photo): PDF, JPEG or PNG by its first
-    bytes (claims.rules.scan_content_type), at most settings.INSPECTION_DOCUMENT_MAX_BYTES."""
+    bytes (`core.uploads.document_content_type`), at most settings.INSPECTION_DOCUMENT_MAX_BYTES."""
 
     inspection = models.ForeignKey(Inspection, verbose_name=_("监督检查"), on_delete=models.PROTECT,
                                    related_name="documents")
     file = models.FileField(_("文件"), upload_to="inspections/%Y/%m/")
-    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
-    content_type = models.CharField(_("文件类型"), max_length=40)
-    size = models.PositiveIntegerField(_("大小（字节）"))
-    uploaded_by = models.ForeignKey("accounts.User", verbose_name=_("上传人"), null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     history = HistoricalRecords(table_name="facilities_historicalinspectiondocument")
     objects = InspectionDocumentQuerySet.as_manager()
@@ -92,9 +86,6 @@ class InspectionDocument(models.Model):
         ordering = ["inspection", "id"]
         verbose_name = _("检查材料")
         verbose_name_plural = _("检查材料")
-
-    def __str__(self) -> str:
-        return self.original_name or self.file.name
 
 
 # --- claim flags (疑点, computed by oversight.flags) ---------------------------------------------
