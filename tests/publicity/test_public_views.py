@@ -5,6 +5,7 @@ import subprocess
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from enrollment.models import Member
 from publicity import services
@@ -96,7 +97,8 @@ def test_notice_pdf_has_header_table_period_phone_and_qr(posted, client, village
     assert "城关镇东湖村住院补偿公示" in flat
     assert "李*" in flat and "王*国" in flat and "810.00" in flat
     assert f"举报电话：{settings.COUNTY_REPORT_PHONE}" in flat
-    assert f"{notice.posted_at:%Y-%m-%d}至{notice.objection_until:%Y-%m-%d}" in flat
+    posted_on = timezone.localdate(notice.posted_at)  # the county's date, as the PDF prints it
+    assert f"{posted_on:%Y-%m-%d}至{notice.objection_until:%Y-%m-%d}" in flat
 
 
 def test_qr_code_encodes_the_absolute_notice_url():
