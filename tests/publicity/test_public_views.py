@@ -179,7 +179,8 @@ def test_forms_are_throttled_per_address(posted, client):
     assert other.status_code == 200 and Report.objects.count() == 6
 
 
-def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, client):
+def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, client, clock):
+    clock("2026-06-15 10:00")  # the lookup shows this year's claims; the county's are of 2026
     member = Member.objects.get(name="陈小龙")
     url = reverse("publicity:claim_lookup")
     unknown = client.post(url, {"id_number": "420102199901010000", "name": "陈小龙"}, REMOTE_ADDR="10.1.0.1")
@@ -195,6 +196,19 @@ def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, cl
     html = found.content.decode()
     assert "陈*龙" in html and "99.50" in html and "已兑付" in html
     assert member.id_number not in html
+
+
+def test_lookup_year_turns_at_the_countys_midnight(posted, client, clock):
+    """At 00:30 on 1 January in the county it is still 31 December in UTC: the lookup already shows
+    the new year, where the member has no claim yet."""
+    member = Member.objects.get(name="陈小龙")
+    url = reverse("publicity:claim_lookup")
+    clock("2026-12-31 23:30")
+    before = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "99.50" in before
+    clock("2027-01-01 00:30")
+    after = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "2027年暂无住院补偿记录" in after and "99.50" not in after
 
 
 def test_lookup_is_throttled(posted, client):
