@@ -487,7 +487,7 @@ def _validate(rows, row_numbers, columns, existing: _Existing, *, year: int, tow
     width = max(index_of.values()) + 1
 
     villages = {code: (pk, tsp) for pk, code, tsp in Village.objects.values_list("id", "code", "township_id")}
-    today = date.today()
+    today = timezone.localdate()  # a child born today in the county is no birth "in the future"
     latest_paid = date(year, 12, 31)
     date_cache: dict[str, date | None] = {}
     empty_cols = [""] * width
