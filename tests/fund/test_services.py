@@ -188,6 +188,16 @@ def test_a_paid_claim_is_not_paid_again(funded, cashier, village):
     assert LedgerTransaction.objects.filter(kind="payout").count() == 1
 
 
+def test_the_refusal_names_the_paid_date_in_county_time(funded, cashier, village, clock):
+    """Paid at 00:30 on 15 June in the county, 16:30 on 14 June in UTC: the clerk reads the 15th."""
+    clock("2026-06-15 00:30")
+    claim = approved_claim(village)
+    services.claim_pay(user=cashier, claim=claim)
+    with pytest.raises(NcmsError) as refused:
+        services.claim_pay(user=cashier, claim=claim)
+    assert "已经兑付（2026-06-15）" in refused.value.message
+
+
 def test_an_unapproved_claim_is_not_paid(funded, cashier, village):
     claim = approved_claim(village)
     Claim.objects.filter(pk=claim.pk).update(status="reviewed")
