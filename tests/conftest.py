@@ -37,6 +37,29 @@ if UNDER_FAKETIME:
     time.sleep = _sleep_for
 
 
+POSTGRES_ONLY_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres race real connections against PostgreSQL's row locks; SQLite's
+    in-memory test database refuses a locked table instead of waiting, so on SQLite they are
+    deselected (said once in the summary) rather than run without the race."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    config.stash[POSTGRES_ONLY_DESELECTED] = len(deselected)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = config.stash.get(POSTGRES_ONLY_DESELECTED, 0)
+    if count:
+        terminalreporter.write_line(f"{count} concurrency tests deselected: they need PostgreSQL's row locks "
+                                    f"(run with DATABASE_URL)")
+
+
 @pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
