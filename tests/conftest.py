@@ -32,8 +32,8 @@ if UNDER_FAKETIME:
         # Python 3.11 waits on locks (Barrier.wait, Thread.join, Event.wait) until an absolute
         # CLOCK_MONOTONIC deadline that libfaketime does not translate: with a faked monotonic clock
         # the deadline lies decades ahead and the first timed wait never returns.
-        raise pytest.UsageError("under libfaketime set FAKETIME_DONT_FAKE_MONOTONIC=1 "
-                                "(thread timeouts wait on the real monotonic clock)")
+        raise pytest.UsageError("under libfaketime keep the monotonic clock real: faketime --exclude-monotonic "
+                                "or FAKETIME_DONT_FAKE_MONOTONIC=1 (thread timeouts wait on it)")
     time.sleep = _sleep_for
 
 
