@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -261,7 +262,7 @@ class ClaimEvent(AppendOnlyModel):
         verbose_name_plural = _("补偿流程记录")
 
     def __str__(self) -> str:
-        return f"{self.claim_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.claim_id} {self.action} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class MemberYearCap(models.Model):

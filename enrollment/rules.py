@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
+
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9Xx]$")  # ASCII digits only (\d would take full-width ones)
 _SCIENTIFIC = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
@@ -46,7 +48,8 @@ def looks_mangled_by_excel(raw: str) -> bool:
 def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
     """Validate an 18-character resident ID and return its parts.
 
-    Accepts a lower-case x as check character (normalised to X). Raises InvalidIdNumber.
+    Accepts a lower-case x as check character (normalised to X). Raises InvalidIdNumber. A birth
+    date after `today` (default: the county's date, settings.TIME_ZONE) is refused.
     """
     text = str(raw).strip()
     if looks_mangled_by_excel(text):
@@ -62,7 +65,7 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise InvalidIdNumber("身份证号中的出生日期不存在") from exc
-    today = today or date.today()
+    today = today or timezone.localdate()
     if birth > today or birth.year < 1880:
         raise InvalidIdNumber("身份证号中的出生日期不合理")
     expected = id_check_character(number[:17])

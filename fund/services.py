@@ -53,7 +53,8 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
         raise NcmsError("所选补偿申请不存在", code="not_found")
     for claim in locked:
         if claim.status == ClaimStatus.PAID:
-            raise NcmsError(f"补偿申请 {claim.invoice_no} 已经兑付（{claim.paid_at:%Y-%m-%d}），不能重复兑付",
+            raise NcmsError(f"补偿申请 {claim.invoice_no} 已经兑付（{timezone.localdate(claim.paid_at):%Y-%m-%d}），"
+                            f"不能重复兑付",
                             code="already_paid")
         if claim.status != ClaimStatus.APPROVED:
             raise NcmsError(f"补偿申请 {claim.invoice_no} 当前状态为「{claim.get_status_display()}」，"

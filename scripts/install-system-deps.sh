@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the system needs, only those missing:
 # python3-venv (the virtualenv), fonts-noto-cjk (Chinese in PDFs), poppler-utils (pdftotext in tests),
-# gettext (compilemessages), libpango (WeasyPrint), chromium (browser tests).
+# gettext (compilemessages), libpango (WeasyPrint), chromium (browser tests), faketime (the tests on a
+# faked clock, .ci/run).
 set -euo pipefail
-packages=(python3-venv python3-dev fonts-noto-cjk poppler-utils gettext libpango-1.0-0 libpangoft2-1.0-0 chromium)
+packages=(python3-venv python3-dev fonts-noto-cjk poppler-utils gettext libpango-1.0-0 libpangoft2-1.0-0 chromium
+          faketime)
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian/Ubuntu machine; install these yourself: ${packages[*]}" >&2
   exit 0

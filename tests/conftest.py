@@ -1,18 +1,63 @@
 """Shared fixtures: places, users of every role, a real Celery worker, a Chromium browser."""
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Role
 from tests.factories import FacilityFactory, TownshipFactory, UserFactory, VillageFactory
 
 PASSWORD = "pass-1234-word"
+
+
+def _sleep_for(seconds):
+    """time.sleep through a relative timeout. Under libfaketime 0.9.10 (Debian 12) with
+    FAKETIME_DONT_FAKE_MONOTONIC=1, Python 3.11's time.sleep fails with EINVAL: it sleeps until an
+    absolute CLOCK_MONOTONIC deadline, which libfaketime shifts by the faked offset into the past
+    (wolfcw/libfaketime#426). select() takes a relative timeout, which libfaketime leaves alone."""
+    select.select([], [], [], seconds)
+
+
+UNDER_FAKETIME = "libfaketime" in os.environ.get("LD_PRELOAD", "")
+if UNDER_FAKETIME:
+    if os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") != "1":
+        # Python 3.11 waits on locks (Barrier.wait, Thread.join, Event.wait) until an absolute
+        # CLOCK_MONOTONIC deadline that libfaketime does not translate: with a faked monotonic clock
+        # the deadline lies decades ahead and the first timed wait never returns.
+        raise pytest.UsageError("under libfaketime keep the monotonic clock real: faketime --exclude-monotonic "
+                                "or FAKETIME_DONT_FAKE_MONOTONIC=1 (thread timeouts wait on it)")
+    time.sleep = _sleep_for
+
+
+POSTGRES_ONLY_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres race real connections against PostgreSQL's row locks; SQLite's
+    in-memory test database refuses a locked table instead of waiting, so on SQLite they are
+    deselected (said once in the summary) rather than run without the race."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    config.stash[POSTGRES_ONLY_DESELECTED] = len(deselected)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = config.stash.get(POSTGRES_ONLY_DESELECTED, 0)
+    if count:
+        terminalreporter.write_line(f"{count} concurrency tests deselected: they need PostgreSQL's row locks "
+                                    f"(run with DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +70,23 @@ def _fast_passwords(settings):
     """Argon2 (the production hasher, see tests/test_settings.py) costs about a second per user on
     a loaded 2-core machine; tests that are not about hashing use a fast one."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """clock("2026-06-15 10:00") sets Django's clock (django.utils.timezone.now, and with it
+    localdate, localtime and auto_now fields) to that moment of the county's time zone
+    (settings.TIME_ZONE); it keeps running from there, so timeouts and expiry still work.
+    For tests whose data belong to one scheme year and that must pass on any real date."""
+    real_now = timezone.now
+
+    def set_to(local: str) -> datetime:
+        start = timezone.make_aware(datetime.fromisoformat(local), timezone.get_default_timezone())
+        offset = start - real_now()
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+        return start
+
+    return set_to
 
 
 @pytest.fixture
@@ -153,9 +215,13 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
     from playwright.sync_api import sync_playwright
 
+    # Under libfaketime only the server's clock is faked: Chromium with a faked clock never fires a
+    # page's load event, and the browser stands for the user's own machine anyway.
+    real_clock = {name: value for name, value in os.environ.items()
+                  if name != "LD_PRELOAD" and not name.startswith("FAKETIME")} if UNDER_FAKETIME else None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=CHROMIUM, env=real_clock,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
         )

@@ -19,9 +19,10 @@ import gc
 import os
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import date
+
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from places.models import Village
 from core.tabular import RowError
@@ -106,7 +107,7 @@ def _import(*, data: bytes, filename: str, year: int, user, township, dry_run: b
                                                 chunk=STREAM_CHUNK)
         try:
             good = validate(rows, row_numbers, columns, existing, villages=_villages(), year=year,
-                            township_id=township_id, today=date.today(),
+                            township_id=township_id, today=timezone.localdate(),
                             sink=new_rows.add if new_rows is not None else None,
                             report=lambda done: report(done // validate_share))
             plan = make_plan(good, existing)

@@ -1,7 +1,6 @@
 """The facility REST API (/api/v1/): authentication, roles, scoping, the contract's quote shape
 to the fen, refusal codes, idempotent settlement (also under concurrent retries), throttling,
 and the OpenAPI document and its page."""
-import contextlib
 import io
 import json
 import threading
@@ -9,7 +8,7 @@ import threading
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -325,11 +324,11 @@ def test_settling_twice_returns_the_same_claim(api, member):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_of_one_invoice_make_one_claim(facility_clerk, policy, member):
     """Four retries of one settlement fired at the same instant (own connections): one 201, three
-    200 with the same claim. On SQLite (one writer) the requests are serialized by a lock."""
+    200 with the same claim. PostgreSQL only (marker postgres): the member's cap row lock makes the
+    others wait for the first and then find its claim."""
     token = Token.objects.create(user=facility_clerk).key
     request = body(member)
     barrier = threading.Barrier(4)
-    one_writer = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
     results, errors = [], []
 
     def post():
@@ -337,8 +336,7 @@ def test_concurrent_retries_of_one_invoice_make_one_claim(facility_clerk, policy
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
             barrier.wait(timeout=30)
-            with one_writer:
-                response = client.post(CLAIMS, request, format="json")
+            response = client.post(CLAIMS, request, format="json")
             results.append((response.status_code, response.json().get("id")))
         except Exception as exc:  # reported below
             errors.append(exc)

@@ -1,10 +1,12 @@
 """The claims admin: claims read-only (they change only through the services), reasons maintained."""
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib import admin
 from django.urls import path
 
 from accounts.models import Role
-from claims.models import Claim, RejectionReason
+from claims.models import Claim, ClaimEvent, RejectionReason
 from claims.services import claim_settle
 from tests.claims.conftest import facts
 from tests.factories import UserFactory
@@ -45,3 +47,10 @@ def test_claim_factory_builds_a_valid_row(township):
     claim = ClaimFactory(facility__township=township)
     claim.full_clean()
     assert (claim.policy.year, claim.compensation, claim.status) == (2026, claim.reimbursable_cost - 190, "submitted")
+
+
+def test_a_claim_event_reads_in_county_time():
+    """The admin lists a claim's events by their text: 16:30 UTC on 14 June is 00:30 on the 15th in
+    the county."""
+    event = ClaimEvent(claim_id=7, action="pay", at=datetime(2026, 6, 14, 16, 30, tzinfo=UTC))
+    assert str(event) == "7 pay 2026-06-15 00:30"

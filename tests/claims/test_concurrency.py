@@ -1,19 +1,17 @@
 """The annual cap under concurrent settlements (docs/rules.md, "Claims": "including when two claims of
 the same member are settled at the same moment"), with two real database connections.
 
-On PostgreSQL the two settlements really run at the same instant and the member's cap row lock
-(`MemberYearCap`, SELECT ... FOR UPDATE) makes the second wait for the first. SQLite allows one
-writer at a time; its in-memory test database (shared cache) reports "table is locked" instead of
-waiting as a file database would, so there the test plays that serialization itself with a lock
-around each transaction. Either way the member's claims together hold exactly the cap.
+The two settlements really run at the same instant and the member's cap row lock
+(`MemberYearCap`, SELECT ... FOR UPDATE) makes the second wait for the first, so the member's
+claims together hold exactly the cap. PostgreSQL only (marker postgres): SQLite's in-memory test
+database (shared cache) reports "table is locked" instead of waiting for the lock.
 """
-import contextlib
 import threading
 import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from accounts.models import Role
 from claims.models import Claim, MemberYearCap
@@ -26,14 +24,12 @@ pytestmark = pytest.mark.postgres
 def settle_at_once(jobs):
     """Run each job in its own thread (own connection), released together by a barrier."""
     barrier = threading.Barrier(len(jobs))
-    one_writer = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
     results, errors = [None] * len(jobs), []
 
     def run(index, job):
         try:
             barrier.wait(timeout=30)
-            with one_writer:
-                results[index] = job()
+            results[index] = job()
         except Exception as exc:  # reported to the test below, never swallowed
             errors.append(exc)
         finally:

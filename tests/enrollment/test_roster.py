@@ -273,6 +273,15 @@ def test_impossible_birth_date_in_id_compact_form(village):
     assert error.reason == "出生日期不是有效日期，应写成 1990-01-31 的样式"
 
 
+def test_a_child_born_today_in_the_county_is_imported_while_utc_is_still_yesterday(village, clock):
+    """00:30 on 1 March in the county is 16:30 on 28 February in UTC, and on a machine clock in UTC."""
+    clock("2027-03-01 00:30")
+    newborn = make_resident_id("420102", date(2027, 3, 1), 14, MALE)
+    rows = family() + [person(newborn, "张小宝", "子", paid_date="2027-03-01")]
+    assert run(csv_bytes(rows), year=2027).members_created == 5
+    assert Member.objects.get(id_number=newborn).birth_date == date(2027, 3, 1)
+
+
 def test_error_prints_as_the_contract_says(village):
     error = one_error(bad(1, sex="男"))
     assert str(error) == "第3行 sex「男」：性别与身份证号不符：按身份证号应为女"

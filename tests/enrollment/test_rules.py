@@ -102,3 +102,13 @@ def test_full_width_digits_are_refused_as_not_digits():
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in body) + "X"
     with pytest.raises(InvalidIdNumber, match="数字"):
         parse_resident_id(full_width)
+
+
+def test_a_child_born_today_in_the_county_is_accepted_while_utc_is_still_yesterday(clock):
+    """00:30 on 1 March in the county is 16:30 on 28 February in UTC, and on a machine clock in UTC:
+    "today" is the county's date."""
+    clock("2027-03-01 00:30")
+    newborn = make_resident_id("420102", date(2027, 3, 1), 1, FEMALE)
+    assert parse_resident_id(newborn).birth_date == date(2027, 3, 1)
+    with pytest.raises(InvalidIdNumber, match="出生日期不合理"):
+        parse_resident_id(make_resident_id("420102", date(2027, 3, 2), 1, FEMALE))

@@ -30,7 +30,7 @@ from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import lose_connection, reconnect
 from tests.fund.conftest import approved_claim, cashier  # noqa: F401  (cashier: a fixture)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 
@@ -164,6 +164,7 @@ def test_a_missing_or_malformed_key_is_refused(funded, cashier, village):
     assert payouts() == 0
 
 
+@pytest.mark.postgres
 def test_the_same_key_sent_twice_at_once_pays_once(funded, cashier, village):
     """Two sends of one form at the same instant (own connections): the second's insert of the
     key waits for the first's transaction, then answers with its batch."""

@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_cashier_pays_then_the_fund_officer_downloads_the_report(page, live_server, funded, cashier,
-                                                                 fund_officer, village, tmp_path):
+                                                                 fund_officer, village, tmp_path, clock):
+    # this month's report counts claims of this scheme year; the claims and the fund are of 2026
+    clock("2026-06-15 10:00")
     first, second = approved_claim(village, "810.00"), approved_claim(village, "1200.00")
 
     # the cashier: payout queue, select both, pay

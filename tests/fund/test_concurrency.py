@@ -1,15 +1,13 @@
 """A claim is paid at most once, also when two cashiers pay it at the same instant:
-two threads, two real connections. On PostgreSQL the claim's row lock makes the second wait
-and then find it paid; SQLite's in-memory test database cannot wait for a lock, so there the
-test serializes the two transactions itself (as tests/claims/test_concurrency.py does)."""
-import contextlib
+two threads, two real connections. The claim's row lock makes the second wait and then find it
+paid. PostgreSQL only (marker postgres): SQLite's in-memory test database cannot wait for a lock."""
 import threading
 import time
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from claims.models import Claim, ClaimEvent
 from fund import services
@@ -23,14 +21,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def at_once(jobs):
     barrier = threading.Barrier(len(jobs))
-    one_writer = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
     results = [None] * len(jobs)
 
     def run(index, job):
         try:
             barrier.wait(timeout=30)
-            with one_writer:
-                results[index] = job()
+            results[index] = job()
         except NcmsError as exc:
             results[index] = exc
         finally:

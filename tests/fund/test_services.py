@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from claims.models import Claim, ClaimStatus
 from enrollment.services import enrollment_record_contribution
@@ -188,6 +189,16 @@ def test_a_paid_claim_is_not_paid_again(funded, cashier, village):
     assert LedgerTransaction.objects.filter(kind="payout").count() == 1
 
 
+def test_the_refusal_names_the_paid_date_in_county_time(funded, cashier, village, clock):
+    """Paid at 00:30 on 15 June in the county, 16:30 on 14 June in UTC: the clerk reads the 15th."""
+    clock("2026-06-15 00:30")
+    claim = approved_claim(village)
+    services.claim_pay(user=cashier, claim=claim)
+    with pytest.raises(NcmsError) as refused:
+        services.claim_pay(user=cashier, claim=claim)
+    assert "已经兑付（2026-06-15）" in refused.value.message
+
+
 def test_an_unapproved_claim_is_not_paid(funded, cashier, village):
     claim = approved_claim(village)
     Claim.objects.filter(pk=claim.pk).update(status="reviewed")
@@ -248,9 +259,10 @@ def test_a_reversal_negates_every_line_and_is_booked_once(funded, fund_officer):
     assert again.value.code == "already_reversed"
     with pytest.raises(NcmsError):
         ledger_services.transaction_reverse(user=fund_officer, transaction=reversal, memo="冲销冲销")
-    ledger_services.transaction_reverse(user=fund_officer, transaction=original, memo="重复到账")
+    undone = ledger_services.transaction_reverse(user=fund_officer, transaction=original, memo="重复到账")
+    assert (undone.date, undone.year) == (timezone.localdate(), 2026)  # today in county time, the original's year
     assert balances()["special"] == Decimal("0") and account_balance("reserve") == Decimal("0")
-    assert income_total(year=2026, until=date(2026, 12, 31)) == Decimal("0")
+    assert income_total(year=2026, until=undone.date) == Decimal("0")
     assert_balanced()
     assert reconciliation(2026) == []
 

@@ -218,10 +218,11 @@ def test_command_prints_the_contract_json(facility):
 # --- the demo county ----------------------------------------------------------------------------
 
 
-def test_demo_has_split_stays_and_padded_bills():
+def test_demo_has_split_stays_and_padded_bills(clock):
     from claims.models import Claim
     from oversight.models import ClaimFlag
 
+    clock("2026-11-30 10:00")  # the demo's claims are of the current year: on 1 January it has none
     out = StringIO()
     call_command("seed_demo", "--members", "3000", "--claims", "300", "--seed", "2026", stdout=out)
     assert Claim.objects.count() == 300

@@ -8,7 +8,8 @@ from fund.selectors import reconciliation
 from publicity.models import Notice, NoticeLine, Objection, Report
 
 
-def test_default_demo_pays_claims_and_posts_their_notices(db):
+def test_default_demo_pays_claims_and_posts_their_notices(db, clock):
+    clock("2026-11-30 10:00")  # the demo pays claims of the current year: on 1 January it has none
     call_command("seed_demo", "--members", "600", "--seed", "5", stdout=StringIO())
     paid = Claim.objects.filter(status=ClaimStatus.PAID)
     assert paid.exists()

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from enrollment.models import Member
 from publicity import services
@@ -96,7 +97,8 @@ def test_notice_pdf_has_header_table_period_phone_and_qr(posted, client, village
     assert "城关镇东湖村住院补偿公示" in flat
     assert "李*" in flat and "王*国" in flat and "810.00" in flat
     assert f"举报电话：{settings.COUNTY_REPORT_PHONE}" in flat
-    assert f"{notice.posted_at:%Y-%m-%d}至{notice.objection_until:%Y-%m-%d}" in flat
+    posted_on = timezone.localdate(notice.posted_at)  # the county's date, as the PDF prints it
+    assert f"{posted_on:%Y-%m-%d}至{notice.objection_until:%Y-%m-%d}" in flat
 
 
 def test_qr_code_encodes_the_absolute_notice_url():
@@ -177,7 +179,8 @@ def test_forms_are_throttled_per_address(posted, client):
     assert other.status_code == 200 and Report.objects.count() == 6
 
 
-def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, client):
+def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, client, clock):
+    clock("2026-06-15 10:00")  # the lookup shows this year's claims; the county's are of 2026
     member = Member.objects.get(name="陈小龙")
     url = reverse("publicity:claim_lookup")
     unknown = client.post(url, {"id_number": "420102199901010000", "name": "陈小龙"}, REMOTE_ADDR="10.1.0.1")
@@ -193,6 +196,19 @@ def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, cl
     html = found.content.decode()
     assert "陈*龙" in html and "99.50" in html and "已兑付" in html
     assert member.id_number not in html
+
+
+def test_lookup_year_turns_at_the_countys_midnight(posted, client, clock):
+    """At 00:30 on 1 January in the county it is still 31 December in UTC: the lookup already shows
+    the new year, where the member has no claim yet."""
+    member = Member.objects.get(name="陈小龙")
+    url = reverse("publicity:claim_lookup")
+    clock("2026-12-31 23:30")
+    before = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "99.50" in before
+    clock("2027-01-01 00:30")
+    after = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "2027年暂无住院补偿记录" in after and "99.50" not in after
 
 
 def test_lookup_is_throttled(posted, client):

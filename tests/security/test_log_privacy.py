@@ -66,11 +66,12 @@ def rendered(records) -> str:
 
 def test_main_journeys_log_no_names_id_numbers_or_phones(client, all_logs, people, policy, facility, clerk,
                                                          facility_clerk, reviewer, approver, users_by_role,
-                                                         make_user, village, monkeypatch):
+                                                         make_user, village, monkeypatch, clock):
     from accounts.models import Role
     from claims import settlement
 
     cache.clear()
+    clock("2026-06-15 10:00")  # the members, the policy and the fund are of 2026
     today = timezone.localdate()
     first, second = people
     monkeypatch.setattr(settlement, "_today", lambda: today)
