@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps venv migrate demo messages bench clean flower
+.PHONY: run test lint system-deps venv migrate demo messages bench clean flower
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -32,7 +32,12 @@ run: messages demo
 	@$(PY) manage.py demo_logins
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: messages
+# The layers (.importlinter) and pyflakes' checks with import order (ruff.toml), then every test.
+lint: venv
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff check .
+
+test: messages lint
 	$(PY) -m pytest
 
 # The Celery queue and workers in a browser (Flower, http://127.0.0.1:5555), read from the broker:

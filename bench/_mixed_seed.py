@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 PASSWORD = "Bench-mixed-2026!"
@@ -39,13 +38,13 @@ def seed_once(members: int, api_clients: int) -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
-    from policy.models import PolicyVersion
-    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
-    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
     from fund.tasks import last_month
+    from places.models import Township, Village
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
 
     day = today()
     with transaction.atomic():
@@ -128,10 +127,10 @@ def reset_run(backlog: int) -> dict:
     from claims import services
     from claims.eligibility import parse_facts
     from claims.models import Channel, Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
-    from policy.models import PolicyVersion
     from enrollment.models import Member
     from facilities.models import Facility
     from fund.tasks import last_month
+    from policy.models import PolicyVersion
     from publicity.models import Notice, NoticeLine
     from publicity.services import notices_publish
 
@@ -225,8 +224,8 @@ def read_world(port: int, api_clients: int) -> World:
     from rest_framework.authtoken.models import Token
 
     from enrollment.models import Member
-    from places.models import Village
     from facilities.models import Facility
+    from places.models import Village
 
     rows = list(Member.objects.order_by("pk").values_list(
         "pk", "id_number", "name", "household_id", "household__village__township__code"))

@@ -33,8 +33,14 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench._common import (copy_households_members, copy_places, copy_rows, django_ready,  # noqa: E402
-                           insert_facilities, reset_place_sequences)
+from bench._common import (  # noqa: E402
+    copy_households_members,
+    copy_places,
+    copy_rows,
+    django_ready,
+    insert_facilities,
+    reset_place_sequences,
+)
 
 YEAR = 2026
 TZ = ZoneInfo("Asia/Shanghai")

@@ -168,10 +168,10 @@ def run_import_export(data: bytes, slice_rows: int):
     import tablib
     from import_export import fields, resources, widgets
 
-    from enrollment.models import Household, Member
-    from places.models import Village
-    from enrollment.roster import CATEGORIES, RELATIONS, SEXES
     from core.tabular import read_table
+    from enrollment.models import Household, Member
+    from enrollment.roster import CATEGORIES, RELATIONS, SEXES
+    from places.models import Village
 
     class MemberResource(resources.ModelResource):
         household = fields.Field(attribute="household", column_name="household",

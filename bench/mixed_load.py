@@ -71,16 +71,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("MEDIA_ROOT", "/tmp/ncms-bench-mixed-media")
 
-from bench._common import (database_line, django_ready, free_port, percentile, production_env,  # noqa: E402
-                           start_celery_worker, start_gunicorn, stop, uptime, use_production_settings)
+from bench._common import (  # noqa: E402
+    database_line,
+    django_ready,
+    free_port,
+    percentile,
+    production_env,
+    start_celery_worker,
+    start_gunicorn,
+    stop,
+    uptime,
+    use_production_settings,
+)
 
 use_production_settings("mixed")
 
 from bench._mixed_seed import (  # noqa: E402
-    API_PREFIX, DIAGNOSES, PASSWORD, TOWNSHIPS, World, read_world, reset_run,
-    seed_once, today,
+    API_PREFIX,
+    DIAGNOSES,
+    PASSWORD,
+    TOWNSHIPS,
+    World,
+    read_world,
+    reset_run,
+    seed_once,
+    today,
 )
-
 
 # --- measuring ----------------------------------------------------------------------------------
 

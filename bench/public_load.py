@@ -39,8 +39,17 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench._common import (database_line, django_ready, free_port, percentile, production_env,  # noqa: E402
-                           start_gunicorn, stop, uptime, use_production_settings)
+from bench._common import (  # noqa: E402
+    database_line,
+    django_ready,
+    free_port,
+    percentile,
+    production_env,
+    start_gunicorn,
+    stop,
+    uptime,
+    use_production_settings,
+)
 
 use_production_settings("public")
 
@@ -56,13 +65,13 @@ def seed(lines: int):
     from django.utils import timezone
 
     from claims.models import Channel, Claim, ClaimStatus
-    from policy.models import PolicyVersion
-    from policy.services import policy_load
     from enrollment.models import Household, Member
-    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
     from fund.tasks import last_month
+    from places.models import Township, Village
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
     from publicity.models import Notice, NoticeLine
     from publicity.services import notices_publish
 

@@ -46,12 +46,12 @@ def seed(members: int, rng: random.Random) -> None:
     from django.db import connection, transaction
 
     from claims.models import Channel, Claim, ClaimStatus
-    from policy.models import PolicyVersion
-    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
-    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
+    from places.models import Township, Village
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
 
     if Member.objects.count() >= members and Claim.objects.exists():
         with connection.cursor() as cursor:

@@ -42,8 +42,18 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench._common import (BENCH_SECRET_KEY, cpu_line, cpu_snapshot, database_line, django_ready,  # noqa: E402
-                           free_port, percentile, production_env, start_gunicorn, stop)
+from bench._common import (  # noqa: E402
+    BENCH_SECRET_KEY,
+    cpu_line,
+    cpu_snapshot,
+    database_line,
+    django_ready,
+    free_port,
+    percentile,
+    production_env,
+    start_gunicorn,
+    stop,
+)
 
 YEAR = 2026
 USERNAME = "bench-facility"
@@ -55,11 +65,11 @@ def seed(members: int) -> str:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
-    from policy.services import policy_load
     from enrollment.models import Enrollment, Household, Member
-    from places.models import Township, Village
     from enrollment.rules import FEMALE, MALE, make_resident_id
     from facilities.models import Facility
+    from places.models import Township, Village
+    from policy.services import policy_load
 
     with transaction.atomic():
         policy_load(data=json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8")))

@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import user_can
 from core.errors import NcmsError
+from enrollment.models import Member
 
 from .models import Claim, ClaimStatus
 from .serializers import (
@@ -49,7 +50,6 @@ from .serializers import (
     SettleInputSerializer,
 )
 from .services import claim_quote, claim_settle
-from enrollment.models import Member
 
 # HTTP status of a refusal by its code; every other code of the contract is 422.
 REFUSAL_STATUS = {

@@ -23,9 +23,9 @@ from decimal import Decimal, InvalidOperation
 
 from core.errors import NcmsError
 from core.money import FEN, ZERO
+from policy.rules import DELIVERY_TYPES, Policy
 
 from . import rules
-from policy.rules import DELIVERY_TYPES, Policy
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from accounts.scoping import is_county_wide
 from claims.documents import document_max_bytes
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
-from core.forms import DocumentsField, MoneyField, date_input
-from enrollment.models import Member
-from places.models import Township
-from facilities.models import Facility, Level
 from core.errors import NcmsError
+from core.forms import DocumentsField, MoneyField, date_input
 from core.money import ZERO
+from enrollment.models import Member
+from facilities.models import Facility, Level
+from places.models import Township
 
 # Which form field a service refusal belongs to (by NcmsError.code); the rest go on top.
 ERROR_FIELDS = {

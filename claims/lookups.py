@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 
-from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
-from .models import Claim, ClaimStatus
-from policy.models import PolicyVersion
 from enrollment.models import Member
 from facilities.models import Facility
+from policy.models import PolicyVersion
+
+from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
+from .models import Claim, ClaimStatus
 
 if TYPE_CHECKING:
     from enrollment.models import Member

@@ -7,10 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Role
 from accounts.scoping import scope_by_facility, scope_by_township
-
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField, StoredDocument
-
-
 
 # ---------------------------------------------------------------------------------------------
 # Claims (住院补偿) and their workflow

@@ -19,12 +19,12 @@ from decimal import Decimal
 
 from core.errors import NcmsError
 from core.money import ZERO
+from enrollment.models import Enrollment, Member
+from facilities.models import Facility
+from policy.models import PolicyVersion
 
 from . import rules
 from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods
-from facilities.models import Facility
-from policy.models import PolicyVersion
-from enrollment.models import Enrollment, Member
 
 CHUNK = 2000
 

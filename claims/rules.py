@@ -20,7 +20,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.errors import NcmsError
 from core.money import FEN, ZERO, to_fen
-
 from policy.rules import ONE, Band, Policy, SingleDisease
 
 RULE_FORMULA = "formula"

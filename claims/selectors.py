@@ -14,10 +14,9 @@ from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimEvent
 from claims.workflow import ACTION_WORDS
+from core.money import ZERO
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
-from core.money import ZERO
-
 
 # --- the workbench queue ---------------------------------------------------------------------
 

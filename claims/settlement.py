@@ -22,17 +22,17 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import Role
 from core.errors import NcmsError
 from core.money import ZERO, parse_money
+from policy.models import PolicyVersion
 
 from . import lookups, rules
 from .cap import lock_cap, refresh_cap
 from .eligibility import ClaimFacts, Stay, check_claim, used_in_year, value_facts
 from .lookups import MemberOfYear
 from .models import Channel, Claim, ClaimStatus, CostCategory, CostLine
-from policy.models import PolicyVersion
 from .workflow import ACTION_WORDS, claim_transition, lock_claim, record_event
-from accounts.models import Role
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
 from claims import selectors, services
-from claims.forms import (ClaimEntryForm, CostLineFormSet, DocumentForm, NoteForm, QueueFilterForm, RejectForm,
-                          ReturnForm, add_service_error, default_status, document_max_bytes)
+from claims.forms import (
+    ClaimEntryForm,
+    CostLineFormSet,
+    DocumentForm,
+    NoteForm,
+    QueueFilterForm,
+    RejectForm,
+    ReturnForm,
+    add_service_error,
+    default_status,
+    document_max_bytes,
+)
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus
 from claims.rules import stored_breakdown
 from core.errors import NcmsError

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
 from claims import rules
-from policy.models import PolicyVersion
-from policy.rules import Policy
+from core.money import ZERO
 from enrollment.models import Category
 from facilities.models import Level
-from core.money import ZERO
+from policy.models import PolicyVersion
+from policy.rules import Policy
 
 SUBSIDY_NAMES = {"central": "中央财政补助", "provincial": "省级财政补助", "municipal": "市级财政补助", "county": "县级财政补助"}
 

@@ -16,7 +16,6 @@ from core.errors import NcmsError
 from .cap import lock_cap, refresh_cap
 from .models import Claim, ClaimEvent, ClaimStatus, RejectionReason
 
-
 # The workflow (docs/rules.md, "Claims"): action → (statuses it may start from, status it leads to).
 # "pay" is the fund's (approved → paid); paid and rejected are final.
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

@@ -1,7 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
-from django.contrib.auth.decorators import login_not_required
 
 from config import health, ops
 

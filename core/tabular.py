@@ -93,9 +93,10 @@ def _pad(row: list[str], width: int) -> list[str]:
 
 
 def _read_xlsx(data: bytes) -> Table:
+    import zipfile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
-    import zipfile
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
-from places.models import Township, Village, VillagePopulation
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
+from places.models import Township, Village, VillagePopulation
 
 HISTORY_REASON = "演示数据"
 CONTRIBUTION = Decimal("380.00")

@@ -5,13 +5,14 @@ places); the services in enrollment/services.py decide and write.
 """
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Category, Payer, Relation, Sex
-from places.models import Village
-from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
 from core.forms import MoneyField, date_input
+from enrollment.models import Category, Payer, Relation, Sex
+from enrollment.rules import InvalidIdNumber, parse_resident_id
+from places.models import Village
 
 SEX_WORDS = {Sex.MALE: _("男"), Sex.FEMALE: _("女")}
 
@@ -60,7 +61,7 @@ class IdNumberField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
         try:
-            return parse_resident_id(value).number
+            return parse_resident_id(value, today=timezone.localdate()).number
         except InvalidIdNumber as exc:
             raise forms.ValidationError(str(exc), code="bad_id_number") from exc
 
@@ -74,7 +75,7 @@ def _check_against_id(form: forms.Form, prefix: str = "") -> None:
     number = data.get(prefix + "id_number")
     if not number:
         return
-    resident = parse_resident_id(number)
+    resident = parse_resident_id(number, today=timezone.localdate())
     sex = data.get(prefix + "sex")
     if sex and sex != resident.sex:
         form.add_error(prefix + "sex", _("性别与身份证号不符：身份证号显示为%(sex)s性") % {"sex": SEX_WORDS[resident.sex]})

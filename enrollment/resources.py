@@ -14,13 +14,13 @@ import io
 from datetime import date
 from decimal import Decimal
 
+import xlsxwriter
 from django.db.models import F, FilteredRelation, Q, QuerySet
 from import_export import fields, resources
-import xlsxwriter
 from tablib import Dataset
 
-from enrollment.models import Category, Enrollment, Member, Payer, Relation, Sex
 from core.money import to_fen
+from enrollment.models import Category, Enrollment, Member, Payer, Relation, Sex
 
 SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
 RELATION_WORDS = {

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils import timezone
-
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9Xx]$")  # ASCII digits only (\d would take full-width ones)
 _SCIENTIFIC = re.compile(r"^\s*\d(\.\d+)?[eE]\+?\d+\s*$")
@@ -45,7 +43,7 @@ def looks_mangled_by_excel(raw: str) -> bool:
     return bool(_SCIENTIFIC.match(str(raw)))
 
 
-def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
+def parse_resident_id(raw: str, *, today: date) -> ResidentId:
     """Validate an 18-character resident ID and return its parts.
 
     Accepts a lower-case x as check character (normalised to X). Raises InvalidIdNumber. A birth
@@ -65,7 +63,6 @@ def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
         raise InvalidIdNumber("身份证号中的出生日期不存在") from exc
-    today = today or timezone.localdate()
     if birth > today or birth.year < 1880:
         raise InvalidIdNumber("身份证号中的出生日期不合理")
     expected = id_check_character(number[:17])

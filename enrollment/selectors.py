@@ -7,10 +7,9 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.scoping import is_county_wide
+from core.money import to_ratio
 from enrollment.models import Enrollment
 from places.models import Village, VillagePopulation
-from core.money import to_ratio
-
 
 # --- participation (参合率) -----------------------------------------------------------------
 # The target is participation ≥ 95% of the agricultural population per village, township and

@@ -12,14 +12,15 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.roles import user_can
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex
-from places.models import Village
-from enrollment.rules import InvalidIdNumber, parse_resident_id
 from core.errors import NcmsError
 from core.money import parse_money
+from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex
+from enrollment.rules import InvalidIdNumber, parse_resident_id
 from ledger.services import contributions_book
+from places.models import Village
 
 # Categories whose contribution civil affairs pays (民政代缴).
 SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})
@@ -82,7 +83,7 @@ def _member_values(*, name, id_number, relation, category, sex=None, birth_date=
     if len(name) > 30:
         raise NcmsError("姓名最多30个字", code="bad_name")
     try:
-        resident = parse_resident_id(id_number or "")
+        resident = parse_resident_id(id_number or "", today=timezone.localdate())
     except InvalidIdNumber as exc:
         raise NcmsError(str(exc), code="bad_id_number") from exc
     if sex and sex != resident.sex:

@@ -28,9 +28,9 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from core.errors import NcmsError
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid, roster_import
-from core.errors import NcmsError
 
 log = logging.getLogger(__name__)
 

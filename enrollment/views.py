@@ -18,11 +18,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import capability_required, user_can
-from enrollment import selectors, services
-from enrollment.forms import (ContributionForm, HouseholdCreateForm, HouseholdForm, HouseholdSearchForm,
-                              MemberForm, add_service_error)
-from enrollment.models import Enrollment, Household, Member
 from core.errors import NcmsError
+from enrollment import selectors, services
+from enrollment.forms import (
+    ContributionForm,
+    HouseholdCreateForm,
+    HouseholdForm,
+    HouseholdSearchForm,
+    MemberForm,
+    add_service_error,
+)
+from enrollment.models import Enrollment, Household, Member
 
 PAGE_SIZE = 20
 

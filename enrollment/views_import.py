@@ -29,17 +29,24 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from accounts.roles import capability_required
-from enrollment.models import Enrollment, ImportJob, Member
-from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
-from enrollment import roster
-from enrollment.roster import RosterInvalid
-from enrollment.tasks import (
-    errors_as_json, import_job_enqueue, import_job_interrupted, import_job_retry, import_job_retryable,
-    import_job_run, new_task_id, progress_read, progress_write,
-)
 from core.errors import NcmsError
 from core.tabular import _cell_text, _decode
 from core.uploads import roster_file_kind
+from enrollment import roster
+from enrollment.models import Enrollment, ImportJob, Member
+from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
+from enrollment.roster import RosterInvalid
+from enrollment.tasks import (
+    errors_as_json,
+    import_job_enqueue,
+    import_job_interrupted,
+    import_job_retry,
+    import_job_retryable,
+    import_job_run,
+    new_task_id,
+    progress_read,
+    progress_write,
+)
 
 PREVIEW_ROWS = 5
 SHOWN_ERRORS = 500

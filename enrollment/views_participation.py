@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
-from places.models import Township
 from enrollment.selectors import PARTICIPATION_TARGET, participation_report, participation_years
+from places.models import Township
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -15,14 +15,12 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
-
 from django.db import transaction
 
+from core.errors import NcmsError
+from core.tabular import RowError, Table, TableInvalid, code_cell, map_headers, read_table
 from places.models import Township
 from places.rules import is_township_code
-from core.errors import NcmsError
-from core.tabular import RowError, TableInvalid, code_cell, map_headers
-from core.tabular import Table, read_table
 
 from .models import Facility, FacilityStatus, Level
 

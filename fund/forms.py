@@ -3,10 +3,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from places.models import Township
 from core.money import parse_money
-
 from ledger.models import IncomeSource
+from places.models import Township
 
 
 class MoneyField(forms.CharField):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyModel, MoneyField
 
+
 class FundReport(AppendOnlyModel):
     """A stored monthly fund report (基金运行月报): the contract's JSON as computed at `created_at`.
 

@@ -24,15 +24,14 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, V
 from django.db.models.functions import Coalesce
 
 from claims.models import Claim, ClaimStatus
-from policy.models import PolicyVersion
-from enrollment.models import Enrollment
-from places.models import Township, Village, VillagePopulation
 from core.errors import NcmsError
 from core.money import to_fen
+from enrollment.models import Enrollment, Member
+from ledger.selectors import income_total
+from places.models import Township, Village, VillagePopulation
+from policy.models import PolicyVersion
 
 from . import rules
-from enrollment.models import Member
-from ledger.selectors import income_total
 
 MONEY_COLUMNS = ("total_cost", "reimbursable_cost", "compensation")
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from claims.models import Claim, ClaimStatus
 from core.money import ZERO, to_fen
-
+from enrollment.models import Enrollment
 from ledger.models import (
     COMPENSATION,
     EXPENDITURE,
@@ -20,10 +21,7 @@ from ledger.models import (
     LedgerLine,
     income_code,
 )
-from claims.models import Claim, ClaimStatus
 from policy.models import PolicyVersion
-from enrollment.models import Enrollment
-
 
 
 def _fen_values(sums: dict) -> dict:

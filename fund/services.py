@@ -25,8 +25,6 @@ from ledger.services import ZERO, chart_ensure, lock_balances, post, require_cap
 
 from .models import PayoutBatch
 
-
-
 # --- payouts (兑付) ----------------------------------------------------------------------------
 
 

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
-from places.models import Township
 from core.errors import NcmsError
+from places.models import Township
 
 from . import report_output
 from .models import FundReport

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import user_can
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
+
 class AccountKind(models.TextChoices):
     MONEY = "money", _("资金账户")
     INCOME = "income", _("收入")

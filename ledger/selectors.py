@@ -17,7 +17,6 @@ from .models import (
 )
 
 
-
 def account_balance(account, until: date | None = None, *, year: int | None = None) -> Decimal:
     """Sum of the account's lines (debit positive, credit negative), dated on or before `until`
     when given, of scheme year `year` when given. `account` is an Account or its code. The

@@ -33,9 +33,10 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import rules
-from facilities.models import Facility
 from claims.models import Claim, ClaimStatus
+from facilities.models import Facility
+
+from . import rules
 
 FEN_IN_A_YUAN = Decimal(100)
 

@@ -5,11 +5,11 @@ Forms parse and give field-level messages; facilities/services.py decides and wr
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import DocumentsField, MoneyField, date_input
 from core.errors import NcmsError
+from core.forms import DocumentsField, MoneyField, date_input
+from facilities.services import REASON_MAX
 
 from .services import INSPECTORS_MAX, inspection_document_max_bytes
-from facilities.services import REASON_MAX
 
 # Which field a service refusal belongs to (by NcmsError.code); the rest go on top of the form.
 ERROR_FIELDS = {

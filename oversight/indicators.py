@@ -29,12 +29,12 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Min
 
+from claims.models import Claim, ClaimStatus
 from core.money import to_fen, to_ratio
+from facilities.models import Facility
 
 from . import rules
 from .flags import month_bounds
-from facilities.models import Facility
-from claims.models import Claim, ClaimStatus
 
 WARNINGS_FOR_REVIEW = 3
 TENTH = Decimal("0.1")

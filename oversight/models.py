@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_facility
-from core.models import MoneyField, StoredDocument
 from claims.models import Claim
+from core.models import MoneyField, StoredDocument
 
 
 class InspectionQuerySet(models.QuerySet):

@@ -13,7 +13,6 @@ from facilities.models import Facility
 
 from .models import Inspection, InspectionDocument
 
-
 DEFAULT_INSPECTION_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 INSPECTORS_MAX = 200
 

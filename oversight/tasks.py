@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
+
 from claims.models import Claim
 
 

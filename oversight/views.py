@@ -17,14 +17,15 @@ from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_noop
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
-from places.models import Township
 from core.errors import NcmsError
-
 from facilities import services as registry
+from facilities.models import Facility, FacilityStatus, Level
+from places.models import Township
 
 from . import services
 from .forms import (
@@ -35,7 +36,6 @@ from .forms import (
     SuspendForm,
     add_service_error,
 )
-from facilities.models import Facility, FacilityStatus, Level
 from .models import Inspection, InspectionDocument
 
 

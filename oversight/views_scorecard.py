@@ -13,14 +13,15 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_noop
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.roles import capability_required, user_can
+from facilities.models import Facility, Level
 
+from .flags import month_bounds
 from .indicators import Figures, indicators, months_ending, suspension_review
 from .models import ClaimFlag
-from facilities.models import Facility, Level
-from .flags import month_bounds
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CJK_FONT = "Noto Sans CJK SC"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+
 from claims.models import Claim, ClaimStatus
 from fund.services import claims_pay_batch
 from ledger.services import funds_transfer, income_record

@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 from accounts.roles import user_can
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
 POSTED = "公示一经发布不能修改或删除；更正请发布补充公示"
 

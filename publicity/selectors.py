@@ -10,16 +10,14 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from claims.models import Claim
 from core.money import ZERO
-
+from enrollment.models import Member
+from ledger.models import COMPENSATION
+from ledger.selectors import account_balance, income_total
 from places.models import Township, Village
 
 from .models import Notice, NoticeLine
-from ledger.models import COMPENSATION
-from ledger.selectors import account_balance, income_total
-from claims.models import Claim
-from enrollment.models import Member
-
 
 
 def townships_with_villages():

@@ -12,11 +12,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.roles import user_can
+from claims.models import Claim, ClaimStatus
 from core.errors import NcmsError
 
 from . import cache, rules
 from .models import CaseStatus, Notice, NoticeLine, Objection, Report
-from claims.models import Claim, ClaimStatus
 
 
 def _local_midnight(day: date) -> datetime:

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from places.models import Township, Village
 from core.errors import NcmsError
+from places.models import Township, Village
 
 from . import rules, selectors, services
 from .cache import public_cached

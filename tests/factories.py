@@ -6,9 +6,9 @@ import factory
 
 from accounts.models import Role, User
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
-from places.models import Township, Village, VillagePopulation
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
+from places.models import Township, Village, VillagePopulation
 
 
 class TownshipFactory(factory.django.DjangoModelFactory):

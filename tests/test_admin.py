@@ -7,10 +7,10 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Role
 from enrollment.admin_resources import EnrollmentAdminResource
-from places.resources import TownshipAdminResource, VillageAdminResource, VillagePopulationAdminResource
-from places.models import Township, Village, VillagePopulation
 from facilities.models import Facility
 from facilities.resources import FacilityResource
+from places.models import Township, Village, VillagePopulation
+from places.resources import TownshipAdminResource, VillageAdminResource, VillagePopulationAdminResource
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory, UserFactory, VillagePopulationFactory
 
 REGISTERS = [

@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from core.money import parse_money
+from core.tabular import NumericCell
 from enrollment.models import Sex
 from enrollment.roster.rows import KnownVillage
 from enrollment.rules import id_check_character
-from core.money import parse_money
-from core.tabular import NumericCell
 from places.rules import is_village_code
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from enrollment.models import Category, Relation, Sex
 from core.tabular import RowError
+from enrollment.models import Category, Relation, Sex
 
 # field, Chinese header, English header, required column
 FIELDS: list[tuple[str, str, str, bool]] = [

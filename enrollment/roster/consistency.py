@@ -2,8 +2,8 @@
 `existing` was loaded before validation)."""
 from __future__ import annotations
 
-from enrollment.models import Relation
 from core.tabular import RowError
+from enrollment.models import Relation
 from enrollment.roster.rows import Existing, HouseholdLine, KnownVillage, Row
 
 

@@ -20,12 +20,10 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 
-
 from django.db import connection, transaction
 from django.utils import timezone
 
-from places.models import Village
-from core.tabular import RowError
+from core.tabular import RowError, TableError, read_table
 from enrollment.roster.columns import map_headers
 from enrollment.roster.existing import file_keys
 from enrollment.roster.existing import load_existing as _load_existing  # replaced by tests
@@ -35,7 +33,7 @@ from enrollment.roster.plan import make_plan
 from enrollment.roster.rows import KnownVillage
 from enrollment.roster.validation import validate
 from enrollment.roster.writers import writer as backend_writer
-from core.tabular import TableError, read_table
+from places.models import Village
 
 STREAM_CHUNK = 5000  # new members written per background batch
 

@@ -9,16 +9,24 @@ from decimal import Decimal
 from django.db import IntegrityError
 from django.utils import timezone
 
+from core.statistics import refresh_statistics
 from enrollment.models import Enrollment, Household, Member, Payer
 from enrollment.roster.columns import SUBSIDISED
 from enrollment.roster.existing import FileKeys
 from enrollment.roster.outcome import conflict
 from enrollment.roster.plan import Plan, member_changes
 from enrollment.roster.rows import (
-    ENROLLMENT_COLUMNS, HISTORY_COLUMNS, HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, EnrollmentRecord, Existing, HistoryStamp,
-    HouseholdRecord, MemberRecord, Row,
+    ENROLLMENT_COLUMNS,
+    HISTORY_COLUMNS,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    EnrollmentRecord,
+    Existing,
+    HistoryStamp,
+    HouseholdRecord,
+    MemberRecord,
+    Row,
 )
-from core.statistics import refresh_statistics
 from ledger.services import contributions_book_bulk
 
 # the columns the lookups after an import filter and join by (the roster's own loading, the

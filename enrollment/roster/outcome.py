@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from core.tabular import RowError
 from core.errors import NcmsError
+from core.tabular import RowError
 
 
 @dataclass

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from enrollment.models import Relation, Sex
 from core.tabular import RowError
+from enrollment.models import Relation, Sex
 from enrollment.roster import consistency
 from enrollment.roster.cells import PHONE, check_money, check_village, parse_date, plain, quick_id_parser
 from enrollment.roster.columns import CATEGORIES, CHILD, MANGLED_ID, RELATIONS, SEX_WORDS, SEXES, Columns

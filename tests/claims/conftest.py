@@ -9,8 +9,8 @@ import pytest
 from accounts.models import Role
 from claims.eligibility import parse_facts
 from claims.models import RejectionReason
-from policy.services import policy_load
 from facilities.models import Level
+from policy.services import policy_load
 from tests.factories import EnrollmentFactory, FacilityFactory, HouseholdFactory, MemberFactory
 
 FIXTURE = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "policy-2026.json"

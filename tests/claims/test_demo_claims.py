@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from claims import rules
 from claims.demo import COST_RANGES, claim_count, policy_document
-from policy.rules import parse_policy
-from claims.rules import stored_breakdown
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
-from policy.models import PolicyVersion
+from claims.rules import stored_breakdown
 from demo.county import DEMO_USERNAMES, demo_county_build
 from enrollment.demo import DemoConfig
+from policy.models import PolicyVersion
+from policy.rules import parse_policy
 
 ENTERING_USERS = {"facility", "clerk", "clerk2", "admin"}
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from policy.services import policy_load
 from claims.views_policy import percent
+from policy.services import policy_load
 from tests.claims.conftest import policy_document
 
 URL = reverse("claims:policy_detail")

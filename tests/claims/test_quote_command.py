@@ -182,8 +182,8 @@ def test_the_fast_breakdown_is_the_rules_breakdown():
     from hypothesis import strategies as st
 
     from claims import rules
-    from policy.rules import CATEGORIES, LEVELS, parse_policy
     from claims.rules import contract_breakdown
+    from policy.rules import CATEGORIES, LEVELS, parse_policy
     from tests.claims.conftest import POLICY_DOCUMENT
 
     policy = parse_policy(POLICY_DOCUMENT)

@@ -14,9 +14,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from claims.eligibility import check_dates, check_deadline, claim_deadline, stays_overlap
-from policy.rules import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
 from claims.rules import check_amounts, ratio_text, value_claim
 from core.errors import NcmsError
+from policy.rules import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
 
 FIXTURE = Path(__file__).resolve().parents[2] / "policy" / "fixtures" / "policy-2026.json"
 DOCUMENT = json.loads(FIXTURE.read_text(encoding="utf-8"))

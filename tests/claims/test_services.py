@@ -8,7 +8,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.models import Role
 from claims import lookups, services, settlement
 from claims.models import Channel, Claim, ClaimDocument, ClaimEvent, ClaimStatus, CostLine, MemberYearCap
-from policy.models import PolicyVersion
 from claims.services import (
     TRANSITIONS,
     claim_approve,
@@ -22,9 +21,10 @@ from claims.services import (
     claim_submit,
     claims_bulk_approve,
 )
-from policy.services import policy_load
-from facilities.models import FacilityStatus
 from core.errors import NcmsError
+from facilities.models import FacilityStatus
+from policy.models import PolicyVersion
+from policy.services import policy_load
 from tests.claims.conftest import TODAY, facts, policy_document
 from tests.factories import EnrollmentFactory, FacilityFactory, MemberFactory
 

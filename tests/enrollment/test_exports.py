@@ -13,7 +13,14 @@ from enrollment.resources import EnrollmentResource, RosterResource
 from enrollment.roster import roster_import
 from enrollment.rules import make_resident_id
 from tests.enrollment.roster_data import (
-    HEAD_ID, OTHER_HEAD_ID, SON_ID, SPOUSE_ID, ZH_HEADERS, csv_bytes, family, person,
+    HEAD_ID,
+    OTHER_HEAD_ID,
+    SON_ID,
+    SPOUSE_ID,
+    ZH_HEADERS,
+    csv_bytes,
+    family,
+    person,
 )
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 

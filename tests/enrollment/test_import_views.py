@@ -10,7 +10,13 @@ from accounts.models import Role
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from enrollment.rules import make_resident_id
 from tests.enrollment.roster_data import (
-    HEAD_ID, OTHER_HEAD_ID, SPOUSE_ID, csv_bytes, family, person, xlsx_bytes,
+    HEAD_ID,
+    OTHER_HEAD_ID,
+    SPOUSE_ID,
+    csv_bytes,
+    family,
+    person,
+    xlsx_bytes,
 )
 
 YEAR = 2026

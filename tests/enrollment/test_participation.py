@@ -8,7 +8,11 @@ from openpyxl import load_workbook
 from accounts.models import Role
 from enrollment.selectors import participation_report
 from tests.factories import (
-    EnrollmentFactory, HouseholdFactory, MemberFactory, VillageFactory, VillagePopulationFactory,
+    EnrollmentFactory,
+    HouseholdFactory,
+    MemberFactory,
+    VillageFactory,
+    VillagePopulationFactory,
 )
 
 URL = "/enrollment/participation/"

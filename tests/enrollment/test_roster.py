@@ -5,13 +5,22 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role
+from core.errors import NcmsError
 from enrollment.models import Enrollment, Household, Member, Payer, Relation
 from enrollment.roster import MANGLED_ID, RosterInvalid, RowError, roster_import
-from core.errors import NcmsError
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from tests.enrollment.roster_data import (
-    EN_HEADERS, HEAD_ID, OTHER_HEAD_ID, SON_ID, SPOUSE_ID, VILLAGE, ZH_HEADERS, csv_bytes, family,
-    person, xlsx_bytes,
+    EN_HEADERS,
+    HEAD_ID,
+    OTHER_HEAD_ID,
+    SON_ID,
+    SPOUSE_ID,
+    VILLAGE,
+    ZH_HEADERS,
+    csv_bytes,
+    family,
+    person,
+    xlsx_bytes,
 )
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
@@ -176,8 +185,9 @@ def test_xlsx_is_accepted(village):
 
 
 def test_xlsx_with_numeric_money_date_and_village_cells(village):
-    from openpyxl import Workbook
     import io
+
+    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
@@ -342,8 +352,9 @@ def test_mangled_id_in_numeric_xlsx_cell(village):
 
 
 def test_18_digit_integer_xlsx_cell_is_refused_as_mangled(village):
-    from openpyxl import Workbook
     import io
+
+    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active

@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Role
+from core.errors import NcmsError
 from enrollment import services
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
 from enrollment.rules import FEMALE, MALE, make_resident_id
-from core.errors import NcmsError
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 HEAD_ID = make_resident_id("420102", date(1970, 3, 15), 11, MALE)

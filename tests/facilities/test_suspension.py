@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from claims.models import Claim
+from core.errors import NcmsError
 from facilities.models import Facility, FacilityStatus
 from facilities.services import facility_agreement_change, facility_reinstate, facility_suspend
-from core.errors import NcmsError
 from tests.claims.conftest import line, member, policy  # noqa: F401  (fixtures)
 
 CLAIMS = "/api/v1/claims/"

@@ -19,12 +19,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from claims.models import Claim, ClaimEvent, ClaimStatus, CostLine
-from policy.services import policy_load
+from core.errors import NcmsError
 from fund import selectors, services
+from fund.models import PayoutBatch
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerTransaction
-from fund.models import PayoutBatch
-from core.errors import NcmsError
+from policy.services import policy_load
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import lose_connection, reconnect

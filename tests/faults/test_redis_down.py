@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from claims.models import Claim, ClaimEvent
-from policy.services import policy_load
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from ledger.models import LedgerTransaction
+from policy.services import policy_load
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.conftest import PASSWORD
 from tests.enrollment.roster_data import csv_bytes, many

@@ -21,10 +21,10 @@ from django.urls import reverse
 
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from enrollment.tasks import import_job_interrupted, import_job_running, progress_key, roster_import_job
-from ledger.models import AccountBalance, LedgerTransaction
 from fund.models import FundReport
 from fund.report import monthly_report
 from fund.tasks import fund_report_store_last_month
+from ledger.models import AccountBalance, LedgerTransaction
 from tests.enrollment.roster_data import csv_bytes, many
 from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_until
 

@@ -9,7 +9,6 @@ from accounts.models import Role
 from tests.factories import ClaimFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory
 
 
-
 @pytest.fixture
 def fund_officer(make_user):
     return make_user(Role.FUND_OFFICER, username="fundofficer")

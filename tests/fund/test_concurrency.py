@@ -10,10 +10,10 @@ import pytest
 from django.db import connections
 
 from claims.models import Claim, ClaimEvent
+from core.errors import NcmsError
 from fund import services
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerTransaction
-from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -7,10 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from core.errors import NcmsError
 from ledger.models import LedgerLine, LedgerTransaction
 from ledger.services import chart_ensure, income_record, lock_balances, post
-from core.errors import NcmsError
-
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from django.db import connections
 from django.utils import timezone
 
 from accounts.models import User
-from fund.importing import expenditure_shortfall
 from claims.models import Claim, ClaimEvent, MemberYearCap
+from fund.importing import expenditure_shortfall
+from fund.services import claim_pay
 from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
 from ledger.selectors import account_balance
-from fund.services import claim_pay
 from ledger.services import funds_transfer, income_record
 from tests.claims.conftest import line, member, policy, small_cap_policy  # noqa: F401  (fixtures)
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory

@@ -9,13 +9,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import NcmsError
 from fund import services
-
+from fund.selectors import reconciliation
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
 from ledger.selectors import account_balance
-from fund.selectors import reconciliation
-from core.errors import NcmsError
 from tests.fund.conftest import approved_claim
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000.00"), places=2)

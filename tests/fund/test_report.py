@@ -18,11 +18,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fund.report import monthly_report, township_drilldown
 from core.errors import NcmsError
+from fund.report import monthly_report, township_drilldown
 from tests.factories import (
-    ClaimFactory, EnrollmentFactory, FacilityFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory,
-    TownshipFactory, VillageFactory, VillagePopulationFactory,
+    ClaimFactory,
+    EnrollmentFactory,
+    FacilityFactory,
+    HouseholdFactory,
+    MemberFactory,
+    PolicyVersionFactory,
+    TownshipFactory,
+    VillageFactory,
+    VillagePopulationFactory,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")

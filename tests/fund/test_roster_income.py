@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from enrollment.roster import RosterInvalid, roster_import
-from ledger.selectors import income_total
 from fund.selectors import reconciliation
+from ledger.selectors import income_total
 from tests.enrollment.roster_data import csv_bytes, family
 
 

@@ -7,13 +7,13 @@ import pytest
 from django.utils import timezone
 
 from claims.models import Claim, ClaimStatus
+from core.errors import NcmsError
 from enrollment.services import enrollment_record_contribution
 from fund import services
+from fund.selectors import reconciliation
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
 from ledger.selectors import account_balance, income_total
-from fund.selectors import reconciliation
-from core.errors import NcmsError
 from tests.factories import ClaimFactory, EnrollmentFactory, HouseholdFactory, MemberFactory
 from tests.fund.conftest import approved_claim
 

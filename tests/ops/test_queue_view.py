@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts.models import Role
-from enrollment.models import ImportJob
 from config.celery import app as celery_app
+from enrollment.models import ImportJob
 from tests.conftest import PASSWORD
 
 URL = "/ops/queue/"

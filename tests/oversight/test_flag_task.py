@@ -6,12 +6,11 @@ import pytest
 from django.utils import timezone
 
 from claims.models import Claim
+from config.celery import app
 from oversight.flags import claim_flags_store
 from oversight.models import ClaimFlag
 from oversight.tasks import claim_flags_refresh
-from config.celery import app
 from tests.factories import ClaimFactory, MemberFactory
-
 
 
 def stored():

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from claims.models import CostLine
+from facilities.models import Level
 from oversight import rules
 from oversight.flags import facility_flags
-from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from oversight.indicators import indicators, months_ending, suspension_review
 from facilities.models import Level
+from oversight.indicators import indicators, months_ending, suspension_review
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

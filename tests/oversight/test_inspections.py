@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
+from core.errors import NcmsError
 from oversight.models import Inspection, InspectionDocument
 from oversight.services import inspection_document_add, inspection_record
-from core.errors import NcmsError
 from tests.factories import FacilityFactory
 
 PDF = b"%PDF-1.4\n%inspection report\n"

@@ -9,9 +9,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.models import Role
+from facilities.models import Level
 from oversight.flags import claim_flags_store
 from oversight.models import ClaimFlag
-from facilities.models import Level
 from tests.factories import ClaimFactory, FacilityFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,14 @@ import pytest
 
 from accounts.models import Role
 from tests.factories import (
-    ClaimFactory, FacilityFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory, VillageFactory,
+    ClaimFactory,
+    FacilityFactory,
+    HouseholdFactory,
+    MemberFactory,
+    PolicyVersionFactory,
+    VillageFactory,
 )
-from tests.fund.conftest import cashier, funded, fund_officer, policy_2026  # noqa: F401  (fixtures)
-
+from tests.fund.conftest import cashier, fund_officer, funded, policy_2026  # noqa: F401  (fixtures)
 
 
 def paid_claim(village, *, name, cashier, paid_date, compensation="810.00", facility=None, **extra):

@@ -5,7 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from publicity.rules import (
-    TRACKING_ALPHABET, TRACKING_LENGTH, mask_id, mask_name, tracking_code_clean, tracking_code_new,
+    TRACKING_ALPHABET,
+    TRACKING_LENGTH,
+    mask_id,
+    mask_name,
+    tracking_code_clean,
+    tracking_code_new,
 )
 
 HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)

@@ -7,7 +7,6 @@ from publicity import services
 from publicity.models import CaseStatus, Objection
 
 
-
 @pytest.fixture
 def objection(county):
     line = services.notices_publish(year=2026, month=3)[0].lines.first()

@@ -16,11 +16,11 @@ from accounts.models import Role
 from claims import services as claim_services
 from claims import settlement
 from claims.models import ClaimDocument
+from config import settings as project_settings
+from core.uploads import is_csv_text, roster_file_kind
 from enrollment.models import ImportJob
 from oversight.models import InspectionDocument
 from oversight.services import inspection_record
-from config import settings as project_settings
-from core.uploads import is_csv_text, roster_file_kind
 from tests.claims.conftest import TODAY
 from tests.claims.test_views import submit
 from tests.enrollment.roster_data import csv_bytes, family, xlsx_bytes

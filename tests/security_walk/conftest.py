@@ -15,12 +15,17 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Role
 from claims.models import RejectionReason
 from enrollment.models import ImportJob
-from oversight.services import inspection_record
 from fund.models import FundReport
+from oversight.services import inspection_record
 from publicity.models import Notice, NoticeLine
 from publicity.services import objection_file, report_file
 from tests.factories import (
-    ClaimFactory, EnrollmentFactory, FacilityFactory, HouseholdFactory, MemberFactory, PolicyVersionFactory,
+    ClaimFactory,
+    EnrollmentFactory,
+    FacilityFactory,
+    HouseholdFactory,
+    MemberFactory,
+    PolicyVersionFactory,
 )
 
 PDF = b"%PDF-1.4\n%walk\n"

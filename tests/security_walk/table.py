@@ -17,7 +17,6 @@ from accounts.roles import user_can
 from accounts.scoping import is_county_wide
 from tests.factories import VillagePopulationFactory
 
-
 # --- the walk ---------------------------------------------------------------------------------
 
 

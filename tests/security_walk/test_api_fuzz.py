@@ -13,9 +13,10 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.cache import cache
-from django.db import close_old_connections
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 

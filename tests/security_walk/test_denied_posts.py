@@ -14,14 +14,12 @@ from accounts.models import Role
 from accounts.roles import user_can
 from tests.security_walk.table import (
     RULES,
-    Rule,
     SCOPED,
+    Rule,
     _url,
     in_scope,
 )
-
 from tests.security_walk.test_url_walk import _client, body_text
-
 
 # --- POST: users out of scope change nothing -------------------------------------------------
 

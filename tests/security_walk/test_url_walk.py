@@ -20,7 +20,6 @@ user in scope to prove the request would have written.
 """
 from __future__ import annotations
 
-
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -42,7 +41,6 @@ from tests.security_walk.table import (
     variants,
     walk,
 )
-
 
 # --- tests ------------------------------------------------------------------------------------
 

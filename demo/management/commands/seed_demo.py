@@ -7,10 +7,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.errors import NcmsError
 from demo.county import DEMO_PASSWORD, demo_county_seed
 from enrollment.demo import DemoConfig
 from places.models import Township
-from core.errors import NcmsError
 
 
 class Command(BaseCommand):

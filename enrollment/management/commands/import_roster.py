@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from enrollment.roster import RosterInvalid, roster_import
 from core.errors import NcmsError
+from enrollment.roster import RosterInvalid, roster_import
 
 
 class Command(BaseCommand):

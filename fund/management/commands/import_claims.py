@@ -10,8 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fund.importing import ImportInvalid, claims_import
 from core.errors import NcmsError
+from fund.importing import ImportInvalid, claims_import
 
 STATUS_WORDS = {"submitted": "已提交", "approved": "已审批", "paid": "已兑付"}
 

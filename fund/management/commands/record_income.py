@@ -3,9 +3,9 @@ books income of scheme year Y into the special account, the risk reserve's share
 ref already booked is refused. Errors go to stderr; non-zero exit; nothing written on failure."""
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import NcmsError
 from ledger.models import IncomeSource
 from ledger.services import income_record
-from core.errors import NcmsError
 
 from ._fund_args import parse_date, parse_year
 

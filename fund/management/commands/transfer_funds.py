@@ -3,8 +3,8 @@ of scheme year Y from the special account to the expenditure account; refused wh
 account's balance less the risk reserve would not cover it, or the ref was booked before."""
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.services import funds_transfer
 from core.errors import NcmsError
+from ledger.services import funds_transfer
 
 from ._fund_args import parse_date, parse_year
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import NcmsError
 from core.tabular import TableInvalid
 from places.services import places_import
-from core.errors import NcmsError
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import NcmsError
 from policy.rules import PolicyInvalid
 from policy.services import policy_load
-from core.errors import NcmsError
 
 
 class Command(BaseCommand):
