@@ -96,7 +96,7 @@ import os, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 from enrollment.models import Enrollment
-from fund.models import LedgerTransaction
+from ledger.models import LedgerTransaction
 years = set(LedgerTransaction.objects.values_list("year", flat=True).distinct())
 years |= set(Enrollment.objects.values_list("year", flat=True).distinct())
 print(" ".join(str(year) for year in sorted(years)))

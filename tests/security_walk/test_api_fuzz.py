@@ -79,7 +79,7 @@ def test_api_answers_without_server_errors_and_as_documented(api_schema, world, 
 
 def test_a_real_quote_settlement_and_retry_answer_as_documented(api_schema, world):
     """Generated bodies are mostly refused (422); these valid ones reach the 200/201 answers."""
-    from tests.security_walk.test_url_walk import _settle_body
+    from tests.security_walk.test_denied_posts import _settle_body
 
     headers = {"Authorization": f"Token {world.token.key}"}
     checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
