@@ -89,7 +89,7 @@ def build_template(url: str) -> list[str]:
 
     recreate(url, url.rsplit("/", 1)[1])
     manage("migrate", "--verbosity", "0", url=url)
-    manage("load_policy", str(ROOT / "claims" / "fixtures" / "policy-2026.json"), url=url)
+    manage("load_policy", str(ROOT / "policy" / "fixtures" / "policy-2026.json"), url=url)
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as connection:
         with connection.cursor() as cursor:
             copy_places(cursor, TOWNSHIPS, VILLAGES_PER)

@@ -5,6 +5,8 @@ from django.views.i18n import set_language
 
 from config import health, ops
 
+admin.autodiscover()  # every app's admin.py (settings: SimpleAdminConfig)
+
 urlpatterns = [
     path("", include("accounts.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
