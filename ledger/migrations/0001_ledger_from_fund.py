@@ -5,23 +5,10 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migrations_support import content_types_move
+
 
 MODELS = ("account", "accountbalance", "ledgertransaction", "ledgerline")
-
-
-def content_types_follow(apps, schema_editor):
-    """Permissions and admin log entries follow the models to their new app."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="ledger", model=model).exists():
-            ContentType.objects.filter(app_label="fund", model=model).update(app_label="ledger")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="fund", model=model).exists():
-            ContentType.objects.filter(app_label="ledger", model=model).update(app_label="fund")
 
 
 class Migration(migrations.Migration):
@@ -138,5 +125,5 @@ class Migration(migrations.Migration):
                 constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='ledger_line_not_zero'),
             ),
         ]),
-        migrations.RunPython(content_types_follow, content_types_return),
+        content_types_move("fund", "ledger", MODELS),
     ]

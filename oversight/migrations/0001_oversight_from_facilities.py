@@ -6,24 +6,10 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migrations_support import content_types_move
 
 MODELS = ("inspection", "historicalinspection", "inspectiondocument", "historicalinspectiondocument",
           "claimflag")
-
-
-def content_types_follow(apps, schema_editor):
-    """Permissions and admin log entries follow the models to their new app."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="oversight", model=model).exists():
-            ContentType.objects.filter(app_label="facilities", model=model).update(app_label="oversight")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="facilities", model=model).exists():
-            ContentType.objects.filter(app_label="oversight", model=model).update(app_label="facilities")
 
 
 class Migration(migrations.Migration):
@@ -160,5 +146,5 @@ class Migration(migrations.Migration):
                 constraint=models.CheckConstraint(condition=models.Q(('deducted_amount__gte', 0), ('deducted_amount__lte', models.F('penalty_amount'))), name='inspection_deducted_within_penalty'),
             ),
         ]),
-        migrations.RunPython(content_types_follow, content_types_return),
+        content_types_move("facilities", "oversight", MODELS),
     ]

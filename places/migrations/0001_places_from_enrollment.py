@@ -3,20 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def content_types_follow(apps, schema_editor):
-    """Permissions and admin log entries follow the models to their new app."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in ("township", "village", "villagepopulation"):
-        if not ContentType.objects.filter(app_label="places", model=model).exists():
-            ContentType.objects.filter(app_label="enrollment", model=model).update(app_label="places")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in ("township", "village", "villagepopulation"):
-        if not ContentType.objects.filter(app_label="enrollment", model=model).exists():
-            ContentType.objects.filter(app_label="places", model=model).update(app_label="enrollment")
+from core.migrations_support import content_types_move
 
 
 class Migration(migrations.Migration):
@@ -77,5 +64,5 @@ class Migration(migrations.Migration):
                 },
             ),
         ]),
-        migrations.RunPython(content_types_follow, content_types_return),
+        content_types_move("enrollment", "places", ("township", "village", "villagepopulation")),
     ]

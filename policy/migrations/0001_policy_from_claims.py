@@ -5,23 +5,10 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migrations_support import content_types_move
+
 
 MODELS = ("policyversion", "historicalpolicyversion")
-
-
-def content_types_follow(apps, schema_editor):
-    """Permissions and admin log entries follow the models to their new app."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="policy", model=model).exists():
-            ContentType.objects.filter(app_label="claims", model=model).update(app_label="policy")
-
-
-def content_types_return(apps, schema_editor):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if not ContentType.objects.filter(app_label="claims", model=model).exists():
-            ContentType.objects.filter(app_label="policy", model=model).update(app_label="claims")
 
 
 class Migration(migrations.Migration):
@@ -81,5 +68,5 @@ class Migration(migrations.Migration):
                 },
             ),
         ]),
-        migrations.RunPython(content_types_follow, content_types_return),
+        content_types_move("claims", "policy", MODELS),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import file_bytes, file_refused
 from core.errors import NcmsError
 from enrollment.roster import RosterInvalid, roster_import
 
@@ -23,21 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="只校验、不写入")
 
     def handle(self, *args, file, year, dry_run, **options):
-        path = Path(file)
-        if not path.is_file():
+        if not Path(file).is_file():
             raise CommandError(f"找不到文件：{file}")
         if not 2000 <= year <= 2100:
             raise CommandError(f"年度不正确：{year}")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"无法读取文件：{file}（{exc.strerror}）") from exc
+        path, data = file_bytes(file)
         try:
             summary = roster_import(data=data, filename=path.name, year=year, dry_run=dry_run)
         except RosterInvalid as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{exc.message}（共{len(exc.errors)}处错误）") from exc
+            raise file_refused(self.stderr, exc) from exc
         except NcmsError as exc:
             raise CommandError(exc.message) from exc
         heading = "校验通过（试运行，未写入任何数据）" if dry_run else "导入完成"

@@ -4,10 +4,10 @@ All or nothing: any invalid row refuses the whole file, every error goes to stde
 `第{row}行 {column}「{value}」：{reason}`, and the command exits non-zero having written nothing.
 Importing again updates the facilities (matched by code); every change is kept in the history.
 """
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import file_bytes, file_refused
 from core.errors import NcmsError
 from core.tabular import TableInvalid
 from facilities.services import facilities_import
@@ -23,19 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("file", help="定点医疗机构文件（.csv 或 .xlsx）")
 
     def handle(self, *args, file, **options):
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"找不到文件：{file}")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"无法读取文件：{file}（{exc.strerror}）") from exc
+        path, data = file_bytes(file)
         try:
             summary = facilities_import(data=data, filename=path.name)
         except TableInvalid as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{exc.message}（共{len(exc.errors)}处错误）") from exc
+            raise file_refused(self.stderr, exc) from exc
         except NcmsError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(

@@ -6,10 +6,10 @@ whole file, every error goes to stderr as `第{n}行 {field}「{value}」：{rea
 would take the expenditure account below zero on its date refuses the file too, and the command
 exits non-zero having written nothing.
 """
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import file_bytes, file_refused
 from core.errors import NcmsError
 from fund.importing import ImportInvalid, claims_import
 
@@ -26,21 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("file", help="JSON lines 文件：每行一件申请（试算输入行加 status、paid_date）")
 
     def handle(self, *args, file, **options):
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"找不到文件：{file}")
+        path, data = file_bytes(file)
         try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except OSError as exc:
-            raise CommandError(f"无法读取文件：{file}（{exc.strerror}）") from exc
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CommandError(f"文件 {path.name} 不是 UTF-8 编码的文本") from exc
         try:
             summary = claims_import(text=text)
         except ImportInvalid as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{exc.message}（共{len(exc.errors)}处错误）") from exc
+            raise file_refused(self.stderr, exc) from exc
         except NcmsError as exc:
             raise CommandError(f"{exc.message}，未导入任何申请") from exc
         counts = "，".join(f"{STATUS_WORDS[status]}{summary.by_status[status]}件"

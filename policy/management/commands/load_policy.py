@@ -4,10 +4,10 @@ An invalid file is refused whole: every problem goes to stderr as `path「value�
 written, and the command exits non-zero.
 """
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import file_bytes
 from core.errors import NcmsError
 from policy.rules import PolicyInvalid
 from policy.services import policy_load
@@ -23,13 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("file", help="政策文件（.json）")
 
     def handle(self, *args, file, **options):
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"找不到文件：{file}")
+        _path, data = file_bytes(file)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise CommandError(f"无法读取文件：{file}（{exc.strerror}）") from exc
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CommandError(f"文件不是 UTF-8 编码的文本：{file}") from exc
         try:

@@ -1,0 +1,24 @@
+"""What the management commands that read a file share: reading it, and listing a refused file's
+rows on stderr (docs/contract.md, "Exit codes and error messages")."""
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+
+def file_bytes(file: str) -> tuple[Path, bytes]:
+    """The named file and its bytes; CommandError in a clerk's words when it cannot be read."""
+    path = Path(file)
+    if not path.is_file():
+        raise CommandError(f"找不到文件：{file}")
+    try:
+        return path, path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"无法读取文件：{file}（{exc.strerror}）") from exc
+
+
+def file_refused(stderr, refusal) -> CommandError:
+    """Write every bad row of a refused file to stderr (one line each, as the contract words them)
+    and return the command's error, which says how many there were."""
+    for error in refusal.errors:
+        stderr.write(str(error))
+    return CommandError(f"{refusal.message}（共{len(refusal.errors)}处错误）")
