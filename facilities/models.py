@@ -45,6 +45,9 @@ class Facility(models.Model):
     # ended suspensions, oldest first: [{"from": "YYYY-MM-DD", "until": "YYYY-MM-DD", "reason": …}];
     # a stay admitted from `from` up to the day before `until` stays refused after reinstatement
     past_suspensions = models.JSONField(_("已结束的暂停期"), default=list, blank=True)
+    # where the county pays the facility's monthly settlement statements (结算单)
+    bank_name = models.CharField(_("开户银行"), max_length=60, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
 
     history = HistoricalRecords()
     objects = FacilityQuerySet.as_manager()

@@ -27,11 +27,13 @@ class FacilityResource(resources.ModelResource):
     status = fields.Field(column_name="status", attribute="status")
     suspended_from = fields.Field(column_name="suspended_from", attribute="suspended_from", widget=ISO)
     suspension_reason = fields.Field(column_name="suspension_reason", attribute="suspension_reason")
+    bank_name = fields.Field(column_name="bank_name", attribute="bank_name")
+    bank_account = fields.Field(column_name="bank_account", attribute="bank_account")
 
     class Meta:
         model = Facility
         fields = ("code", "name", "level", "township", "agreement_start", "agreement_end", "status",
-                  "suspended_from", "suspension_reason")
+                  "suspended_from", "suspension_reason", "bank_name", "bank_account")
         export_order = fields
         import_id_fields = ("code",)
         clean_model_instances = True

@@ -18,7 +18,7 @@ from datetime import date
 from django.db import transaction
 
 from core.errors import NcmsError
-from core.tabular import RowError, Table, TableInvalid, code_cell, map_headers, read_table
+from core.tabular import NumericCell, RowError, Table, TableInvalid, code_cell, map_headers, read_table
 from places.models import Township
 from places.rules import is_township_code
 
@@ -38,6 +38,9 @@ FACILITY_COLUMNS: list[tuple[str, tuple[str, ...], bool]] = [
     # optional: the suspension's date and reason when status is suspended
     ("suspended_from", ("suspended_from", "暂停日期"), False),
     ("suspension_reason", ("suspension_reason", "暂停原因"), False),
+    # optional: where its settlement statements are paid
+    ("bank_name", ("bank_name", "开户银行"), False),
+    ("bank_account", ("bank_account", "银行账号"), False),
 ]
 
 LEVELS: dict[str, str] = {
@@ -56,10 +59,12 @@ STATUSES: dict[str, str] = {
 # provincial hospitals lie outside it, so their township may be blank.
 LEVELS_NEEDING_TOWNSHIP = {Level.TOWNSHIP, Level.COUNTY}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+BANK_NAME_MAX = 60
+BANK_ACCOUNT = re.compile(r"[0-9]{8,32}")
 
 UPDATED_FIELDS = [
     "name", "level", "township", "agreement_start", "agreement_end",
-    "status", "suspended_from", "suspension_reason",
+    "status", "suspended_from", "suspension_reason", "bank_name", "bank_account",
 ]
 
 
@@ -76,6 +81,8 @@ class FacilityRow:
     suspended_from: date | None
     suspension_reason: str | None  # None when the file has no such column (keep what is stored)
     has_suspended_from: bool
+    bank_name: str | None = None  # None when the file has no such column (keep what is stored)
+    bank_account: str | None = None
 
 
 @dataclass
@@ -165,13 +172,24 @@ def _validate(table: Table, known_townships: set[str]) -> tuple[list[FacilityRow
         reason = raw["suspension_reason"].strip() if "suspension_reason" in raw else None
         if reason and len(reason) > REASON_MAX:
             refuse("suspension_reason", f"暂停原因不能超过{REASON_MAX}个字")
+        bank_name = raw["bank_name"].strip() if "bank_name" in raw else None
+        if bank_name and len(bank_name) > BANK_NAME_MAX:
+            refuse("bank_name", f"开户银行不能超过{BANK_NAME_MAX}个字")
+        bank_account = None
+        if "bank_account" in raw:
+            bank_account = code_cell(raw["bank_account"]).replace(" ", "")
+            if isinstance(raw["bank_account"], NumericCell) and bank_account:
+                # a spreadsheet keeps 15 significant digits: a longer account is already wrong
+                refuse("bank_account", "银行账号被表格软件存成了数字，末几位可能已丢失；请把该列设置为“文本”格式后重新填写")
+            elif bank_account and not BANK_ACCOUNT.fullmatch(bank_account):
+                refuse("bank_account", "银行账号应为8至32位数字（可含空格分组）")
 
         if row_errors:
             errors.extend(row_errors)
             continue
         seen[code] = number
         rows.append(FacilityRow(number, code, name, level, township_code, start, end, status,
-                                suspended_from, reason, has_suspended_from))
+                                suspended_from, reason, has_suspended_from, bank_name, bank_account))
     if not rows and not errors:
         errors.append(RowError(0, "", "", "文件中没有数据行"))
     return rows, errors
@@ -193,6 +211,10 @@ def _apply(facility: Facility, row: FacilityRow, township: Township | None) -> N
             facility.suspended_from = row.suspended_from
         if row.suspension_reason is not None:
             facility.suspension_reason = row.suspension_reason
+    if row.bank_name is not None:
+        facility.bank_name = row.bank_name
+    if row.bank_account is not None:
+        facility.bank_account = row.bank_account
 
 
 def _snapshot(facility: Facility) -> tuple:

@@ -132,18 +132,19 @@ def test_village_with_unknown_township_is_refused_whole(db):
 def test_facility_resource_exports_the_contract_columns_and_imports_them_again(township, facility):
     exported = FacilityResource().export()
     assert exported.headers == ["code", "name", "level", "township_code", "agreement_start", "agreement_end",
-                                "status", "suspended_from", "suspension_reason"]
+                                "status", "suspended_from", "suspension_reason", "bank_name", "bank_account"]
     assert list(exported[0]) == ["F001", "城关镇卫生院", "township", "420102100", "2026-01-01", "2026-12-31",
-                                 "active", "", ""]
+                                 "active", "", "", "", ""]
 
     changed = tablib.Dataset(headers=exported.headers)
     changed.append(["F001", "城关镇卫生院", "township", "420102100", "2026-01-01", "2027-12-31", "suspended",
-                    "2026-06-01", "违规收费"])
+                    "2026-06-01", "违规收费", "农村商业银行", "6230581100001234567"])
     result = FacilityResource().import_data(changed, dry_run=False, raise_errors=True)
     assert not result.has_validation_errors()
     facility.refresh_from_db()
     assert (facility.agreement_end, facility.status, facility.suspended_from) == (
         date(2027, 12, 31), "suspended", date(2026, 6, 1))
+    assert (facility.bank_name, facility.bank_account) == ("农村商业银行", "6230581100001234567")
     assert [h.history_type for h in Facility.history.filter(code="F001").order_by("history_id")] == ["+", "~"]
 
 

@@ -11,7 +11,9 @@ from claims.services import claim_settle
 from tests.claims.conftest import facts
 from tests.factories import UserFactory
 
-# the admin alone, so these pages are tested whatever the rest of the site's URLs hold
+# the admin alone, so these pages are tested whatever the rest of the site's URLs hold; it registers
+# the apps' models as config/urls.py does (settings: SimpleAdminConfig)
+admin.autodiscover()
 urlpatterns = [path("admin/", admin.site.urls)]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 

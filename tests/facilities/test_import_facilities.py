@@ -174,3 +174,38 @@ def test_command_line_exits_non_zero(tmp_path, places, capsys, monkeypatch):
     assert exit_.value.code != 0
     assert "第2行 status「closed」" in capsys.readouterr().err
     assert registry() == []
+
+
+BANK_HEADER = HEADER + ["bank_name", "bank_account"]
+
+
+def bank():
+    return list(Facility.objects.order_by("code").values_list("code", "bank_name", "bank_account"))
+
+
+def test_the_optional_bank_columns_say_where_statements_are_paid_and_a_file_without_them_keeps_them(
+        tmp_path, places):
+    rows = [GOOD[0] + ["农村商业银行城关支行", "6230 5811 0000 1234 567"], GOOD[1] + ["", ""]]
+    run(tmp_path, csv_bytes(rows, header=BANK_HEADER))
+    assert bank() == [("F001", "农村商业银行城关支行", "6230581100001234567"), ("F101", "", "")]
+    run(tmp_path, csv_bytes([GOOD[0]]))  # the contract's seven columns only: the account stays
+    assert bank()[0] == ("F001", "农村商业银行城关支行", "6230581100001234567")
+    assert Facility.objects.get(code="F001").history.count() == 1  # nothing changed, no new version
+
+
+@pytest.mark.parametrize("account,reason", [
+    ("6230-5811", "8至32位数字"),
+    ("1234567", "8至32位数字"),
+    ("=HYPERLINK(\"x\")", "8至32位数字"),
+])
+def test_a_bank_account_that_is_not_digits_refuses_the_file(tmp_path, places, account, reason):
+    errors, message = refuse(tmp_path, csv_bytes([GOOD[0] + ["农商行", account]], header=BANK_HEADER))
+    assert len(errors) == 1 and errors[0].startswith("第2行 bank_account") and reason in errors[0]
+    assert Facility.objects.count() == 0
+
+
+def test_a_bank_account_stored_as_a_spreadsheet_number_is_refused(tmp_path, places):
+    errors, _ = refuse(tmp_path, xlsx_bytes([GOOD[0] + ["农商行", 6230581100001234567]], header=BANK_HEADER),
+                       name="facilities.xlsx")
+    assert len(errors) == 1 and "文本" in errors[0]
+    assert Facility.objects.count() == 0
