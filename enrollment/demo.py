@@ -42,10 +42,17 @@ SUBSIDISED_SHARE = Decimal("0.03")
 # --- configuration and the built county -------------------------------------------------------
 
 
+def demo_year(today: date) -> int:
+    """The scheme year the demo shows by default: the year of the day 90 days ago. Its claims are
+    discharged by today, so early in a year (a January demo would have almost none) it shows the
+    whole of the previous year, and from April the current one."""
+    return (today - timedelta(days=90)).year
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     members: int = 20000
-    year: int = field(default_factory=lambda: timezone.localdate().year)
+    year: int = field(default_factory=lambda: demo_year(timezone.localdate()))
     seed: int = 2026
     claims: int | None = None  # how many claims the claims builder plans (None: its default)
     county_code: str = field(default_factory=lambda: settings.COUNTY_CODE)

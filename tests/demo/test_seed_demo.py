@@ -276,3 +276,15 @@ def test_rows_added_after_the_seed_get_fresh_ids(seeded):
     assert household.pk > Household.objects.exclude(pk=household.pk).order_by("-pk").first().pk
     assert member.pk > 500
     assert enrollment.pk > Enrollment.objects.exclude(pk=enrollment.pk).order_by("-pk").first().pk
+
+
+@pytest.mark.parametrize("today,year", [
+    (date(2027, 1, 1), 2026),   # New Year's Day: the whole of last year, not a year with no claims
+    (date(2027, 3, 31), 2026),
+    (date(2027, 4, 1), 2027),   # from April: the current year, three months of claims
+    (date(2026, 11, 30), 2026),
+])
+def test_the_demo_shows_a_year_that_has_claims(today, year):
+    from enrollment.demo import demo_year
+
+    assert demo_year(today) == year

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.errors import NcmsError
 from demo.county import DEMO_PASSWORD, demo_county_seed
-from enrollment.demo import DemoConfig
+from enrollment.demo import DemoConfig, demo_year
 from places.models import Township
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=20000, help="参合人员人数（默认 20000）")
         parser.add_argument("--claims", type=int, default=None,
                             help="住院补偿笔数（默认 300，但不超过参合人员数的 1/20）")
-        parser.add_argument("--year", type=int, default=None, help="年度（默认今年）")
+        parser.add_argument("--year", type=int, default=None, help="年度（默认：90天前所在的年度，即1至3月为上一年度）")
         parser.add_argument("--seed", type=int, default=2026, help="随机种子（默认 2026）")
         parser.add_argument("--if-empty", action="store_true",
                             help="数据库中已有乡镇时什么也不做（make run 使用）")
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             return
         if members < 0:
             raise CommandError("--members 不能是负数")
-        year = year or timezone.localdate().year
+        year = year or demo_year(timezone.localdate())
         if not 2000 <= year <= 2100:
             raise CommandError(f"年度 {year} 不合理")
         config = DemoConfig(members=members, claims=claims, year=year, seed=seed)
