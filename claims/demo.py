@@ -6,11 +6,13 @@ It plugs into the two stages of demo/county.py:
   people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`: an
   enrolled member, a diagnosis fitting their age and sex (ICD-10 with its Chinese name), a
   facility level and a facility, a stay of 2–20 days within the year (up to today in the current
-  year) that overlaps no other stay of the member, costs plausible for the level with 5–20 %
-  outside the catalogue and cost lines by category adding up to them, referral, the channel, an
+  year), admitted once the member's cover has started (the demo policy's `coverage`), that
+  overlaps no other stay of the member, costs plausible for the level with 5–20 % outside the
+  catalogue and cost lines by category adding up to them, referral, the channel, an
   invoice number unique at the facility (F101-2026-000123), and the state the claim ends in.
 - `write_claims` (a writer, in seed_demo's transaction) loads the policy of the year (the
-  contract's example file, policy/fixtures/policy-2026.json, with its year replaced) and then
+  contract's example file, policy/fixtures/policy-2026.json, with its year replaced and a
+  collection deadline at the end of February with a 30-day wait, `demo_coverage`) and then
   enters every planned claim through the claims services, in discharge order, one claim at a time
   from submission to its final state, so every figure is valued by the policy, the annual cap
   holds, and every step is an event with a demo user as its actor:
@@ -39,6 +41,7 @@ from django.utils import timezone
 from accounts.models import Role
 from enrollment.rules import FEMALE
 from facilities.models import FacilityStatus, Level
+from policy.rules import Coverage
 from policy.services import policy_load
 
 from .eligibility import ClaimFacts
@@ -49,6 +52,9 @@ FIXTURE_YEAR = 2026
 DEFAULT_CLAIMS = 300
 MEMBERS_PER_CLAIM = 20  # the default is at most one claim per 20 members (a small demo stays small)
 FACILITY_CLERK_AT = "F101"  # the demo `facility` user's hospital (demo.county.COUNTY_HOSPITAL)
+# The demo county collects contributions from January to March (enrollment.demo._paid_date): most
+# pay by the end of February; who pays in March waits this many days for cover.
+WAITING_DAYS = 30
 
 # --- what is planned --------------------------------------------------------------------------
 
@@ -166,6 +172,7 @@ class _Planner:
     first: date  # earliest admission
     last: date  # latest discharge
     window_first: date | None  # earliest discharge a township-office claim may still have
+    coverage: Coverage | None = None  # the policy's: no stay is admitted before cover starts
     stays: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
 
 
@@ -251,14 +258,19 @@ def _plan_one(planner: _Planner, county, member, township_code: str, facilities)
     office = (planner.window_first is not None and rng.random() < TOWNSHIP_OFFICE_SHARE[level])
     channel = Channel.TOWNSHIP if office else Channel.FACILITY
     days = rng.randint(*diagnosis.stay)
+    first = planner.first
+    if planner.coverage is not None and member.enrollment is not None:
+        starts = planner.coverage.cover_starts(paid_date=member.enrollment.paid_date, birth_date=member.birth_date)
+        if starts is not None:
+            first = max(first, starts)
     if office:
         # discharged within the claim deadline: admitted up to `days` before the window opens
-        first = max(planner.first, planner.window_first - timedelta(days=days))
+        first = max(first, planner.window_first - timedelta(days=days))
         stay = _stay(planner, member.id_number, days, first=first, last=planner.last)
         if stay and stay[1] < planner.window_first:
             stay = None
     else:
-        stay = _stay(planner, member.id_number, days, first=planner.first, last=planner.last)
+        stay = _stay(planner, member.id_number, days, first=first, last=planner.last)
     if stay is None:
         return None
     admission, discharge = stay
@@ -351,7 +363,7 @@ def build_claims(county, rng: random.Random) -> None:
         window_first = max(first, today - timedelta(days=_deadline_days()))
         if window_first > last:
             window_first = None
-    planner = _Planner(rng=rng, first=first, last=last, window_first=window_first)
+    planner = _Planner(rng=rng, first=first, last=last, window_first=window_first, coverage=demo_coverage(year))
     enrolled = [(m, h.village_code[:9]) for h in county.households for m in h.members if m.enrollment]
     claims: list[DemoClaimSpec] = []
     attempts = 0
@@ -369,12 +381,22 @@ def build_claims(county, rng: random.Random) -> None:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def demo_coverage(year: int) -> Coverage:
+    """When cover starts in the demo county: contributions paid after the end of February wait
+    `WAITING_DAYS`."""
+    return Coverage(collection_end=date(year, 2, 28), waiting_days=WAITING_DAYS)
+
+
 def policy_document(year: int) -> dict:
-    """The contract's example policy (policy/fixtures/policy-2026.json) for `year`."""
+    """The contract's example policy (policy/fixtures/policy-2026.json) for `year`, with the demo's
+    `coverage` (`demo_coverage`)."""
     document = json.loads(POLICY_FIXTURE.read_text(encoding="utf-8"))
     document = copy.deepcopy(document)
     document["year"] = year
     document["name"] = document["name"].replace(str(FIXTURE_YEAR), str(year))
+    coverage = demo_coverage(year)
+    document["coverage"] = {"collection_end": coverage.collection_end.isoformat(),
+                            "waiting_days": coverage.waiting_days}
     return document
 
 

@@ -11,7 +11,8 @@ step 1 of the valuation (`claims.rules.check_amounts`), which `check_claim` runs
 
 Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
-`no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `facility_suspended`,
+`no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `not_yet_covered` (the
+policy's `coverage`: a stay admitted before the member's cover starts), `facility_suspended`,
 `facility_not_designated`, `duplicate_invoice`, `overlapping_stay`, and `past_deadline` for
 township-office claims.
 """
@@ -55,6 +56,7 @@ class MemberInfo:
     id: int
     category: str
     name: str = ""
+    birth_date: date | None = None  # for the newborn's cover from birth (policy `coverage`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +253,7 @@ def check_claim(
     policy: Policy | None,
     facility: FacilityInfo | None,
     member: MemberInfo | None,
-    enrolled: bool,
+    paid_date: date | None,
     stays: list[Stay] | tuple[Stay, ...],
     invoice_taken: bool,
     channel: str = "facility",
@@ -259,7 +261,8 @@ def check_claim(
 ) -> None:
     """Raise `NcmsError` with the contract's code for the first rule the claim breaks.
 
-    `year` is the scheme year being claimed (None: the discharge's year); `stays` the member's
+    `year` is the scheme year being claimed (None: the discharge's year); `paid_date` the day the
+    member's contribution for that year was paid (None: not enrolled); `stays` the member's
     other non-rejected claims; `invoice_taken` whether the facility already has a claim with this
     invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
     """
@@ -271,9 +274,11 @@ def check_claim(
         raise NcmsError(f"找不到定点医疗机构「{facts.facility}」", code="unknown_facility")
     if member is None:
         raise NcmsError(f"找不到身份证号为 {facts.id_number} 的参合人员", code="unknown_member")
-    if not enrolled:
+    if paid_date is None:
         raise NcmsError(f"{member.name or facts.id_number} 未参加 {facts.year} 年度合作医疗（未缴费）",
                         code="not_enrolled")
+    if policy.coverage is not None:
+        check_cover(facts=facts, policy=policy, member=member, paid_date=paid_date)
     if facility.suspended_on(facts.admission_date):
         ended = facility.past_suspension(facts.admission_date)
         if ended is not None:
@@ -304,6 +309,29 @@ def check_claim(
     if channel == "township" and submitted_on is not None:
         check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
                        deadline_days=policy.claim_deadline_days)
+
+
+def check_cover(*, facts: ClaimFacts, policy: Policy, member: MemberInfo, paid_date: date) -> None:
+    """Refuse (`not_yet_covered`) a stay admitted before the member's cover starts (the policy's
+    `coverage`: a contribution paid after the collection deadline waits; a newborn is covered from
+    birth). The admission date decides: a stay admitted on the first day of cover is covered."""
+    starts = policy.cover_starts(paid_date=paid_date, birth_date=member.birth_date)
+    if starts is None or facts.admission_date >= starts:
+        return
+    who = member.name or facts.id_number
+    coverage = policy.coverage
+    if starts == member.birth_date:
+        why = f"新生儿自出生之日 {starts} 起享受待遇"
+    elif not coverage.waiting_days:
+        why = f"晚于缴费截止日 {coverage.collection_end}，自缴费之日 {starts} 起享受待遇"
+    else:
+        why = (f"晚于缴费截止日 {coverage.collection_end}，待遇等待期 {coverage.waiting_days} 天，"
+               f"自 {starts} 起享受待遇")
+    raise NcmsError(
+        f"{who} 于 {paid_date} 缴纳 {facts.year} 年度参合费用，{why}；"
+        f"本次入院日期 {facts.admission_date} 在此之前，不能报销",
+        code="not_yet_covered",
+    )
 
 
 def used_in_year(stays, year: int) -> Decimal:

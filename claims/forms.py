@@ -32,6 +32,7 @@ ERROR_FIELDS = {
     "facility_not_designated": "facility",
     "unknown_facility": "facility",
     "not_enrolled": "member",
+    "not_yet_covered": "admission_date",
     "unknown_member": "member",
     "out_of_scope": "member",
 }

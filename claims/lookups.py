@@ -9,13 +9,14 @@ are the reads of a single claim (a settlement, a township-office entry, a quote 
 `claims.quoting` reads the same facts in bulk for thousands of lines at once.
 
 A settlement is kept to few SQL statements (tests/claims/test_services.py counts them): the member
-comes with their enrolment of the year, their township and the key of the year's policy in one
-hand-written statement, and the parsed policy is kept per process by that key.
+(with their birth date) comes with their enrolment of the year (the day it was paid, for when
+cover starts), their township and the key of the year's policy in one hand-written statement,
+and the parsed policy is kept per process by that key.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
     from enrollment.models import Member
 
 # The member's own columns (in the model's field order, the others are loaded only if read), their
-# township, and the year's enrolment and policy key. Hand-written: compiling the equivalent ORM
-# query with its subqueries costs more CPU than the round trip.
+# township, and the year's enrolment (its paid date) and policy key. Hand-written: compiling the
+# equivalent ORM query with its subqueries costs more CPU than the round trip.
 MEMBER_SQL = """
-SELECT m.id, m.household_id, m.name, m.id_number, m.category,
+SELECT m.id, m.household_id, m.name, m.id_number, m.birth_date, m.category,
        v.township_id,
-       EXISTS (SELECT 1 FROM enrollment_enrollment e WHERE e.member_id = m.id AND e.year = %s),
+       (SELECT e.paid_date FROM enrollment_enrollment e WHERE e.member_id = m.id AND e.year = %s),
        (SELECT p.id FROM claims_policyversion p WHERE p.year = %s),
        (SELECT p.revision FROM claims_policyversion p WHERE p.year = %s),
        (SELECT p.loaded_at FROM claims_policyversion p WHERE p.year = %s)
@@ -45,7 +46,7 @@ SELECT m.id, m.household_id, m.name, m.id_number, m.category,
   JOIN enrollment_village v ON v.id = h.village_id
  WHERE m.id_number = %s
 """
-MEMBER_COLUMNS = ("id", "household_id", "name", "id_number", "category")
+MEMBER_COLUMNS = ("id", "household_id", "name", "id_number", "birth_date", "category")
 
 
 class PolicyKey(NamedTuple):
@@ -64,16 +65,25 @@ class MemberOfYear:
     """A member as a claim of scheme year `year` needs them.
 
     `member` is the model instance the claim points to (its other columns load when read);
-    `township_id` the township they belong to now; `enrolled` whether their contribution for the
-    year is recorded; `policy_key` the year's policy, None when no policy is loaded for it.
+    `township_id` the township they belong to now; `paid_date` the day their contribution for the
+    year was paid (None: not enrolled); `policy_key` the year's policy, None when no policy is
+    loaded for it.
     """
 
     member: Member
     info: MemberInfo
     year: int
     township_id: int
-    enrolled: bool
+    paid_date: date | None
     policy_key: PolicyKey | None
+
+
+def as_date(value) -> date | None:
+    """A date column as the database returned it: SQLite gives text for a date computed by a
+    subquery (no declared type to convert by)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def member_of_year(id_number: str, year: int) -> MemberOfYear | None:
@@ -83,11 +93,13 @@ def member_of_year(id_number: str, year: int) -> MemberOfYear | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    own, (township_id, enrolled, policy_id, revision, loaded_at) = row[:5], row[5:]
+    own, (township_id, paid_date, policy_id, revision, loaded_at) = row[:6], row[6:]
+    own = (*own[:4], as_date(own[4]), own[5])
     member = Member.from_db(connection.alias, MEMBER_COLUMNS, own)
     key = None if policy_id is None else PolicyKey(policy_id, year, revision, loaded_at)
-    return MemberOfYear(member=member, info=MemberInfo(id=member.pk, category=member.category, name=member.name),
-                        year=year, township_id=township_id, enrolled=bool(enrolled), policy_key=key)
+    info = MemberInfo(id=member.pk, category=member.category, name=member.name, birth_date=member.birth_date)
+    return MemberOfYear(member=member, info=info, year=year, township_id=township_id,
+                        paid_date=as_date(paid_date), policy_key=key)
 
 
 # The year's policy as loaded, parsed once per process: keyed by `PolicyKey`, so a replacement (new

@@ -5,7 +5,8 @@ on top of what the database already holds, and overlapping stays and duplicate i
 checked across lines as well as against the database. Refused lines take nothing.
 
 Speed comes from set-based reads: facilities and the policy once; then, per chunk of lines,
-the members, their enrollments of the year and their non-rejected claims for every ID number not
+the members (with their birth dates), their enrollments of the year (with the day each was
+paid, for when cover starts) and their non-rejected claims for every ID number not
 seen before, and the invoices of the chunk, in one query each, each key of the chunk served by
 its own index probe whatever the planner's statistics. The per-line work is pure Python
 (`claims.eligibility`, `claims.rules`).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator
+from datetime import date
 from decimal import Decimal
 
 from core.errors import NcmsError
@@ -49,22 +51,21 @@ def _where_in(queryset, column: str, values):
 # `year = Y AND member_id = ANY(...)` can be served by the (year, paid_date) index, which reads
 # the whole year for every chunk.
 
-def _enrolled(year: int, member_ids: list[int]) -> Iterable[int]:
-    """The members of `member_ids` enrolled in `year`."""
+def _enrolled(year: int, member_ids: list[int]) -> Iterable[tuple]:
+    """(member id, paid date) of the members of `member_ids` enrolled in `year`."""
     from django.db import connection
-
 
     if connection.vendor != "postgresql":
         return _where_in(Enrollment.objects.filter(year=year), "member_id", member_ids).values_list(
-            "member_id", flat=True)
+            "member_id", "paid_date")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k.member_id FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
-            f" (SELECT 1 FROM {Enrollment._meta.db_table} e"
+            "SELECT k.member_id, e.paid_date FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
+            f" (SELECT e.paid_date FROM {Enrollment._meta.db_table} e"
             "  WHERE e.member_id = k.member_id AND e.year = %s LIMIT 1) AS e",
             [member_ids, year],
         )
-        return [member_id for (member_id,) in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def _stays(member_ids: list[int]) -> Iterable[tuple]:
@@ -131,7 +132,7 @@ class BatchQuoter:
                 "suspension_reason", "past_suspensions")
         }
         self.members: dict[str, MemberInfo | None] = {}
-        self.enrolled: set[int] = set()
+        self.paid: dict[int, date] = {}  # member id → the day their contribution for the year was paid
         self.stays: dict[int, list[Stay]] = {}
         self.used: dict[int, Decimal] = {}
         self.invoices: set[tuple[str, str]] = set()
@@ -142,14 +143,15 @@ class BatchQuoter:
         new_ids = {facts.id_number for facts in facts_list} - self.members.keys()
         if new_ids:
             found = {}
-            for pk, id_number, category, name in _where_in(Member.objects.all(), "id_number", new_ids).values_list(
-                    "pk", "id_number", "category", "name"):
-                found[id_number] = MemberInfo(id=pk, category=category, name=name)
+            for pk, id_number, category, name, birth_date in _where_in(
+                    Member.objects.all(), "id_number", new_ids).values_list(
+                    "pk", "id_number", "category", "name", "birth_date"):
+                found[id_number] = MemberInfo(id=pk, category=category, name=name, birth_date=birth_date)
             for id_number in new_ids:
                 self.members[id_number] = found.get(id_number)
             member_ids = [info.id for info in found.values()]
             if member_ids:
-                self.enrolled.update(_enrolled(self.year, member_ids))
+                self.paid.update(_enrolled(self.year, member_ids))
                 for member_id in member_ids:
                     self.stays[member_id] = []
                     self.used[member_id] = ZERO
@@ -194,7 +196,7 @@ class BatchQuoter:
         try:
             check_claim(
                 facts=facts, year=self.year, policy=self.policy, facility=facility, member=member,
-                enrolled=member_id in self.enrolled, stays=stays,
+                paid_date=self.paid.get(member_id), stays=stays,
                 invoice_taken=(facts.facility, facts.invoice_no) in self.invoices,
             )
             valuation = rules.value_claim(

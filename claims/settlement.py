@@ -6,12 +6,12 @@ valuation its six steps (docs/contract.md, "Policy file"; `claims.rules`), under
 lock (`claims.cap`).
 
 A settlement is kept to few SQL statements (tests/claims/test_services.py counts them): the member
-is read with their enrolment in the year and the key of the year's policy (`claims.lookups`), the
-parsed policy is kept per process by that key, the facility comes with the API user, the
-existing-claim lookup of the invoice serves both idempotency and the duplicate check, the cap's
-new `used` is the sum of the stays already read under the lock plus this claim, and the (facility,
-invoice) uniqueness race is mapped to `duplicate_invoice` where the transaction ends instead of
-under a savepoint.
+is read with their enrolment in the year (its paid date: when cover starts) and the key of the
+year's policy (`claims.lookups`), the parsed policy is kept per process by that key, the facility
+comes with the API user, the existing-claim lookup of the invoice serves both idempotency and the
+duplicate check, the cap's new `used` is the sum of the stays already read under the lock plus
+this claim, and the (facility, invoice) uniqueness race is mapped to `duplicate_invoice` where the
+transaction ends instead of under a savepoint.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _check_and_value(*, facts: ClaimFacts, channel: str, member: MemberOfYear | 
     check_claim(
         facts=facts, year=None, policy=version.policy() if version else None, facility=facility_info,
         member=member.info if member is not None else None,
-        enrolled=member is not None and member.enrolled, stays=stays, invoice_taken=invoice_taken,
+        paid_date=member.paid_date if member is not None else None, stays=stays, invoice_taken=invoice_taken,
         channel=channel, submitted_on=submitted_on,
     )
     valuation = value_facts(facts=facts, policy=version.policy(), facility=facility_info,

@@ -2,7 +2,8 @@
 
 Shows what `load_policy` loaded for a year (contribution, risk reserve, cap, deadline, each
 level's deductible and bands with their percentages, the unreferred reduction, group
-adjustments, delivery amounts, single diseases), who loaded it, when, and which revision.
+adjustments, delivery amounts, single diseases, when cover starts), who loaded it, when, and which
+revision.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from core.money import ZERO
 from enrollment.models import Category
 from facilities.models import Level
 from policy.models import PolicyVersion
-from policy.rules import Policy
+from policy.rules import NEWBORN_DAYS, Policy
 
 SUBSIDY_NAMES = {"central": "中央财政补助", "provincial": "省级财政补助", "municipal": "市级财政补助", "county": "县级财政补助"}
 
@@ -68,6 +69,8 @@ def _context(version: PolicyVersion) -> dict:
         "contribution_total": rules.money_text(contribution.total),
         "risk_reserve": percent(policy.risk_reserve_rate),
         "annual_cap": rules.money_text(policy.annual_cap),
+        "coverage": policy.coverage,
+        "newborn_days": NEWBORN_DAYS,
         "levels": _levels(policy),
         "reduction_levels": [level_names.get(code, code) for code in Level.values
                              if code in policy.unreferred_reduction.levels],

@@ -2,7 +2,7 @@
 
 `parse_policy` checks every field of the file and turns it into a `Policy` (levels with their
 deductible and bands, the unreferred reduction, the subsidised groups, delivery amounts, single
-diseases, contribution, annual cap, claim deadline); every problem is listed at once in
+diseases, contribution, annual cap, claim deadline, and when cover starts); every problem is listed at once in
 `PolicyInvalid.errors`, each named by its place in the file, so a county officer fixes the file in
 one go. Valuing a claim by the parsed policy is `claims.rules`; loading a file into the database
 is `claims.policy_store`.
@@ -10,6 +10,7 @@ is `claims.policy_store`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from core.errors import NcmsError
@@ -26,6 +27,9 @@ ONE = Decimal("1")
 RATIO_MAX_PLACES = 4
 YEAR_MIN, YEAR_MAX = 2000, 2100
 NAME_MAX = 200
+WAITING_DAYS_MAX = 365
+# A baby whose contribution is paid within this many days of their birth is covered from birth.
+NEWBORN_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,28 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """When cover starts (the policy's optional `coverage`): a member who pays the year's
+    contribution after `collection_end` waits `waiting_days` from the day they paid."""
+
+    collection_end: date
+    waiting_days: int
+
+    def cover_starts(self, *, paid_date: date, birth_date: date | None) -> date | None:
+        """The first day a stay may be admitted to be covered; None: the whole scheme year.
+
+        Paid on or before `collection_end`: the whole year. Paid later: from `paid_date` plus
+        `waiting_days`, except a baby paid for within `NEWBORN_DAYS` of birth (the day of birth
+        counting as day 0), who is covered from birth.
+        """
+        if paid_date <= self.collection_end:
+            return None
+        if birth_date is not None and 0 <= (paid_date - birth_date).days <= NEWBORN_DAYS:
+            return birth_date
+        return paid_date + timedelta(days=self.waiting_days)
+
+
+@dataclass(frozen=True)
 class Policy:
     """A scheme year's policy, as validated by `parse_policy`."""
 
@@ -94,6 +120,13 @@ class Policy:
     groups: dict[str, GroupRule]
     delivery: dict[str, Decimal]
     single_disease: tuple[SingleDisease, ...]
+    coverage: Coverage | None = None  # None: an enrolled member is covered for the whole year
+
+    def cover_starts(self, *, paid_date: date, birth_date: date | None) -> date | None:
+        """The first day of cover of a member who paid on `paid_date`; None: the whole year."""
+        if self.coverage is None:
+            return None
+        return self.coverage.cover_starts(paid_date=paid_date, birth_date=birth_date)
 
     def single_disease_for(self, diagnosis: str | None, level: str) -> SingleDisease | None:
         """The single-disease entry whose code starts the diagnosis and whose level matches.
@@ -206,16 +239,18 @@ def _number(problems: _Problems, raw, path: str) -> Decimal | None:
     return value
 
 
-def _whole_number(problems: _Problems, data: dict, key: str, minimum: int, maximum: int) -> int | None:
+def _whole_number(problems: _Problems, data: dict, key: str, minimum: int, maximum: int,
+                  path: str | None = None) -> int | None:
+    path = path or key
     if key not in data:
-        problems.missing(key)
+        problems.missing(path)
         return None
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(key, "应为整数", _shown(value))
+        problems.add(path, "应为整数", _shown(value))
         return None
     if not minimum <= value <= maximum:
-        problems.add(key, f"应在 {minimum} 到 {maximum} 之间", value)
+        problems.add(path, f"应在 {minimum} 到 {maximum} 之间", value)
         return None
     return value
 
@@ -229,7 +264,9 @@ def parse_policy(data: dict) -> Policy:
     [0, 1]; all four levels are present, each with bands whose `up_to` rise strictly and whose
     last (and only the last) `up_to` is null. Group and level names must be ones the scheme
     knows, so a misspelt "wubo" is refused rather than silently giving nobody anything.
-    `unreferred_reduction`, `groups` and `single_disease` may be left out (nothing applies).
+    `unreferred_reduction`, `groups` and `single_disease` may be left out (nothing applies), and
+    so may `coverage` (cover for the whole year); when given, it has both `collection_end` (a
+    YYYY-MM-DD date) and `waiting_days` (a whole number from 0 to 365).
     """
     problems = _Problems()
     if not isinstance(data, dict):
@@ -252,6 +289,7 @@ def parse_policy(data: dict) -> Policy:
     groups = _parse_groups(problems, data)
     delivery = _parse_delivery(problems, data)
     single_disease = _parse_single_disease(problems, data)
+    coverage = _parse_coverage(problems, data)
 
     if problems.errors:
         raise PolicyInvalid(problems.errors)
@@ -259,7 +297,7 @@ def parse_policy(data: dict) -> Policy:
         year=year, name=name.strip(), contribution=contribution,
         risk_reserve_rate=risk_reserve_rate, annual_cap=annual_cap,
         claim_deadline_days=claim_deadline_days, levels=levels, unreferred_reduction=unreferred,
-        groups=groups, delivery=delivery, single_disease=single_disease,
+        groups=groups, delivery=delivery, single_disease=single_disease, coverage=coverage,
     )
 
 
@@ -466,3 +504,30 @@ def _parse_single_disease(problems: _Problems, data: dict) -> tuple[SingleDiseas
         seen.add((code, level))
         entries.append(SingleDisease(code=code, level=level, name=name.strip(), payment=payment))
     return tuple(entries) if valid else None
+
+
+def _parse_coverage(problems: _Problems, data: dict) -> Coverage | None:
+    if "coverage" not in data:
+        return None
+    raw = problems.mapping(data, "coverage", "coverage")
+    if raw is None:
+        return None
+    for key in raw:
+        if key not in ("collection_end", "waiting_days"):
+            problems.add(f"coverage.{key}", "未知的项，应为 collection_end 或 waiting_days", show_value=False)
+    collection_end = None
+    if "collection_end" not in raw:
+        problems.missing("coverage.collection_end")
+    else:
+        value = raw["collection_end"]
+        if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+            problems.add("coverage.collection_end", "应为 YYYY-MM-DD 格式的日期", _shown(value))
+        else:
+            try:
+                collection_end = date.fromisoformat(value)
+            except ValueError:
+                problems.add("coverage.collection_end", "不是有效的日期", value)
+    waiting_days = _whole_number(problems, raw, "waiting_days", 0, WAITING_DAYS_MAX, "coverage.waiting_days")
+    if collection_end is None or waiting_days is None:
+        return None
+    return Coverage(collection_end=collection_end, waiting_days=waiting_days)

@@ -17,7 +17,8 @@ from fund.services import claim_pay
 from ledger.models import AccountBalance, LedgerLine, LedgerTransaction
 from ledger.selectors import account_balance
 from ledger.services import funds_transfer, income_record
-from tests.claims.conftest import line, member, policy, small_cap_policy  # noqa: F401  (fixtures)
+from policy.services import policy_load
+from tests.claims.conftest import line, member, policy, policy_document, small_cap_policy  # noqa: F401  (fixtures)
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -240,6 +241,30 @@ def test_an_invoice_already_in_the_database_is_refused(policy, facility, member,
     assert capsys.readouterr().err.splitlines()[0] == (
         "第1行 invoice_no「D-1」：发票号 D-1 在 F001 已报销过（duplicate_invoice）")
     assert everything() == before
+
+
+def test_a_stay_before_cover_starts_refuses_the_file(facility, village, claims_file, capsys):
+    policy_load(data=policy_document(coverage={"collection_end": "2025-12-31", "waiting_days": 90}))
+    late = MemberFactory(household=HouseholdFactory(village=village), name="陈晚缴")
+    EnrollmentFactory(member=late, year=2026, paid_date=date(2026, 3, 1))  # covered from 2026-05-30
+    before = everything()
+    path = claims_file(row(late, invoice_no="W-1", status="submitted", admission_date="2026-05-30",
+                           discharge_date="2026-06-02"),
+                       row(late, invoice_no="W-2", status="submitted", admission_date="2026-01-15",
+                           discharge_date="2026-01-20"))
+    assert manage("import_claims", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "第2行 admission_date「2026-01-15」：陈晚缴 于 2026-03-01 缴纳 2026 年度参合费用，晚于缴费截止日 2025-12-31，"
+        "待遇等待期 90 天，自 2026-05-30 起享受待遇；本次入院日期 2026-01-15 在此之前，不能报销（not_yet_covered）",
+        "CommandError: 文件有 1 行有误，未导入任何申请（共1处错误）",
+    ]
+    assert everything() == before
+    # the stay admitted on the first day of cover is taken on its own
+    assert manage("import_claims", str(claims_file(row(late, invoice_no="W-1", status="submitted",
+                                                       admission_date="2026-05-30", discharge_date="2026-06-02"),
+                                                   name="covered.jsonl"))) == 0
+    assert Claim.objects.get().compensation == Decimal("810.00")
 
 
 def test_a_payout_dated_before_the_money_arrived_refuses_the_file(policy, facility, member, claims_file, capsys):

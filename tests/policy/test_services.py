@@ -3,6 +3,7 @@ import copy
 import json
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -13,7 +14,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import Role
 from policy.models import PolicyVersion
-from policy.rules import PolicyInvalid
+from policy.rules import Coverage, PolicyInvalid
 from policy.services import policy_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,15 @@ def test_admin_shows_the_document_read_only(client, django_user_model):
     assert 'name="_save"' not in html  # no saving: policies change only through load_policy
     assert client.get("/admin/policy/policyversion/add/").status_code == 403
     assert client.get(f"/admin/policy/policyversion/{version.pk}/history/").status_code == 200
+
+
+def test_a_file_with_coverage_loads_and_its_document_round_trips(tmp_path):
+    document = copy.deepcopy(DOCUMENT)
+    document["coverage"] = {"collection_end": "2025-12-31", "waiting_days": 90}
+    path = write(tmp_path, document)
+    run(path)
+    version = PolicyVersion.objects.get()
+    assert version.document == document
+    assert version.policy().coverage == Coverage(collection_end=date(2025, 12, 31), waiting_days=90)
+    run(path)  # the very same document again: no new revision
+    assert PolicyVersion.objects.get().revision == 1
