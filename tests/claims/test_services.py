@@ -355,6 +355,33 @@ def test_bulk_approve_is_all_or_nothing(policy, facility, member, other_member, 
     assert set(Claim.objects.values_list("status", flat=True)) == {ClaimStatus.APPROVED}
 
 
+@pytest.mark.parametrize("who", ["superuser", "reviewer"])
+def test_the_reviewer_never_approves_alone_or_in_a_batch(policy, facility, member, other_member, admin_user,
+                                                         reviewer, approver, make_user, who):
+    """Separation of duties holds for everybody: a superuser (who carries every capability) who
+    reviewed a claim is refused its approval like an ordinary reviewer, one at a time or in a
+    batch, which is refused whole and names the claim; nothing is written."""
+    user = make_user(Role.ADMINISTRATOR, username="root", is_superuser=True, is_staff=True) \
+        if who == "superuser" else reviewer
+    one = claim_settle(user=admin_user, facts=facts(member))[0]
+    two = claim_settle(user=admin_user, facts=facts(other_member, invoice_no="INV-2"))[0]
+    claim_review(user=approver, claim=one)
+    claim_review(user=user, claim=two)
+    events = ClaimEvent.objects.count()
+    with pytest.raises(NcmsError) as refused:
+        claim_approve(user=user, claim=two)
+    assert (refused.value.code, refused.value.message) == (
+        "approver_is_reviewer", "补偿申请 INV-2 由您审核，审批须由另一位工作人员进行")
+    with pytest.raises(NcmsError) as refused:
+        claims_bulk_approve(user=user, claims=[one, two])
+    assert (refused.value.code, refused.value.message) == (
+        "approver_is_reviewer", "补偿申请 INV-2 由您审核，审批须由另一位工作人员进行")
+    assert set(Claim.objects.values_list("status", flat=True)) == {ClaimStatus.REVIEWED}
+    assert Claim.objects.filter(approved_by__isnull=False).count() == 0
+    assert ClaimEvent.objects.count() == events
+    assert [claim.pk for claim in claims_bulk_approve(user=user, claims=[one])] == [one.pk]
+
+
 def test_events_are_append_only(policy, facility, member, admin_user):
     claim = claim_settle(user=admin_user, facts=facts(member))[0]
     event = claim.events.get()
