@@ -60,7 +60,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 
 def user_can(user, capability: str) -> bool:
-    """True when the user's role carries the capability (superusers carry all)."""
+    """True when the user's role carries the capability (superusers carry all). A capability says
+    what a role may do, never that one person may take two steps of the same claim: the services
+    refuse a claim's approval to its reviewer and its payout to its approver, superusers included
+    (`claims.workflow.check_not_reviewer`, `check_not_approver`)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.is_superuser:

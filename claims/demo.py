@@ -353,9 +353,8 @@ def build_claims(county, rng: random.Random) -> None:
     year = config.year
     wanted = claim_count(config)
     today = timezone.localdate()
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    if year == today.year:
-        last = today
+    # never discharged after today: a claim of a later day is refused (bad_dates)
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
     window_first = None
     if first <= today <= date(year + 1, 3, 31):
         # a township-office claim comes in within the deadline of its discharge (90 days in the

@@ -9,6 +9,11 @@ claim, `claims.quoting` preloads them for thousands of lines at once. The checks
 stays need no database (`check_dates`, `check_deadline`, `stays_overlap`); the amounts' check is
 step 1 of the valuation (`claims.rules.check_amounts`), which `check_claim` runs first.
 
+A claim must also be plausible: discharged no later than today, the county's date (`bad_dates`),
+and with a total cost no larger than settings.CLAIM_TOTAL_COST_MAX (`bad_amounts`), whichever
+way it comes in (`parse_facts` for the lines of quote_claims and import_claims, `check_claim`
+for every way).
+
 Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
 `no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `not_yet_covered` (the
@@ -22,11 +27,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+from django.utils import timezone
+
 from core.errors import NcmsError
 from core.money import FEN, ZERO
 from policy.rules import DELIVERY_TYPES, Policy
 
 from . import rules
+from .rules import ceiling_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +145,13 @@ def _date(data: dict, key: str, what: str) -> date:
         raise NcmsError(f"{what}「{value}」不是有效的日期", code="bad_dates") from None
 
 
-def _money(data: dict, key: str, what: str, *, default: Decimal | None = None) -> Decimal:
+def total_cost_max() -> Decimal:
+    """The largest total cost a claim may state (settings.CLAIM_TOTAL_COST_MAX, read at each call
+    so a changed setting applies at once)."""
+    return settings.CLAIM_TOTAL_COST_MAX
+
+
+def _money(data: dict, key: str, what: str, *, ceiling: Decimal, default: Decimal | None = None) -> Decimal:
     value = data.get(key)
     if value.__class__ is str:
         try:
@@ -144,7 +159,8 @@ def _money(data: dict, key: str, what: str, *, default: Decimal | None = None) -
         except InvalidOperation:
             amount = None
         # the usual case: a plain amount with two places ("123.45")
-        if amount is not None and amount.is_finite() and amount >= 0 and amount.as_tuple().exponent == -2:
+        if (amount is not None and amount.is_finite() and amount >= 0 and amount.as_tuple().exponent == -2
+                and amount <= ceiling):
             return amount
     if value is None:
         if default is not None:
@@ -165,6 +181,9 @@ def _money(data: dict, key: str, what: str, *, default: Decimal | None = None) -
         raise NcmsError(f"{what}「{value}」不是有效的金额", code="bad_amounts")
     if amount < 0:
         raise NcmsError(f"{what}不能为负数（{value}）", code="bad_amounts")
+    # before the fen check: quantizing an amount of 27 digits or more fails instead of answering
+    if amount > ceiling:
+        raise NcmsError(ceiling_message(what, value, ceiling), code="bad_amounts")
     if amount != amount.quantize(FEN):
         raise NcmsError(f"{what}最多两位小数（{value}）", code="bad_amounts")
     return amount.quantize(FEN)
@@ -174,7 +193,8 @@ def parse_facts(data) -> ClaimFacts:
     """Read a claim's facts from a contract input line (a dict); refuse what cannot be a claim.
 
     Missing or malformed identity fields give `bad_input`, dates `bad_dates`, amounts
-    `bad_amounts`. `non_reimbursable_cost` defaults to 0, `referred` to false, `delivery` to none.
+    `bad_amounts` (an amount above `total_cost_max()` too: the non-reimbursable cost can never
+    exceed the total). `non_reimbursable_cost` defaults to 0, `referred` to false, `delivery` to none.
     """
     if not isinstance(data, dict):
         raise NcmsError("每一行应为一个 JSON 对象 {...}", code="bad_input")
@@ -192,8 +212,9 @@ def parse_facts(data) -> ClaimFacts:
         raise NcmsError(f"分娩方式（delivery）「{delivery}」应为 null、normal 或 caesarean", code="bad_input")
     diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
     diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
-    total = _money(data, "total_cost", "住院总费用")
-    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", default=ZERO)
+    ceiling = total_cost_max()
+    total = _money(data, "total_cost", "住院总费用", ceiling=ceiling)
+    excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", ceiling=ceiling, default=ZERO)
     admission = _date(data, "admission_date", "入院日期")
     discharge = _date(data, "discharge_date", "出院日期")
     return ClaimFacts(
@@ -258,6 +279,8 @@ def check_claim(
     invoice_taken: bool,
     channel: str = "facility",
     submitted_on: date | None = None,
+    today: date | None = None,
+    ceiling: Decimal | None = None,
 ) -> None:
     """Raise `NcmsError` with the contract's code for the first rule the claim breaks.
 
@@ -265,9 +288,13 @@ def check_claim(
     member's contribution for that year was paid (None: not enrolled); `stays` the member's
     other non-rejected claims; `invoice_taken` whether the facility already has a claim with this
     invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
+    `today` is the county's date (None: `timezone.localdate()`): a discharge after it is refused
+    (`bad_dates`); `ceiling` the largest total cost (None: `total_cost_max()`), above it `bad_amounts`.
     """
-    rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost)
-    check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year)
+    rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost,
+                        ceiling=total_cost_max() if ceiling is None else ceiling)
+    check_dates(admission=facts.admission_date, discharge=facts.discharge_date, year=year,
+                today=today or timezone.localdate())
     if policy is None:
         raise NcmsError(f"{facts.year} 年度尚未载入补偿方案", code="no_policy")
     if facility is None:

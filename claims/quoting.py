@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
+from django.utils import timezone
+
 from core.errors import NcmsError
 from core.money import ZERO
 from enrollment.models import Enrollment, Member
@@ -26,7 +28,7 @@ from facilities.models import Facility
 from policy.models import PolicyVersion
 
 from . import rules
-from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods
+from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods, total_cost_max
 
 CHUNK = 2000
 
@@ -118,9 +120,13 @@ def _refusal(ref, code: str, message: str) -> dict:
 class BatchQuoter:
     """Quotes lines of scheme year `year` in order, remembering what earlier lines took."""
 
-    def __init__(self, year: int):
+    def __init__(self, year: int, today: date | None = None):
 
         self.year = year
+        # a line discharged after the county's today is refused (bad_dates), one above the
+        # largest total cost too (bad_amounts): both read once per run
+        self.today = today or timezone.localdate()
+        self.ceiling = total_cost_max()
         version = PolicyVersion.objects.filter(year=year).first()
         self.policy = version.policy() if version else None
         self.facilities = {
@@ -198,6 +204,7 @@ class BatchQuoter:
                 facts=facts, year=self.year, policy=self.policy, facility=facility, member=member,
                 paid_date=self.paid.get(member_id), stays=stays,
                 invoice_taken=(facts.facility, facts.invoice_no) in self.invoices,
+                today=self.today, ceiling=self.ceiling,
             )
             valuation = rules.value_claim(
                 policy=self.policy, level=facility.level, category=member.category,

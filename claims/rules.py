@@ -261,15 +261,24 @@ def formula_bands(
     return tuple(shares)
 
 
-def check_amounts(*, total_cost: Decimal, non_reimbursable_cost: Decimal) -> None:
-    """Refuse (`bad_amounts`) negative amounts, amounts finer than the fen, and a
-    non-reimbursable cost above the total cost (the reimbursable cost would be negative)."""
+def ceiling_message(label: str, value, ceiling: Decimal) -> str:
+    """The refusal of an amount above the largest total cost a claim may state."""
+    return f"{label}「{value}」超过单次住院总费用的上限 {ceiling} 元，请核对金额"
+
+
+def check_amounts(*, total_cost: Decimal, non_reimbursable_cost: Decimal, ceiling: Decimal | None = None) -> None:
+    """Refuse (`bad_amounts`) negative amounts, amounts above `ceiling` (the largest total cost a
+    claim may state; None: no ceiling), amounts finer than the fen, and a non-reimbursable cost
+    above the total cost (the reimbursable cost would be negative)."""
     for label, value in (("住院总费用", total_cost), ("目录外（自费）费用", non_reimbursable_cost)):
         value = Decimal(value)
         if not value.is_finite():
             raise NcmsError(f"{label}不是有效的金额", code="bad_amounts")
         if value < 0:
             raise NcmsError(f"{label}不能为负数（{value}）", code="bad_amounts")
+        # before the fen check: quantizing an amount of 27 digits or more fails instead of answering
+        if ceiling is not None and value > ceiling:
+            raise NcmsError(ceiling_message(label, value, ceiling), code="bad_amounts")
         if value != value.quantize(FEN):
             raise NcmsError(f"{label}最多两位小数（{value}）", code="bad_amounts")
     if Decimal(non_reimbursable_cost) > Decimal(total_cost):

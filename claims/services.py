@@ -6,7 +6,8 @@ tests, benches): each lives in the module of the rule it implements.
   values without writing (docs/contract.md, "quote_claims lines" and "Policy file").
 - `claims.workflow`: `claim_review`, `claim_approve`, `claims_bulk_approve`, `claim_return`,
   `claim_reject`, `claim_transition` with `TRANSITIONS` and `ACTION_WORDS` (docs/rules.md,
-  "Claims").
+  "Claims"), and the separation of duties every step and payout checks (`check_not_reviewer`,
+  `check_not_approver`; docs/rules.md, "Money flow").
 - `claims.documents`: `claim_document_add`, the scans attached to a claim.
 - `claims.cap`: the member's annual cap under its row lock, taken by every write that changes what
   a member holds against it.
@@ -16,6 +17,8 @@ from .settlement import Quote, claim_quote, claim_resubmit, claim_settle, claim_
 from .workflow import (
     ACTION_WORDS,
     TRANSITIONS,
+    check_not_approver,
+    check_not_reviewer,
     claim_approve,
     claim_reject,
     claim_return,
@@ -27,5 +30,5 @@ from .workflow import (
 __all__ = [
     "ACTION_WORDS", "TRANSITIONS", "Quote", "claim_approve", "claim_document_add", "claim_quote",
     "claim_reject", "claim_resubmit", "claim_return", "claim_review", "claim_settle", "claim_submit",
-    "claim_transition", "claims_bulk_approve",
+    "check_not_approver", "check_not_reviewer", "claim_transition", "claims_bulk_approve",
 ]

@@ -89,7 +89,7 @@ def _check_and_value(*, facts: ClaimFacts, channel: str, member: MemberOfYear | 
         facts=facts, year=None, policy=version.policy() if version else None, facility=facility_info,
         member=member.info if member is not None else None,
         paid_date=member.paid_date if member is not None else None, stays=stays, invoice_taken=invoice_taken,
-        channel=channel, submitted_on=submitted_on,
+        channel=channel, submitted_on=submitted_on, today=_today(),
     )
     valuation = value_facts(facts=facts, policy=version.policy(), facility=facility_info,
                             member=member.info, used=used_in_year(stays, year) + used_extra)
@@ -98,7 +98,8 @@ def _check_and_value(*, facts: ClaimFacts, channel: str, member: MemberOfYear | 
 
 
 def _today() -> date:
-    """Today in the county (Asia/Shanghai): the day a township-office claim is brought in."""
+    """Today in the county (Asia/Shanghai): the day a township-office claim is brought in, and
+    the last day a claim may be discharged on."""
     return timezone.localdate()
 
 

@@ -83,10 +83,38 @@ def claim_review(*, user, claim: Claim, note: str = "") -> Claim:
     return claim_transition(user=user, claim=lock_claim(claim), action="review", note=note)
 
 
-def _approve_locked(*, user, claim: Claim, note: str = "") -> Claim:
-    if claim.status == ClaimStatus.REVIEWED and claim.reviewed_by_id == getattr(user, "pk", None):
-        raise NcmsError(f"补偿申请 {claim.invoice_no} 由您审核，审批须由另一位工作人员进行",
+# Separation of duties (docs/rules.md, "Money flow"): for every user, superusers and the
+# administrator included (a capability says what a role may do, never that one person may take two
+# steps of the same claim). The system's import takes each step with its own actor.
+
+
+def _named(claims) -> str:
+    numbers = [claim.invoice_no for claim in claims]
+    return "、".join(numbers[:10]) + (f"等 {len(numbers)} 件" if len(numbers) > 10 else "")
+
+
+def check_not_reviewer(user, claims) -> None:
+    """Refuse (`approver_is_reviewer`) when `user` reviewed any of the reviewed `claims`: the
+    reviewer of a claim does not approve it. Names the claims."""
+    pk = getattr(user, "pk", None)
+    own = [claim for claim in claims if claim.status == ClaimStatus.REVIEWED and claim.reviewed_by_id == pk]
+    if own:
+        raise NcmsError(f"补偿申请 {_named(own)} 由您审核，审批须由另一位工作人员进行",
                         code="approver_is_reviewer")
+
+
+def check_not_approver(user, claims) -> None:
+    """Refuse (`payer_is_approver`) when `user` approved any of `claims`: the approver of a claim
+    does not pay it. Every way of paying a claim calls it on the locked claims. Names the claims."""
+    pk = getattr(user, "pk", None)
+    own = [claim for claim in claims if claim.approved_by_id is not None and claim.approved_by_id == pk]
+    if own:
+        raise NcmsError(f"补偿申请 {_named(own)} 由您审批，兑付须由另一位工作人员进行",
+                        code="payer_is_approver")
+
+
+def _approve_locked(*, user, claim: Claim, note: str = "") -> Claim:
+    check_not_reviewer(user, [claim])
     return claim_transition(user=user, claim=claim, action="approve", note=note)
 
 
@@ -99,9 +127,11 @@ def claim_approve(*, user, claim: Claim, note: str = "") -> Claim:
 @transaction.atomic
 def claims_bulk_approve(*, user, claims) -> list[Claim]:
     """Approve a filtered queue at once, all or nothing: every claim must be reviewed, and by
-    someone else. Locks the claims in pk order so two bulk approvals never deadlock."""
+    someone else (a batch holding a claim the user reviewed is refused whole, naming it). Locks
+    the claims in pk order so two bulk approvals never deadlock."""
     ids = sorted({claim.pk if isinstance(claim, Claim) else claim for claim in claims})
     locked = list(Claim.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    check_not_reviewer(user, locked)
     return [_approve_locked(user=user, claim=claim) for claim in locked]
 
 

@@ -5,6 +5,7 @@ Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
 """
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -185,6 +186,16 @@ ROSTER_UPLOAD_MAX_BYTES = int(os.environ.get("ROSTER_UPLOAD_MAX_BYTES", 50 * 102
 # Scans of a claim and documents of an inspection: PDF/JPEG/PNG by their first bytes (core.uploads).
 CLAIM_DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIM_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
 INSPECTION_DOCUMENT_MAX_BYTES = int(os.environ.get("INSPECTION_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024))
+# The largest total cost (住院总费用, yuan) a claim may state: anything above it is refused with
+# bad_amounts wherever claim facts are checked (claims.eligibility), a typing slip caught before
+# it is valued or stored.
+try:
+    CLAIM_TOTAL_COST_MAX = Decimal(os.environ.get("CLAIM_TOTAL_COST_MAX", "5000000.00").strip())
+except InvalidOperation:
+    CLAIM_TOTAL_COST_MAX = None
+if CLAIM_TOTAL_COST_MAX is None or not CLAIM_TOTAL_COST_MAX.is_finite() \
+        or not Decimal("0") < CLAIM_TOTAL_COST_MAX < Decimal("1e16"):
+    raise ImproperlyConfigured("CLAIM_TOTAL_COST_MAX must be an amount in yuan above 0 and below 10^16")
 
 # Redis: broker, result store and cache when REDIS_URL is set; otherwise eager tasks + memory cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")

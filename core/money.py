@@ -35,6 +35,10 @@ def parse_money(text) -> Decimal:
         raise ValueError("不是有效的金额") from exc
     if not value.is_finite():
         raise ValueError("不是有效的金额")
-    if value != value.quantize(FEN):
+    try:
+        in_fen = value.quantize(FEN)
+    except InvalidOperation:  # more digits than a Decimal holds (e.g. 1E+30): no amount at all
+        raise ValueError("金额过大") from None
+    if value != in_fen:
         raise ValueError("金额最多两位小数")
-    return value.quantize(FEN)
+    return in_fen

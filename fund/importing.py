@@ -10,7 +10,8 @@ paid ones, `"paid_date"`. The file is taken whole or not at all:
    `第{n}行 {field}「{value}」：{reason}` (n: the line of the file, the first line is 1).
 2. Checking (`_check`): the lines that read well are checked and valued per scheme year by the
    same engine as quote_claims (`claims.quoting.BatchQuoter`), in chronological order (see 4), so
-   a refusal carries the contract's code (`not_enrolled`, `duplicate_invoice`, ...) and a
+   a refusal carries the contract's code (`not_enrolled`, `duplicate_invoice`, `bad_dates` for
+   a discharge after today, `bad_amounts` for a total cost above the ceiling, ...) and a
    member's annual cap is consumed line after line on top of what the database holds.
 3. The expenditure account by date (`expenditure_shortfall`): the expenditure account is kept per
    scheme year; for each year with paid lines, every movement of that year's expenditure account
@@ -231,16 +232,16 @@ def _read(text: str, today: date) -> tuple[list[ImportLine], list[LineError]]:
 # 2. Checking and valuing, as quote_claims does
 
 
-def _check(lines: list[ImportLine]) -> list[LineError]:
+def _check(lines: list[ImportLine], today: date) -> list[LineError]:
     """Check and value every line by its year's policy, in chronological order within a year;
-    sets each line's `compensation`."""
+    sets each line's `compensation`. A line discharged after `today` is refused (`bad_dates`)."""
 
     errors: list[LineError] = []
     by_year: dict[int, list[ImportLine]] = defaultdict(list)
     for item in lines:
         by_year[item.facts.year].append(item)
     for year in sorted(by_year):
-        quoter = BatchQuoter(year)
+        quoter = BatchQuoter(year, today=today)
         ordered = sorted(by_year[year], key=lambda item: item.order)
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start:start + CHUNK]
@@ -341,7 +342,7 @@ def claims_import(*, text: str, today: date | None = None) -> ImportSummary:
     lines, errors = _read(text, today)
     if not lines and not errors:
         raise ImportInvalid([LineError(0, "", None, "文件中没有任何申请")], "文件为空，未导入任何申请")
-    errors += _check(lines)
+    errors += _check(lines, today)
     if errors:
         errors.sort(key=lambda error: error.line)
         raise ImportInvalid(errors, f"文件有 {len({e.line for e in errors})} 行有误，未导入任何申请")

@@ -119,8 +119,12 @@ def reconciliation(year: int) -> list[Difference]:
 
 
 def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
-    """Approved claims waiting to be paid, in the user's scope, oldest approval first."""
+    """Approved claims waiting to be paid, in the user's scope, oldest approval first. The claims
+    the user approved are not offered: the approver of a claim never pays it
+    (`claims.services.check_not_approver`), so the queue holds only what this user may pay;
+    `held_for_another_cashier` counts the ones left out."""
     claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED)
+              .exclude(approved_by=user)
               .select_related("member__household__village__township", "facility")
               .order_by("approved_at", "pk"))
     if year:
@@ -135,4 +139,9 @@ def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
     return claims
 
 
-__all__ = ["Difference", "payout_queue", "reconciliation"]
+def held_for_another_cashier(*, user) -> int:
+    """How many approved claims in the user's scope the user approved, and so may not pay."""
+    return Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED, approved_by=user).count()
+
+
+__all__ = ["Difference", "held_for_another_cashier", "payout_queue", "reconciliation"]

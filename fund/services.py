@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from claims.models import Claim, ClaimStatus
-from claims.services import claim_transition
+from claims.services import check_not_approver, claim_transition
 from core.errors import NcmsError
 from ledger.models import COMPENSATION, EXPENDITURE, TransactionKind
 from ledger.services import ZERO, chart_ensure, lock_balances, post, require_capability
@@ -38,10 +38,12 @@ def _paid_at(paid_date: date | None):
 
 @transaction.atomic
 def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
-    """Pay approved claims (兑付): lock them, refuse unless every one is approved, lock the
-    expenditure account's balance of their years and refuse when it does not cover the batch;
-    then book each payout (expenditure → compensation paid, ref "claim:<id>") and move the claim
-    to paid. All or nothing: any refusal pays none."""
+    """Pay approved claims (兑付): lock them, refuse unless every one is approved and by someone
+    other than `user` (`claims.services.check_not_approver`: a batch holding a claim `user`
+    approved is refused whole, naming it), lock the expenditure account's balance of their
+    years and refuse when it does not cover the batch; then book each payout (expenditure →
+    compensation paid, ref "claim:<id>") and move the claim to paid. All or nothing: any refusal
+    pays none."""
     require_capability(user, "fund.pay", "兑付补偿")
     ids = sorted({claim.pk for claim in claims})
     if not ids:
@@ -57,6 +59,8 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
         if claim.status != ClaimStatus.APPROVED:
             raise NcmsError(f"补偿申请 {claim.invoice_no} 当前状态为「{claim.get_status_display()}」，"
                             f"审批通过后才能兑付", code="not_approved")
+    # separation of duties, for every cashier and superuser alike: the approver never pays
+    check_not_approver(user, locked)
     on, at = _paid_at(paid_date)
     accounts = chart_ensure()
     needed: dict[int, Decimal] = defaultdict(lambda: ZERO)

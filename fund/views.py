@@ -105,6 +105,8 @@ def payout_queue(request):
     expenditure = AccountBalance.objects.filter(account__code="expenditure").order_by("-year")
     return render(request, "fund/payout_queue.html", {"form": form, "page": page, "expenditure": expenditure,
                                                        "last_batch": request.session.pop("fund_last_batch", None),
+                                                       # the claims this user approved: paid by another
+                                                       "held": selectors.held_for_another_cashier(user=request.user),
                                                        # the request's idempotency key: a resend of
                                                        # this form never pays twice
                                                        "idempotency_key": uuid.uuid4().hex,

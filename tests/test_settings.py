@@ -67,3 +67,12 @@ def test_passwords_are_hashed_with_argon2_outside_tests():
     from config import settings as project_settings
 
     assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_the_claim_total_cost_ceiling_comes_from_the_environment():
+    script = "import django; django.setup(); from django.conf import settings as s; print(repr(s.CLAIM_TOTAL_COST_MAX))"
+    assert run_with({}, "-c", script).stdout.strip() == "Decimal('5000000.00')"
+    assert run_with({"CLAIM_TOTAL_COST_MAX": "800000.00"}, "-c", script).stdout.strip() == "Decimal('800000.00')"
+    for wrong in ("abc", "0", "-1", "1E+16", "Infinity"):
+        refused = run_with({"CLAIM_TOTAL_COST_MAX": wrong}, "-c", script)
+        assert refused.returncode != 0 and "CLAIM_TOTAL_COST_MAX" in refused.stderr, wrong

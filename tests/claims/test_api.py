@@ -4,6 +4,7 @@ and the OpenAPI document and its page."""
 import io
 import json
 import threading
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -248,10 +249,34 @@ def test_bad_dates(api, member, changes):
     {"cost_lines": [{"category": "drugs", "amount": "1000.00"}, {"category": "beds", "amount": "100.00",
                                                               "in_catalog": True}]},
     {"cost_lines": [{"category": "drugs", "amount": "1.001"}]},
+    # implausible or too many digits for the database: refused, never a 500
+    {"total_cost": "5000000.01"}, {"total_cost": "9999999999999999.99"}, {"total_cost": "12345678901234567"},
+    {"total_cost": 1e30}, {"non_reimbursable_cost": "99999999999999999999"},
+    {"total_cost": "9999999999999999.99", "cost_lines": [
+        {"category": "drugs", "amount": "9999999999999999.99"}, {"category": "beds", "amount": "9999999999999999.99"}]},
 ])
 def test_bad_amounts(api, member, changes):
     refused(api.post(CLAIMS, body(member, **changes), format="json"), 422, "bad_amounts")
     assert Claim.objects.count() == 0
+
+
+def test_a_total_at_the_ceiling_is_taken_above_it_refused(api, member, settings):
+    settings.CLAIM_TOTAL_COST_MAX = Decimal("1000.00")
+    data = refused(api.post(QUOTE, body(member), format="json"), 422, "bad_amounts")
+    assert data["message"] == "住院总费用「1100.00」超过单次住院总费用的上限 1000.00 元，请核对金额"
+    taken = api.post(CLAIMS, body(member, total_cost="1000.00", non_reimbursable_cost="0.00"), format="json")
+    assert taken.status_code == 201 and taken.json()["total_cost"] == "1000.00"
+
+
+@pytest.mark.parametrize("url", [QUOTE, CLAIMS])
+def test_a_discharge_after_today_is_bad_dates(api, member, clock, url):
+    clock("2026-06-15 23:30")  # the county's date, whatever UTC's
+    data = refused(api.post(url, body(member, admission_date="2026-06-10", discharge_date="2026-06-16"),
+                            format="json"), 422, "bad_dates")
+    assert data["message"] == "出院日期 2026-06-16 晚于今天 2026-06-15"
+    assert Claim.objects.count() == 0
+    taken = api.post(url, body(member, admission_date="2026-06-10", discharge_date="2026-06-15"), format="json")
+    assert taken.status_code in (200, 201) and taken.json()["compensation"] == "810.00"
 
 
 def test_a_request_that_is_not_a_claim_is_bad_input(api, member):

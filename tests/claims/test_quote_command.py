@@ -146,6 +146,33 @@ def test_every_refusal_code_in_order(policy, facility, member, township, village
     assert all(list(row) == ["ref", "ok", "error", "message"] and row["message"] for row in rows)
 
 
+def test_a_discharge_after_today_and_an_implausible_total_are_refused(policy, facility, member, clock):
+    clock("2026-06-15 23:30")  # the county's date is the 15th
+    rows = quote([
+        line(member, ref="today", invoice_no="A", admission_date="2026-06-10", discharge_date="2026-06-15"),
+        line(member, ref="tomorrow", invoice_no="B", admission_date="2026-06-15", discharge_date="2026-06-16"),
+        line(member, ref="next-year", invoice_no="C", admission_date="2027-01-02", discharge_date="2027-01-05"),
+        line(member, ref="ceiling", invoice_no="D", total_cost="5000000.00", non_reimbursable_cost="0.00",
+             admission_date="2026-05-01", discharge_date="2026-05-02"),
+        line(member, ref="above", invoice_no="E", total_cost="5000000.01"),
+        line(member, ref="digits", invoice_no="F", total_cost="9999999999999999.99"),
+        line(member, ref="seventeen", invoice_no="G", total_cost="12345678901234567"),
+    ])
+    assert [(row["ref"], row.get("error"), row.get("compensation")) for row in rows] == [
+        ("today", None, "810.00"), ("tomorrow", "bad_dates", None), ("next-year", "bad_dates", None),
+        ("ceiling", None, "199190.00"), ("above", "bad_amounts", None), ("digits", "bad_amounts", None),
+        ("seventeen", "bad_amounts", None)]
+    assert rows[1]["message"] == "出院日期 2026-06-16 晚于今天 2026-06-15"
+    assert rows[4]["message"] == "住院总费用「5000000.01」超过单次住院总费用的上限 5000000.00 元，请核对金额"
+
+
+def test_a_past_year_is_still_quoted(policy, facility, member, clock):
+    """Quoting a year that is over (the discharges lie in the past) works as before."""
+    clock("2027-03-01 00:30")
+    rows = quote([line(member, ref="old", discharge_date="2026-12-31", admission_date="2026-12-20")])
+    assert [(row["ref"], row["ok"], row["compensation"]) for row in rows] == [("old", True, "810.00")]
+
+
 def test_no_policy_refuses_every_line(facility, member):
     rows = quote([line(member, ref="a"), line(member, ref="b", invoice_no="X"), "garbage"])
     assert [(row["ref"], row["error"]) for row in rows] == [("a", "no_policy"), ("b", "no_policy"),

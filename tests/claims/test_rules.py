@@ -5,6 +5,7 @@ Worked examples use the contract's example policy (policy/fixtures/policy-2026.j
 """
 import copy
 import json
+import re
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from claims.eligibility import check_dates, check_deadline, claim_deadline, stays_overlap
+from claims.eligibility import check_dates, check_deadline, claim_deadline, parse_facts, stays_overlap
 from claims.rules import check_amounts, ratio_text, value_claim
 from core.errors import NcmsError
 from policy.rules import CATEGORIES, LEVELS, PolicyInvalid, parse_policy
@@ -328,6 +329,38 @@ def test_unknown_level_and_delivery_are_refused():
 def test_check_amounts_message_names_the_figures():
     with pytest.raises(NcmsError, match="目录外.*1345.60.*超过.*1000.00"):
         check_amounts(total_cost=Decimal("1000.00"), non_reimbursable_cost=Decimal("1345.60"))
+
+
+def test_check_amounts_refuses_a_total_above_the_ceiling_and_takes_one_at_it():
+    ceiling = Decimal("5000000.00")
+    check_amounts(total_cost=ceiling, non_reimbursable_cost=Decimal("0.00"), ceiling=ceiling)
+    for total, excluded in [("5000000.01", "0.00"), ("9999999999999999.99", "0.00"), ("12345678901234567", "0"),
+                            ("1E+30", "0.00"), ("1E+30", "1E+30")]:
+        with pytest.raises(NcmsError, match="超过单次住院总费用的上限 5000000.00 元") as refusal:
+            check_amounts(total_cost=Decimal(total), non_reimbursable_cost=Decimal(excluded), ceiling=ceiling)
+        assert refusal.value.code == "bad_amounts"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("total_cost", "5000000.01"), ("total_cost", "9999999999999999.99"), ("total_cost", "12345678901234567"),
+    ("total_cost", 10 ** 30), ("total_cost", "1E+30"), ("non_reimbursable_cost", "1E+30"),
+])
+def test_parse_facts_refuses_an_implausible_amount_cleanly(field, value):
+    data = {"id_number": "420102199001011234", "facility": "F001", "admission_date": "2026-03-01",
+            "discharge_date": "2026-03-08", "total_cost": "1100.00", "non_reimbursable_cost": "100.00", field: value}
+    with pytest.raises(NcmsError, match=re.escape(f"「{value}」超过单次住院总费用的上限 5000000.00 元")) as refusal:
+        parse_facts(data)
+    assert refusal.value.code == "bad_amounts"
+
+
+def test_parse_facts_reads_the_ceiling_from_the_settings(settings):
+    data = {"id_number": "420102199001011234", "facility": "F001", "admission_date": "2026-03-01",
+            "discharge_date": "2026-03-08", "total_cost": "1100.00"}
+    assert parse_facts(data).total_cost == Decimal("1100.00")
+    settings.CLAIM_TOTAL_COST_MAX = Decimal("1000.00")
+    with pytest.raises(NcmsError, match="上限 1000.00 元") as refusal:
+        parse_facts(data)
+    assert refusal.value.code == "bad_amounts"
 
 
 # --- eligibility helpers ---------------------------------------------------------------------

@@ -217,13 +217,13 @@ def test_a_clerk_enters_claims_of_their_township_only(policy, facility, other_me
 def test_cap_holds_across_claims_and_reject_frees_it(small_cap_policy, facility, member, admin_user, reviewer,
                                                       reason):
     first = claim_settle(user=admin_user, facts=facts(member))[0]
-    second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
-                                                       discharge_date="2026-04-05"))[0]
+    second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-03-10",
+                                                       discharge_date="2026-03-14"))[0]
     assert (first.compensation, second.compensation) == (Decimal("810.00"), Decimal("190.00"))
     assert second.breakdown["cap_remaining"] == "190.00" and second.breakdown["capped"] is True
     assert second.patient_pays == Decimal("910.00")
     assert MemberYearCap.objects.get(member=member).used == Decimal("1000.00")
-    third_facts = facts(member, invoice_no="INV-3", admission_date="2026-05-01", discharge_date="2026-05-05")
+    third_facts = facts(member, invoice_no="INV-3", admission_date="2026-03-15", discharge_date="2026-03-19")
     assert claim_quote(facts=third_facts).compensation == Decimal("0.00")
 
     claim_reject(user=reviewer, claim=first, reason=reason)
@@ -237,8 +237,8 @@ def test_returned_claims_still_hold_the_cap_and_resubmission_revalues(small_cap_
                                                                        admin_user, reviewer):
     first = claim_settle(user=admin_user, facts=facts(member))[0]
     claim_return(user=reviewer, claim=first, note="发票不清晰")
-    second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
-                                                       discharge_date="2026-04-05"))[0]
+    second = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-03-10",
+                                                       discharge_date="2026-03-14"))[0]
     assert second.compensation == Decimal("190.00")
     corrected = facts(member, total_cost="600.00", non_reimbursable_cost="0.00")
     resubmitted = claim_resubmit(user=admin_user, claim=first, facts=corrected)
@@ -355,6 +355,33 @@ def test_bulk_approve_is_all_or_nothing(policy, facility, member, other_member, 
     assert set(Claim.objects.values_list("status", flat=True)) == {ClaimStatus.APPROVED}
 
 
+@pytest.mark.parametrize("who", ["superuser", "reviewer"])
+def test_the_reviewer_never_approves_alone_or_in_a_batch(policy, facility, member, other_member, admin_user,
+                                                         reviewer, approver, make_user, who):
+    """Separation of duties holds for everybody: a superuser (who carries every capability) who
+    reviewed a claim is refused its approval like an ordinary reviewer, one at a time or in a
+    batch, which is refused whole and names the claim; nothing is written."""
+    user = make_user(Role.ADMINISTRATOR, username="root", is_superuser=True, is_staff=True) \
+        if who == "superuser" else reviewer
+    one = claim_settle(user=admin_user, facts=facts(member))[0]
+    two = claim_settle(user=admin_user, facts=facts(other_member, invoice_no="INV-2"))[0]
+    claim_review(user=approver, claim=one)
+    claim_review(user=user, claim=two)
+    events = ClaimEvent.objects.count()
+    with pytest.raises(NcmsError) as refused:
+        claim_approve(user=user, claim=two)
+    assert (refused.value.code, refused.value.message) == (
+        "approver_is_reviewer", "补偿申请 INV-2 由您审核，审批须由另一位工作人员进行")
+    with pytest.raises(NcmsError) as refused:
+        claims_bulk_approve(user=user, claims=[one, two])
+    assert (refused.value.code, refused.value.message) == (
+        "approver_is_reviewer", "补偿申请 INV-2 由您审核，审批须由另一位工作人员进行")
+    assert set(Claim.objects.values_list("status", flat=True)) == {ClaimStatus.REVIEWED}
+    assert Claim.objects.filter(approved_by__isnull=False).count() == 0
+    assert ClaimEvent.objects.count() == events
+    assert [claim.pk for claim in claims_bulk_approve(user=user, claims=[one])] == [one.pk]
+
+
 def test_events_are_append_only(policy, facility, member, admin_user):
     claim = claim_settle(user=admin_user, facts=facts(member))[0]
     event = claim.events.get()
@@ -394,8 +421,8 @@ def test_replacing_the_policy_does_not_change_stored_claims(policy, facility, me
     claim.refresh_from_db()
     assert (claim.compensation, claim.policy_revision, claim.breakdown) == (Decimal("810.00"), 1, stored)
     assert PolicyVersion.objects.get().revision == 2
-    later = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-04-01",
-                                                      discharge_date="2026-04-02"))[0]
+    later = claim_settle(user=admin_user, facts=facts(member, invoice_no="INV-2", admission_date="2026-03-10",
+                                                      discharge_date="2026-03-12"))[0]
     assert (later.compensation, later.policy_revision) == (Decimal("500.00"), 2)
 
 

@@ -293,6 +293,27 @@ def test_submit_refused_by_the_service_shows_why_and_writes_nothing(client, cler
     assert Claim.objects.count() == 1 and ClaimEvent.objects.count() == 1
 
 
+@pytest.mark.parametrize("changes,message", [
+    ({"admission_date": "2026-03-15", "discharge_date": "2026-03-21"}, "出院日期 2026-03-21 晚于今天 2026-03-20"),
+    ({"lines-0-amount": "5000000.01", "lines-1-amount": "", "lines-1-category": "", "lines-2-amount": "",
+      "lines-2-category": ""},
+     "住院总费用「5000000.01」超过单次住院总费用的上限 5000000.00 元，请核对金额"),
+    ({"lines-0-amount": "9999999999999999.99", "lines-1-amount": "9999999999999999.99"},
+     "住院总费用「20000000000000099.98」超过单次住院总费用的上限 5000000.00 元，请核对金额"),
+    ({"lines-0-amount": "12345678901234567"}, "费用明细第1行金额"),
+])
+def test_an_implausible_entry_is_refused_on_the_page_and_writes_nothing(client, clerk, policy, facility, member,
+                                                                       changes, message):
+    """Discharged after today (the county's date, 2026-03-20 here) or a total above the ceiling:
+    the preview and the submission say why; nothing is written, nothing fails."""
+    login(client, clerk)
+    preview = client.post(reverse("claims:claim_quote_preview"), entry_data(member, facility, **changes))
+    assert preview.status_code == 200 and message in preview.content.decode()
+    response = client.post(reverse("claims:claim_create"), entry_data(member, facility, **changes))
+    assert response.status_code == 200 and message in response.content.decode()
+    assert (Claim.objects.count(), ClaimEvent.objects.count(), CostLine.objects.count()) == (0, 0, 0)
+
+
 # --- the workbench ---------------------------------------------------------------------------
 
 

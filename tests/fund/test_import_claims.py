@@ -98,7 +98,7 @@ def test_each_status_is_reached_and_the_payout_booked_on_its_paid_date(policy, f
     assert paid.submitted_by.username == "import"
     assert (paid.reviewed_by.username, paid.approved_by.username, paid.paid_by.username) == (
         "import", "import-approver", "import-cashier")
-    assert paid.reviewed_by != paid.approved_by
+    assert paid.reviewed_by != paid.approved_by and paid.approved_by != paid.paid_by
     assert timezone.localdate(paid.paid_at) == date(2026, 4, 10)  # the paid date in county time
     assert [(e.action, e.from_status, e.to_status, e.user.username)
             for e in ClaimEvent.objects.filter(claim=paid).order_by("pk")] == [
@@ -179,6 +179,15 @@ REFUSALS = {
                    ["第1行 invoice_no「」：导入的申请必须填写发票号"]),
     "bad_amount": ([{"invoice_no": "B-1", "status": "submitted", "total_cost": "12.345"}],
                    ["第1行 total_cost「12.345」：住院总费用最多两位小数（12.345）"]),
+    "above_the_ceiling": ([{"invoice_no": "B-1", "status": "submitted", "total_cost": "5000000.01"}],
+                          ["第1行 total_cost「5000000.01」：住院总费用「5000000.01」超过单次住院总费用的上限 "
+                           "5000000.00 元，请核对金额"]),
+    "seventeen_digits": ([{"invoice_no": "B-1", "status": "submitted", "total_cost": "12345678901234567"}],
+                         ["第1行 total_cost「12345678901234567」：住院总费用「12345678901234567」超过单次住院总费用"
+                          "的上限 5000000.00 元，请核对金额"]),
+    "huge_exponent": ([{"invoice_no": "B-1", "status": "submitted", "non_reimbursable_cost": "1E+30"}],
+                      ["第1行 non_reimbursable_cost「1E+30」：目录外（自费）费用「1E+30」超过单次住院总费用的上限 "
+                       "5000000.00 元，请核对金额"]),
     "duplicate_in_file": ([{"invoice_no": "B-1", "status": "submitted"},
                            {"invoice_no": "B-1", "status": "submitted", "admission_date": "2026-05-01",
                             "discharge_date": "2026-05-02"}],
@@ -217,6 +226,23 @@ def test_an_invalid_line_refuses_the_whole_file_and_writes_nothing(case, policy,
     assert err[:-1] == expected
     assert err[-1].startswith("CommandError: 文件有 1 行有误，未导入任何申请（共1处错误）")
     assert everything() == before
+
+
+def test_a_line_discharged_after_today_refuses_the_file(policy, facility, member, claims_file, capsys, clock):
+    clock("2026-06-15 10:00")
+    before = everything()
+    path = claims_file(row(member, invoice_no="T-1", status="submitted"),
+                       row(member, invoice_no="T-2", status="submitted", admission_date="2026-06-14",
+                           discharge_date="2026-06-16"))
+    assert manage("import_claims", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[:-1] == ["第2行 discharge_date「2026-06-16」：出院日期 2026-06-16 晚于今天 2026-06-15（bad_dates）"]
+    assert everything() == before
+    # discharged today: taken
+    path = claims_file(row(member, invoice_no="T-2", status="submitted", admission_date="2026-06-14",
+                           discharge_date="2026-06-15"), name="today.jsonl")
+    assert manage("import_claims", str(path)) == 0
+    assert Claim.objects.get().discharge_date == date(2026, 6, 15)
 
 
 def test_every_invalid_line_is_listed(policy, facility, member, claims_file, capsys):
