@@ -46,6 +46,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "fund.view": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER}),
     "fund.income": frozenset({Role.FUND_OFFICER}),
     "fund.transfer": frozenset({Role.FUND_OFFICER}),
+    # voiding a mistaken contribution (a reversing entry of the individual income)
+    "fund.void_contribution": frozenset({Role.FUND_OFFICER}),
     "fund.pay": frozenset({Role.CASHIER}),
     # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
     "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),

@@ -105,15 +105,15 @@ def generate_roster(members: int, villages: list[str], seed: int = 2026, part: i
         ids = [resident_id(born, male) for _rel, male, born in people]
         phone = f"13{rng.randint(0, 999999999):09d}"
         paid = date(YEAR - 1, 10, 1) + timedelta(days=rng.randint(0, 100))
-        receipt = f"R{YEAR}{tag}{household:07d}"
-        for (relation, male, born), id_number in zip(people, ids):
+        receipt = f"R{YEAR}{tag}{household:07d}-"  # one receipt per member: a number once a year
+        for position, ((relation, male, born), id_number) in enumerate(zip(people, ids)):
             paid_now = rng.random() < paid_share
             phoned = relation == "户主" if phone_share is None else rng.random() < phone_share
             out.write(",".join([
                 village, number, ids[0], name(), id_number, "男" if male else "女", born.isoformat(),
                 relation, category, phone if phoned else "",
                 "380.00" if paid_now else "", paid.isoformat() if paid_now else "",
-                receipt if paid_now else "",
+                f"{receipt}{position}" if paid_now else "",
             ]) + "\n")
             written += 1
     return out.getvalue().encode("utf-8")
@@ -125,6 +125,18 @@ def county_administrator():
 
     user, _ = User.objects.get_or_create(username="bench-county", defaults={"role": Role.ADMINISTRATOR})
     return user
+
+
+def load_policy() -> None:
+    """The year's policy (the contract's example, individual 380.00): contributions need it."""
+    import json
+
+    from policy.models import PolicyVersion
+    from policy.services import policy_load
+
+    if not PolicyVersion.objects.filter(year=YEAR).exists():
+        document = json.loads((ROOT / "policy" / "fixtures" / "policy-2026.json").read_text("utf-8"))
+        policy_load(data={**document, "year": YEAR})
 
 
 def preload(members: int, villages: list[str], user) -> None:
@@ -237,6 +249,7 @@ def main():
     print(f"roster: {args.members} members, {len(data) / 1e6:.1f} MB CSV")
 
     user = county_administrator()
+    load_policy()
     if args.county:
         preload(args.county, villages, user)
     started = time.perf_counter()

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -34,9 +36,13 @@ from enrollment.models import Category, Enrollment, Household, Member, Payer, Re
 from enrollment.rules import FEMALE, MALE, make_resident_id
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township, Village, VillagePopulation
+from policy.rules import parse_policy
 
 HISTORY_REASON = "演示数据"
-CONTRIBUTION = Decimal("380.00")
+# The demo's policy, which claims.demo loads for the demo year: every demo contribution is its
+# individual amount (the rule the services and the roster import enforce), and the receipt numbers
+# are unique in the year (`_number_receipts`), as the database requires.
+POLICY_FIXTURE = Path(__file__).resolve().parents[1] / "policy" / "fixtures" / "policy-2026.json"
 SUBSIDISED_SHARE = Decimal("0.03")
 
 # --- configuration and the built county -------------------------------------------------------
@@ -457,12 +463,18 @@ def build_enrollments(county: DemoCounty, rng: random.Random) -> None:
                 if id(member) in skipped:
                     continue
                 if member.category == Category.ORDINARY:
-                    member.enrollment = EnrollmentSpec(CONTRIBUTION, paid, Payer.SELF)
+                    member.enrollment = EnrollmentSpec(demo_contribution(), paid, Payer.SELF)
                 else:
-                    member.enrollment = EnrollmentSpec(CONTRIBUTION, date(year, 1, 20), Payer.CIVIL_AFFAIRS)
+                    member.enrollment = EnrollmentSpec(demo_contribution(), date(year, 1, 20), Payer.CIVIL_AFFAIRS)
                 enrolled += 1
         village.population = max(members, round(enrolled / village.target_rate)) if members else 0
     _number_receipts(county)
+
+
+@functools.cache
+def demo_contribution() -> Decimal:
+    """The individual contribution of the demo's policy (`contribution.individual`)."""
+    return parse_policy(json.loads(POLICY_FIXTURE.read_text(encoding="utf-8"))).contribution.individual
 
 
 def _number_receipts(county: DemoCounty) -> None:

@@ -37,6 +37,8 @@ ERROR_FIELDS = {
     "bad_paid_date": "paid_date",
     "missing_paid_date": "paid_date",
     "bad_payer": "payer",
+    "duplicate_receipt_no": "receipt_no",
+    "missing_reason": "reason",
 }
 
 
@@ -169,6 +171,61 @@ class ContributionForm(forms.Form):
     receipt_no = forms.CharField(label=_("收据号"), max_length=40)
     paid_date = forms.DateField(label=_("缴费日期"), widget=date_input())
     payer = forms.ChoiceField(label=_("缴费方式"), choices=PAYER_CHOICES, required=False)
+
+
+def receipt_sequence(first: str, count: int) -> list[str]:
+    """`count` receipt numbers from `first` on, as a pre-numbered receipt book runs: the number's
+    trailing digits count up, keeping their width (SJ2026001000123, SJ2026001000124, ...).
+    A number without trailing digits gives no sequence (an empty list)."""
+    digits = len(first) - len(first.rstrip("0123456789"))
+    if not digits:
+        return []
+    stem, start = first[:-digits], int(first[-digits:])
+    return [f"{stem}{start + i:0{digits}d}" for i in range(count)]
+
+
+class HouseholdContributionForm(forms.Form):
+    """The whole household pays (整户缴费): one paid date, and one receipt number per member not yet
+    enrolled (every member takes their own receipt). The clerk may type each receipt number, or
+    only the first: the boxes left empty follow it in the receipt book's order."""
+
+    paid_date = forms.DateField(label=_("缴费日期"), widget=date_input())
+    first_receipt = forms.CharField(
+        label=_("起始收据号"), max_length=40, required=False,
+        help_text=_("按收据本顺序连号时只填第一张，其余成员的收据号依次加一；不连号时逐人填写"))
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = members
+        for member in members:
+            self.fields[f"receipt_{member.pk}"] = forms.CharField(
+                label=_("%(name)s 的收据号") % {"name": member.name}, max_length=40, required=False)
+
+    def receipt_fields(self):
+        return [self[f"receipt_{member.pk}"] for member in self.members]
+
+    def clean(self):
+        data = super().clean()
+        given = {member.pk: (data.get(f"receipt_{member.pk}") or "").strip() for member in self.members}
+        first = (data.get("first_receipt") or "").strip()
+        if first and not all(given.values()):
+            sequence = receipt_sequence(first, len(self.members))
+            if not sequence:
+                self.add_error("first_receipt", _("起始收据号应以数字结尾，才能依次加一；否则请逐人填写收据号"))
+            else:
+                for member, receipt in zip(self.members, sequence):
+                    given[member.pk] = given[member.pk] or receipt
+        elif not first:
+            for member in self.members:
+                if not given[member.pk]:
+                    self.add_error(f"receipt_{member.pk}", _("请填写收据号（每人一张收据），或填写起始收据号"))
+        data["receipts"] = given
+        return data
+
+
+class ContributionVoidForm(forms.Form):
+    reason = forms.CharField(label=_("作废原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("例如：登记错了人、收据号录错；作废后该成员本年度视为未参合"))
 
 
 class HouseholdSearchForm(forms.Form):

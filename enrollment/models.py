@@ -165,11 +165,68 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "year"], name="one_enrollment_per_member_year"),
             models.CheckConstraint(name="contribution_not_negative", condition=Q(contribution__gte=0)),
+            # a receipt number is used once per scheme year (a voided contribution frees its own)
+            models.UniqueConstraint(fields=["year", "receipt_no"], condition=~Q(receipt_no=""),
+                                    name="one_receipt_per_year"),
         ]
         indexes = [models.Index(fields=["year", "paid_date"])]
 
     def __str__(self) -> str:
         return f"{self.member} {self.year}"
+
+
+class ContributionVoidQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "member__household__village__township")
+
+
+class ContributionVoid(models.Model):
+    """A contribution voided by the fund officer (缴费作废): what was recorded, who voided it, when
+    and why, and the ledger entry that took it back out of the individual income.
+
+    The enrollment itself is deleted in the same transaction (its history rows keep every version,
+    the deletion stamped with the fund officer and the reason), so the member counts as not
+    enrolled for the year everywhere enrollment is read, and may be enrolled again."""
+
+    enrollment_id = models.PositiveBigIntegerField(_("原缴费记录号"))
+    member = models.ForeignKey(
+        Member, verbose_name=_("参合人员"), on_delete=models.PROTECT, related_name="contribution_voids",
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    contribution = MoneyField(_("缴费金额"))
+    receipt_no = models.CharField(_("收据号"), max_length=40)
+    paid_date = models.DateField(_("缴费日期"))
+    payer = models.CharField(_("缴费方式"), max_length=15, choices=Payer.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", db_index=False,
+    )
+    recorded_at = models.DateTimeField(_("登记时间"))
+    reason = models.CharField(_("作废原因"), max_length=200)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("作废人"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,
+    )
+    voided_at = models.DateTimeField(_("作废时间"), auto_now_add=True)
+    voided_on = models.DateField(_("冲回日期"), help_text=_("冲回分录的记账日期（县里的日期）"))
+    reversal = models.OneToOneField(
+        "ledger.LedgerTransaction", verbose_name=_("冲回凭证"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="contribution_void",
+    )
+
+    objects = ContributionVoidQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-voided_at"]
+        verbose_name = _("作废缴费")
+        verbose_name_plural = _("作废缴费")
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment_id"], name="one_void_per_enrollment"),
+        ]
+        indexes = [models.Index(fields=["year", "voided_on"], name="contribution_void_year_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.year} {self.receipt_no}"
 
 
 class ImportJobQuerySet(models.QuerySet):

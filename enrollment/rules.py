@@ -1,4 +1,5 @@
-"""Pure enrollment rules (no ORM): the resident ID number per GB 11643-1999, code formats.
+"""Pure enrollment rules (no ORM): the resident ID number per GB 11643-1999, code formats, and the
+words of the contribution rule (the clerk's form and the roster import say it alike).
 
 The ID carries its own checks: 6-digit region, 8-digit birth date (a real date), 3-digit sequence
 whose last digit is odd for men and even for women, and an ISO 7064 MOD 11-2 check character.
@@ -6,6 +7,7 @@ whose last digit is odd for men and even for women, and an ISO 7064 MOD 11-2 che
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9Xx]$")  # ASCII digits only (\d would take full-width ones)
@@ -80,3 +82,12 @@ def make_resident_id(region: str, birth_date: date, sequence: int, sex: str) -> 
     body = f"{region}{birth_date:%Y%m%d}{sequence % 100:02d}{sex_digit}"
     return body + id_check_character(body)
 
+
+def no_policy_message(year: int) -> str:
+    """Why no contribution of `year` is recorded before the year's policy is loaded."""
+    return f"{year}年度的补偿方案还没有导入，不能登记缴费：请先导入{year}年度的补偿方案"
+
+
+def wrong_amount_message(year: int, expected: Decimal) -> str:
+    """Why a contribution of another amount than the year's policy `contribution.individual` is refused."""
+    return f"缴费金额应为{year}年度补偿方案规定的个人缴费 {expected} 元，个人缴纳或民政代缴都是这个金额"

@@ -5,6 +5,11 @@ township clerk writes only in their own township), validates the resident ID per
 (`rules.parse_resident_id`: sex and birth date come from the ID and must agree with it), keeps an
 ID at most once in the county, and records who made the change in the django-simple-history rows
 of the same transaction (`instance._history_user = user`).
+
+Contributions (docs/rules.md, "Money flow"): the amount is the year's policy
+`contribution.individual` exactly, whoever pays it, and none is recorded before the year's policy
+is loaded; a receipt number is used once per scheme year. A mistaken contribution is voided by the
+fund officer (`contribution_void`): a reversing entry of the individual income, never an edit.
 """
 from __future__ import annotations
 
@@ -16,11 +21,12 @@ from django.utils import timezone
 
 from accounts.roles import user_can
 from core.errors import NcmsError
-from core.money import parse_money
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation, Sex
-from enrollment.rules import InvalidIdNumber, parse_resident_id
-from ledger.services import contributions_book
+from core.money import ZERO, parse_money
+from enrollment.models import Category, ContributionVoid, Enrollment, Household, Member, Payer, Relation, Sex
+from enrollment.rules import InvalidIdNumber, no_policy_message, parse_resident_id, wrong_amount_message
+from ledger.services import contribution_void_book, contributions_book
 from places.models import Village
+from policy.models import PolicyVersion
 
 # Categories whose contribution civil affairs pays (民政代缴).
 SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})
@@ -247,27 +253,50 @@ def default_payer(category: str) -> str:
     return Payer.CIVIL_AFFAIRS if category in SUBSIDISED else Payer.SELF
 
 
-@transaction.atomic
-def enrollment_record_contribution(*, user, member: Member, year: int, contribution, receipt_no: str,
-                                   paid_date: date, payer: str | None = None) -> Enrollment:
-    """Record a member's contribution for a scheme year: from then on they are a participant.
+def year_contribution(year: int) -> Decimal | None:
+    """The year's individual contribution (policy `contribution.individual`), or None while the
+    year's policy is not loaded."""
+    version = PolicyVersion.objects.filter(year=year).first()
+    return version.policy().contribution.individual if version is not None else None
 
-    One enrollment per member per year (and, the ID being unique, per person in the county).
-    The payer defaults to civil affairs for the subsidised groups and to self otherwise.
-    """
-    _require_change(user)
-    member = _member_in_scope(user, member, lock=True)
+
+def _contribution_amount(contribution, year: int) -> Decimal:
+    """The amount given, which must be the year's policy amount exactly."""
     try:
         amount = parse_money(contribution)
     except ValueError as exc:
         raise NcmsError(f"缴费金额不正确：{exc}", code="bad_contribution") from exc
-    if amount < Decimal("0"):
-        raise NcmsError("缴费金额不能为负数", code="bad_contribution")
-    receipt_no = _clean_text(receipt_no, label="收据号", required=True, max_length=40, code="bad_receipt_no")
+    expected = year_contribution(year)
+    if expected is None:
+        raise NcmsError(no_policy_message(year), code="no_policy")
+    if amount != expected:
+        raise NcmsError(f"{wrong_amount_message(year, expected)}（填写的是 {amount} 元）",
+                        code="bad_contribution")
+    return amount
+
+
+def _receipt_taken(year: int, receipt_no: str) -> NcmsError | None:
+    holder = (Enrollment.objects.filter(year=year, receipt_no=receipt_no)
+              .select_related("member__household").first())
+    if holder is None:
+        return None
+    return NcmsError(
+        f"收据号{receipt_no}在{year}年度已用于户号{holder.member.household.number}的{holder.member.name}，"
+        "一个收据号每年只能用一次", code="duplicate_receipt_no")
+
+
+def _paid_date_checked(paid_date: date | None, year: int) -> date:
     if paid_date is None:
         raise NcmsError("请填写缴费日期", code="missing_paid_date")
     if paid_date.year > year:
         raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}晚于{year}年度", code="bad_paid_date")
+    return paid_date
+
+
+def _enrollment_save(*, user, member: Member, year: int, amount: Decimal, receipt_no: str,
+                     paid_date: date, payer: str | None) -> Enrollment:
+    """Check and save one contribution of a locked member (not yet booked in the ledger)."""
+    receipt_no = _clean_text(receipt_no, label="收据号", required=True, max_length=40, code="bad_receipt_no")
     payer = payer or default_payer(member.category)
     if payer not in Payer.values:
         raise NcmsError("请选择缴费方式", code="bad_payer")
@@ -277,16 +306,132 @@ def enrollment_record_contribution(*, user, member: Member, year: int, contribut
             f"{member.name}已经登记了{year}年度的缴费（收据号{existing.receipt_no}），同一人每年只能参合一次",
             code="already_enrolled",
         )
+    taken = _receipt_taken(year, receipt_no)
+    if taken is not None:
+        raise taken
     enrollment = Enrollment(member=member, year=year, contribution=amount, receipt_no=receipt_no,
                             paid_date=paid_date, payer=payer, recorded_by=user)
     enrollment._history_user = user
     try:
         with transaction.atomic():
             enrollment.save()
-    except IntegrityError as exc:
-        raise NcmsError(f"{member.name}已经登记了{year}年度的缴费，同一人每年只能参合一次",
-                        code="already_enrolled") from exc
-    # The contribution is individual income of the fund, booked in the same transaction (contract).
+    except IntegrityError as exc:  # a concurrent save took the member's year or the receipt
+        raise _receipt_taken(year, receipt_no) or NcmsError(
+            f"{member.name}已经登记了{year}年度的缴费，同一人每年只能参合一次", code="already_enrolled") from exc
+    return enrollment
 
+
+@transaction.atomic
+def enrollment_record_contribution(*, user, member: Member, year: int, contribution, receipt_no: str,
+                                   paid_date: date, payer: str | None = None) -> Enrollment:
+    """Record a member's contribution for a scheme year: from then on they are a participant.
+
+    One enrollment per member per year (and, the ID being unique, per person in the county).
+    The amount is the year's policy amount exactly, whoever pays; the receipt number is not used
+    by another contribution of the year. The payer defaults to civil affairs for the subsidised
+    groups and to self otherwise.
+    """
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    amount = _contribution_amount(contribution, year)
+    paid_date = _paid_date_checked(paid_date, year)
+    enrollment = _enrollment_save(user=user, member=member, year=year, amount=amount, receipt_no=receipt_no,
+                                  paid_date=paid_date, payer=payer)
+    # The contribution is individual income of the fund, booked in the same transaction (contract).
     contributions_book(user=user, enrollments=[enrollment])
     return enrollment
+
+
+def members_to_enroll(household: Household, year: int) -> list[Member]:
+    """The household's members not enrolled for `year`, head first, then in the order added."""
+    members = list(household.members.exclude(enrollments__year=year).order_by("id"))
+    members.sort(key=lambda m: (m.pk != household.head_id, m.pk))
+    return members
+
+
+@transaction.atomic
+def household_record_contributions(*, user, household: Household, year: int, paid_date: date,
+                                   receipts: dict[int, str]) -> list[Enrollment]:
+    """The whole household pays (整户缴费): record the year's contribution of every member not
+    yet enrolled for `year`, each with their own receipt number (`receipts`: member id → receipt
+    number), all or nothing. Each at the policy amount, each payer by the member's category
+    (civil affairs for 五保, 低保, 贫困), booked as individual income one by one (a void concerns
+    one member)."""
+    _require_change(user)
+    household = _household_in_scope(user, household, lock=True)
+    amount = year_contribution(year)
+    if amount is None:
+        raise NcmsError(no_policy_message(year), code="no_policy")
+    paid_date = _paid_date_checked(paid_date, year)
+    members = list(Member.objects.select_for_update().filter(pk__in=[m.pk for m in members_to_enroll(household, year)])
+                   .order_by("id"))
+    if not members:
+        raise NcmsError(f"该户成员{year}年度都已参合，没有需要登记的缴费", code="nobody_to_enroll")
+    unknown = set(receipts) - {member.pk for member in members}
+    if unknown:
+        raise NcmsError("收据号只能填给本户尚未参合的成员", code="bad_receipt_no")
+    given: dict[str, str] = {}
+    for member in members:
+        receipt_no = (receipts.get(member.pk) or "").strip()
+        if not receipt_no:
+            raise NcmsError(f"请填写{member.name}的收据号（每人一张收据）", code="bad_receipt_no")
+        if receipt_no in given:
+            raise NcmsError(f"收据号{receipt_no}同时填给了{given[receipt_no]}和{member.name}，每人一张收据",
+                            code="duplicate_receipt_no")
+        given[receipt_no] = member.name
+    enrollments = [
+        _enrollment_save(user=user, member=member, year=year, amount=amount, receipt_no=receipts[member.pk],
+                         paid_date=paid_date, payer=None)
+        for member in members
+    ]
+    contributions_book(user=user, enrollments=enrollments)
+    return enrollments
+
+
+# Claims that hold a member's year: every claim not rejected (claims.models.ClaimStatus, a layer
+# above, read through the member's `claims` relation).
+REJECTED_CLAIM = "rejected"
+
+
+@transaction.atomic
+def contribution_void(*, user, enrollment: Enrollment, reason: str) -> ContributionVoid:
+    """Void a mistaken contribution (fund officer): the member counts as not enrolled for the year
+    from then on and may be enrolled again; the money leaves the individual income by a reversing
+    entry of that one contribution, dated today (`ledger.services.contribution_void_book`).
+
+    The enrollment is deleted, its history kept: the history rows hold every version and the
+    deletion (who, when, the reason), and a `ContributionVoid` keeps what was recorded, who voided
+    it, when and why, and the reversing entry. Refused while the member has a claim of that year
+    that is not rejected: recover the claim first."""
+    if not user_can(user, "fund.void_contribution"):
+        raise NcmsError("您没有作废缴费的权限", code="forbidden")
+    reason = _clean_text(reason, label="作废原因", required=True, max_length=200, code="missing_reason")
+    found = Enrollment.objects.for_user(user).filter(pk=enrollment.pk).values_list("member_id", flat=True).first()
+    if found is None:
+        raise NcmsError("该缴费记录不存在或已作废", code="not_found")
+    member = Member.objects.select_for_update(of=("self",)).select_related("household").get(pk=found)
+    enrollment = Enrollment.objects.select_for_update().filter(pk=enrollment.pk).first()
+    if enrollment is None:
+        raise NcmsError("该缴费记录不存在或已作废", code="not_found")
+    claim = (member.claims.filter(year=enrollment.year).exclude(status=REJECTED_CLAIM)
+             .order_by("pk").values_list("invoice_no", flat=True).first())
+    if claim is not None:
+        raise NcmsError(
+            f"{member.name}已有{enrollment.year}年度的补偿申请（发票号{claim}），不能作废其缴费："
+            "请先追回该申请的补偿", code="has_claim")
+    today = timezone.localdate()
+    reversal = None
+    if enrollment.contribution > ZERO:
+        reversal = contribution_void_book(
+            user=user, year=enrollment.year, on=today, amount=enrollment.contribution,
+            ref=f"void:enrollment:{enrollment.pk}",
+            memo=f"缴费作废 {member.name} 收据号{enrollment.receipt_no}：{reason}")
+    void = ContributionVoid.objects.create(
+        enrollment_id=enrollment.pk, member=member, year=enrollment.year, contribution=enrollment.contribution,
+        receipt_no=enrollment.receipt_no, paid_date=enrollment.paid_date, payer=enrollment.payer,
+        recorded_by_id=enrollment.recorded_by_id, recorded_at=enrollment.recorded_at, reason=reason,
+        voided_by=user, voided_on=today, reversal=reversal)
+    enrollment._history_user = user
+    enrollment._change_reason = f"缴费作废：{reason}"
+    enrollment.delete()
+    return void

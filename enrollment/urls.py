@@ -12,6 +12,8 @@ urlpatterns = [
     path("households/<int:pk>/members/new/", views.member_add, name="member_add"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/contribution/", views.enrollment_record, name="enrollment_record"),
+    path("households/<int:pk>/contributions/", views.household_pay, name="household_pay"),
+    path("contributions/<int:pk>/void/", views.contribution_void, name="contribution_void"),
     path("households/<int:pk>/card.pdf", views.household_card_pdf, name="household_card_pdf"),
     # roster import and export (views_import.py)
     path("import/", views_import.roster_import, name="roster_import"),

@@ -22,13 +22,15 @@ from core.errors import NcmsError
 from enrollment import selectors, services
 from enrollment.forms import (
     ContributionForm,
+    ContributionVoidForm,
+    HouseholdContributionForm,
     HouseholdCreateForm,
     HouseholdForm,
     HouseholdSearchForm,
     MemberForm,
     add_service_error,
 )
-from enrollment.models import Enrollment, Household, Member
+from enrollment.models import ContributionVoid, Enrollment, Household, Member
 
 PAGE_SIZE = 20
 
@@ -36,11 +38,6 @@ PAGE_SIZE = 20
 def scheme_year() -> int:
     """The current scheme year (calendar year, Asia/Shanghai)."""
     return timezone.localdate().year
-
-
-def default_contribution() -> Decimal:
-    """The individual contribution offered by default: settings.ENROLLMENT_DEFAULT_CONTRIBUTION or 380.00."""
-    return Decimal(str(getattr(settings, "ENROLLMENT_DEFAULT_CONTRIBUTION", "380.00"))).quantize(Decimal("0.01"))
 
 
 def _members_with_year(household: Household, year: int):
@@ -91,11 +88,16 @@ def household_detail(request, pk):
         {"year": y, "enrollments": rows, "total": sum((e.contribution for e in rows), Decimal("0.00"))}
         for y, rows in by_year.items()
     ]
+    voids = (ContributionVoid.objects.filter(member__household=household)
+             .select_related("member", "voided_by", "recorded_by").order_by("-voided_at"))
+    enrolled_count = sum(1 for m in members if m.enrollment_this_year)
     return render(request, "enrollment/household_detail.html", {
         "household": household, "members": members, "year": year, "years": years,
-        "enrolled_count": sum(1 for m in members if m.enrollment_this_year),
+        "enrolled_count": enrolled_count, "voids": voids,
         "history": selectors.household_history(household=household),
         "can_change": user_can(request.user, "enrollment.change"),
+        "can_pay": user_can(request.user, "enrollment.change") and enrolled_count < len(members),
+        "can_void": user_can(request.user, "fund.void_contribution"),
     })
 
 
@@ -174,7 +176,8 @@ def enrollment_record(request, pk):
     member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
     year = scheme_year()
     existing = Enrollment.objects.filter(member=member, year=year).select_related("recorded_by").first()
-    initial = {"contribution": default_contribution(), "paid_date": timezone.localdate()}
+    amount = services.year_contribution(year)
+    initial = {"contribution": amount, "paid_date": timezone.localdate()}
     form = ContributionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -190,7 +193,58 @@ def enrollment_record(request, pk):
             return redirect("enrollment:household_detail", pk=member.household_id)
     return render(request, "enrollment/enrollment_form.html", {
         "form": form, "member": member, "household": member.household, "year": year,
-        "existing": existing, "default_payer": services.default_payer(member.category),
+        "existing": existing, "default_payer": services.default_payer(member.category), "amount": amount,
+    })
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def household_pay(request, pk):
+    """The whole household pays: the year's contribution of every member not yet enrolled, in one form."""
+    household = get_object_or_404(Household.objects.for_user(request.user), pk=pk)
+    year = scheme_year()
+    members = services.members_to_enroll(household, year)
+    amount = services.year_contribution(year)
+    form = HouseholdContributionForm(request.POST or None, members=members,
+                                     initial={"paid_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollments = services.household_record_contributions(
+                user=request.user, household=household, year=year, paid_date=form.cleaned_data["paid_date"],
+                receipts=form.cleaned_data["receipts"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("已登记本户 %(count)s 人的%(year)s年度缴费") % {
+                "count": len(enrollments), "year": year})
+            return redirect("enrollment:household_detail", pk=household.pk)
+    rows = [(member, services.default_payer(member.category), field)
+            for member, field in zip(members, form.receipt_fields())]
+    return render(request, "enrollment/household_pay.html", {
+        "form": form, "household": household, "year": year, "amount": amount, "rows": rows,
+        "total": amount * len(members) if amount is not None else None,
+    })
+
+
+@capability_required("fund.void_contribution")
+@require_http_methods(["GET", "POST"])
+def contribution_void(request, pk):
+    """The fund officer voids a mistaken contribution, with a reason (a reversing entry)."""
+    enrollment = get_object_or_404(
+        Enrollment.objects.for_user(request.user).select_related("member__household", "recorded_by"), pk=pk)
+    household = enrollment.member.household
+    form = ContributionVoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contribution_void(user=request.user, enrollment=enrollment, reason=form.cleaned_data["reason"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("%(name)s 的%(year)s年度缴费已作废") % {
+                "name": enrollment.member.name, "year": enrollment.year})
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/contribution_void.html", {
+        "form": form, "enrollment": enrollment, "household": household,
     })
 
 

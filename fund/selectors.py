@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from claims.models import Claim, ClaimStatus
 from core.money import ZERO, to_fen
-from enrollment.models import Enrollment
+from enrollment.models import ContributionVoid, Enrollment
 from ledger.models import (
     COMPENSATION,
     EXPENDITURE,
@@ -43,7 +43,9 @@ class Difference:
 def reconciliation(year: int) -> list[Difference]:
     """Every difference between the ledger of scheme year `year` and what it must agree with
     (none in a healthy system):
-    - individual income per paid date vs the contributions recorded with that paid date;
+    - individual income per day vs the contributions recorded with that paid date, less the
+      contributions voided that day (a void's reversing entry is dated the day of the void, and
+      the voided contribution stays income of its paid date: the ledger is never edited);
     - payouts vs the compensation of the year's paid claims, claim by claim;
     - each transaction's lines sum to zero; each account's stored balance equals its lines;
     - money accounts not below zero; the reserve equals round(rate × the year's income).
@@ -55,8 +57,12 @@ def reconciliation(year: int) -> list[Difference]:
     booked = dict(lines.filter(account__code=income_code(IncomeSource.INDIVIDUAL))
                   .values_list("transaction__date").annotate(total=Sum("amount"))
                   .values_list("transaction__date", "total"))
-    recorded = dict(Enrollment.objects.filter(year=year).values_list("paid_date")
-                    .annotate(total=Sum("contribution")).values_list("paid_date", "total"))
+    recorded = defaultdict(lambda: ZERO)
+    voids = ContributionVoid.objects.filter(year=year)
+    for queryset, day, sign in ((Enrollment.objects.filter(year=year), "paid_date", 1),
+                                (voids, "paid_date", 1), (voids, "voided_on", -1)):
+        for on, total in queryset.values_list(day).annotate(total=Sum("contribution")).values_list(day, "total"):
+            recorded[on] += sign * to_fen(total or ZERO)
     booked, recorded = _fen_values(booked), _fen_values(recorded)
     for on in sorted(set(booked) | set(recorded)):
         ledger, expected = to_fen(-(booked.get(on) or ZERO)), recorded.get(on) or to_fen(ZERO)

@@ -99,6 +99,7 @@ class TransactionKind(models.TextChoices):
     INTEREST_RETURN = "interest_return", _("利息回缴")
     RESERVE = "reserve", _("风险基金计提")
     REVERSAL = "reversal", _("冲销")
+    CONTRIBUTION_VOID = "contribution_void", _("缴费作废冲回")
 
 
 class LedgerTransactionQuerySet(AppendOnlyQuerySet):

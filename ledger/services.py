@@ -22,7 +22,9 @@ income of that year (or `reserve_settle`) catches the reserve up.
 Contributions: `contributions_book` books one transaction per enrollment (ref
 "enrollment:<id>", dated by its paid date): the clerk's page records one contribution at a time.
 `contributions_book_bulk` books one transaction per paid date of a roster import (ref
-"<ref_prefix>:<YYYY-MM-DD>").
+"<ref_prefix>:<YYYY-MM-DD>"). A voided contribution is taken back out by `contribution_void_book`:
+a transaction of its own for that one member's amount, dated the day of the void (a roster's
+booking holds many members, so it is never reversed as a whole).
 
 Payouts post through `post` too (`fund.services`).
 """
@@ -69,6 +71,9 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     TransactionKind.PAYOUT: {EXPENDITURE: CREDIT, COMPENSATION: DEBIT},
     TransactionKind.INTEREST_RETURN: {EXPENDITURE: BOTH, SPECIAL: BOTH, RESERVE: BOTH, income_code(IncomeSource.INTEREST): CREDIT},
     TransactionKind.RESERVE: {SPECIAL: BOTH, RESERVE: BOTH},
+    # a voided contribution leaves the year's individual income (and its reserve share) again
+    TransactionKind.CONTRIBUTION_VOID: {SPECIAL: BOTH, RESERVE: BOTH,
+                                        income_code(IncomeSource.INDIVIDUAL): DEBIT},
 }
 ACCOUNT_WORDS = {SPECIAL: "财政专户（风险基金以外）", RESERVE: "风险基金", EXPENDITURE: "支出户",
                  COMPENSATION: "补偿支出"}
@@ -309,6 +314,25 @@ def reserve_settle(*, user, year: int, date: date) -> LedgerTransaction | None:
         return None
     return post(user=user, year=year, on=date, kind=TransactionKind.RESERVE, ref="", memo="风险基金计提调整",
                  accounts=accounts, balances=balances, movements=[(SPECIAL, -share), (RESERVE, share)])
+
+
+@transaction.atomic
+def contribution_void_book(*, user, year: int, on: date, amount: Decimal, ref: str, memo: str
+                           ) -> LedgerTransaction:
+    """Take a voided contribution out of the year's individual income: the income account is
+    debited by the amount, the special account credited, and the risk reserve brought back to
+    round(rate × the year's remaining income), in one transaction dated `on` (the day of the
+    void). `ref` ("void:enrollment:<id>") is booked at most once. Called inside the void's
+    transaction; the caller checked the user. Refused when the special account no longer holds
+    the money (it was transferred to the expenditure account)."""
+    amount = _amount(amount, words="作废的缴费金额")
+    accounts = chart_ensure()
+    code = income_code(IncomeSource.INDIVIDUAL)
+    balances = lock_balances(accounts, [SPECIAL, RESERVE, code], year)
+    share = _reserve_share(year=year, balances=balances, extra_income=-amount)
+    return post(user=user, year=year, on=on, kind=TransactionKind.CONTRIBUTION_VOID, ref=ref, memo=memo,
+                 accounts=accounts, balances=balances,
+                 movements=[(SPECIAL, -amount), (code, amount), (SPECIAL, -share), (RESERVE, share)])
 
 
 # --- transfers and interest -------------------------------------------------------------------

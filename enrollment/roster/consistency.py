@@ -17,6 +17,17 @@ def repeated_ids(repeated: dict[str, list[int]], header: dict[str, str]) -> list
     return errors
 
 
+def repeated_receipts(repeated: dict[str, list[int]], header: dict[str, str]) -> list[RowError]:
+    """The same receipt number on two contributions of the file: every row of it is listed."""
+    errors = []
+    for receipt_no, at in repeated.items():
+        listed = "、".join(str(r) for r in at)
+        for r in at:
+            errors.append(RowError(r, header["receipt_no"], receipt_no,
+                                   f"收据号在文件中重复出现（第{listed}行），一个收据号每年只能用一次"))
+    return errors
+
+
 def households(lines_by_household: dict[str, list[HouseholdLine]], existing: Existing,
                villages: dict[str, KnownVillage], header: dict[str, str]) -> list[RowError]:
     """One household: one village, one head, listed as a member row with relation 户主; a

@@ -13,7 +13,7 @@ from django.db import connection
 from enrollment.models import Enrollment, Household, Member
 from enrollment.roster.cells import plain
 from enrollment.roster.columns import Columns
-from enrollment.roster.rows import Existing, ExistingHousehold, ExistingMember, RecordedEnrollment
+from enrollment.roster.rows import Existing, ExistingHousehold, ExistingMember, ReceiptHolder, RecordedEnrollment
 
 CHUNK = 5000
 _as = tuple.__new__  # a fetched row as its NamedTuple, without the NamedTuple's Python __new__
@@ -23,6 +23,7 @@ class FileKeys(NamedTuple):
     household_nos: list[str]
     id_numbers: list[str]
     with_contribution: set[str]  # the IDs of rows that record a contribution
+    receipts: list[str]  # the receipt numbers of rows that record a contribution
 
 
 def file_keys(rows: list[list], columns: Columns) -> FileKeys:
@@ -32,9 +33,11 @@ def file_keys(rows: list[list], columns: Columns) -> FileKeys:
     while the file is still being checked (a refused file rolls them back)."""
     i_household, i_id = columns.index["household_no"], columns.index["id_number"]
     i_contribution = columns.index.get("contribution")
+    i_receipt = columns.index.get("receipt_no")
     household_nos: dict[str, None] = {}
     id_numbers: dict[str, None] = {}
     with_contribution: set[str] = set()
+    receipts: dict[str, None] = {}
     for cells in rows:
         width = len(cells)
         if i_household < width:
@@ -45,9 +48,36 @@ def file_keys(rows: list[list], columns: Columns) -> FileKeys:
             id_numbers[id_number] = None
             if i_contribution is not None and i_contribution < width and cells[i_contribution]:
                 with_contribution.add(id_number)
+                if i_receipt is not None and i_receipt < width:
+                    receipts[plain(cells[i_receipt])] = None
     household_nos.pop("", None)
     id_numbers.pop("", None)
-    return FileKeys(list(household_nos), list(id_numbers), with_contribution)
+    receipts.pop("", None)
+    return FileKeys(list(household_nos), list(id_numbers), with_contribution, list(receipts))
+
+
+def load_receipts(receipts: list[str], *, year: int) -> dict[str, ReceiptHolder]:
+    """Which of the file's receipt numbers are recorded for `year` already, and for whom."""
+    if not receipts:
+        return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # `receipt_no <> ''` lets the planner use the partial unique (year, receipt_no) index
+            cursor.execute(
+                "SELECT e.receipt_no, m.id_number, h.number, m.name FROM enrollment_enrollment e"
+                " JOIN enrollment_member m ON m.id = e.member_id"
+                " JOIN enrollment_household h ON h.id = m.household_id"
+                f" WHERE e.year = %s AND e.receipt_no <> '' AND e.receipt_no = {_ANY_KEY}",
+                [year, *_key_params(receipts)],
+            )
+            return {values[0]: _as(ReceiptHolder, values[1:]) for values in cursor.fetchall()}
+    holders = {}
+    for chunk in _chunks(receipts, _chunk_size()):
+        for receipt_no, *holder in Enrollment.objects.filter(year=year, receipt_no__in=chunk).values_list(
+            "receipt_no", "member__id_number", "member__household__number", "member__name",
+        ):
+            holders[receipt_no] = ReceiptHolder._make(holder)
+    return holders
 
 
 def load_existing(household_nos: list[str], id_numbers: list[str], *, year: int) -> Existing:

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from core.tabular import RowError, TableError, read_table
 from enrollment.roster.columns import map_headers
-from enrollment.roster.existing import file_keys
+from enrollment.roster.existing import file_keys, load_receipts
 from enrollment.roster.existing import load_existing as _load_existing  # replaced by tests
 from enrollment.roster.new_rows import NewRows, write_rest
 from enrollment.roster.outcome import RosterInvalid, RosterSummary
@@ -33,6 +33,7 @@ from enrollment.roster.plan import make_plan
 from enrollment.roster.rows import KnownVillage
 from enrollment.roster.validation import validate
 from enrollment.roster.writers import writer as backend_writer
+from enrollment.services import year_contribution
 from places.models import Village
 
 STREAM_CHUNK = 5000  # new members written per background batch
@@ -45,10 +46,12 @@ def roster_import(*, data: bytes, filename: str, year: int, user=None, township=
 
     Scheme rules applied (domain.md "Enrollment", contract.md "Roster file"): valid GB 11643 IDs
     agreeing with sex and birth date; a person on one household only; one head per household,
-    listed as a member row; a contribution needs its paid date (not after the scheme year: the
-    year's contributions are collected from the autumn before) and receipt number; the payer
-    is civil affairs for the subsidised groups (五保, 低保, 贫困) and the member otherwise; an
-    enrollment already recorded cannot be changed by an import.
+    listed as a member row; a contribution is the year's policy `contribution.individual` exactly
+    (the year's policy loaded first), whoever pays it, and needs its paid date (not after the
+    scheme year: the year's contributions are collected from the autumn before) and a receipt
+    number used once in the year, in the file and against the database; the payer is civil
+    affairs for the subsidised groups (五保, 低保, 贫困) and the member otherwise; an enrollment
+    already recorded cannot be changed by an import.
 
     Raises RosterInvalid listing every invalid row; nothing is written then. `township`: when
     given (a township clerk's upload), a village outside it is a row error. `progress(done, total)`
@@ -101,10 +104,12 @@ def _import(*, data: bytes, filename: str, year: int, user, township, dry_run: b
         writer.lock()
         keys = file_keys(rows, columns)
         existing = _load_existing(keys.household_nos, keys.id_numbers, year=year)
+        existing.receipts = load_receipts(keys.receipts, year=year)
         new_rows = None if dry_run else NewRows(writer, existing, keys, year=year, user=user, reason=reason,
                                                 chunk=STREAM_CHUNK)
         try:
             good = validate(rows, row_numbers, columns, existing, villages=_villages(), year=year,
+                            contribution_amount=year_contribution(year),
                             township_id=township_id, today=timezone.localdate(),
                             sink=new_rows.add if new_rows is not None else None,
                             report=lambda done: report(done // validate_share))

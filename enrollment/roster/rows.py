@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -82,12 +82,21 @@ class RecordedEnrollment(NamedTuple):
     paid_date: date
 
 
+class ReceiptHolder(NamedTuple):
+    """Who a receipt number of the import's year is already recorded for."""
+
+    id_number: str
+    household_number: str
+    name: str
+
+
 @dataclass
 class Existing:
     households: dict[str, ExistingHousehold]  # by household number
     members: dict[str, ExistingMember]  # by ID number
     enrollments: dict[int, RecordedEnrollment]  # by member id
     used_cards: dict[str, str]  # card number -> the household number holding it
+    receipts: dict[str, ReceiptHolder] = field(default_factory=dict)  # the file's receipts recorded this year
 
 
 class HouseholdRecord(NamedTuple):

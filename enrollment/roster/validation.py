@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from core.tabular import RowError
 from enrollment.models import Relation, Sex
@@ -19,25 +20,39 @@ from enrollment.roster.cells import PHONE, check_money, check_village, parse_dat
 from enrollment.roster.columns import CATEGORIES, CHILD, MANGLED_ID, RELATIONS, SEX_WORDS, SEXES, Columns
 from enrollment.roster.outcome import RosterInvalid
 from enrollment.roster.rows import Existing, HouseholdLine, KnownVillage, Row
-from enrollment.rules import InvalidIdNumber, looks_mangled_by_excel, parse_resident_id
+from enrollment.rules import (
+    InvalidIdNumber,
+    looks_mangled_by_excel,
+    no_policy_message,
+    parse_resident_id,
+    wrong_amount_message,
+)
 
 PROGRESS_EVERY = 1000
 _new_line = tuple.__new__  # HouseholdLine without its Python __new__ (one per row)
 
 
 def validate(rows: list[list], row_numbers: list[int], columns: Columns, existing: Existing, *,
-             villages: dict[str, KnownVillage], year: int, township_id, today: date,
-             report: Callable[[int], None], sink: Callable[[Row], None] | None = None) -> list[Row]:
+             villages: dict[str, KnownVillage], year: int, contribution_amount: Decimal | None,
+             township_id, today: date, report: Callable[[int], None],
+             sink: Callable[[Row], None] | None = None) -> list[Row]:
     """Every good row, normalised; raises RosterInvalid listing every bad one.
 
-    `sink` (the write of a real import) gets every good row while no row has failed yet: it
-    writes new members and enrollments meanwhile; a refused file rolls them back with the rest.
+    `contribution_amount` is the year's policy `contribution.individual` (None: no policy loaded
+    for the year, so no contribution can be recorded). `sink` (the write of a real import) gets
+    every good row while no row has failed yet: it writes new members and enrollments meanwhile;
+    a refused file rolls them back with the rest. A row repeating an earlier row's receipt number
+    never reaches it (the receipt is unique per year in the database too).
     """
     errors: list[RowError] = []
     place = _place_check(columns, villages, township_id, errors.append)
     person = _person_check(columns, today, errors.append)
     standing = _standing_check(columns, errors.append)
-    payment = _payment_check(columns, year, errors.append)
+    payment = _payment_check(columns, year, contribution_amount, errors.append)
+    receipt_holders = existing.receipts
+    receipts_in_file: dict[str, int] = {}  # receipt number -> the first row recording it
+    repeated_receipts: dict[str, list[int]] = {}  # receipt -> every row of a receipt used more than once
+    header_receipt = columns.header.get("receipt_no", "")
     width = columns.width
     blank = [""] * width
     good: list[Row] = []
@@ -55,10 +70,23 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
         name, resident, sex, birth, person_ok = person(row, cells)
         relation, category, phone, standing_ok = standing(row, cells, sex, resident)
         contribution, paid, receipt, payment_ok = payment(row, cells)
+        same_person_again = False
         if resident is not None:
             first_row = ids_in_file.setdefault(resident.number, row)
             if first_row != row:
                 repeated.setdefault(resident.number, [first_row]).append(row)
+                same_person_again = True  # listed as a repeated ID, not again for its receipt
+        if receipt and contribution is not None and not same_person_again:
+            first_row = receipts_in_file.setdefault(receipt, row)
+            if first_row != row:
+                repeated_receipts.setdefault(receipt, [first_row]).append(row)
+                payment_ok = False
+            holder = receipt_holders.get(receipt)
+            if holder is not None and (resident is None or holder.id_number != resident.number):
+                errors.append(RowError(row, header_receipt, receipt,
+                                       f"收据号{receipt}在{year}年度已用于户号{holder.household_number}的"
+                                       f"{holder.name}，一个收据号每年只能用一次"))
+                payment_ok = False
         if household_no:
             households.setdefault(household_no, []).append(_new_line(HouseholdLine, (
                 row, village_text, head_text, resident.number if resident else None, relation)))
@@ -72,6 +100,7 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
 
     header = columns.header
     errors += consistency.repeated_ids(repeated, header)
+    errors += consistency.repeated_receipts(repeated_receipts, header)
     errors += consistency.households(households, existing, villages, header)
     errors += consistency.against_database(good, households, existing, header, year=year)
     if errors:
@@ -194,7 +223,7 @@ def _standing_check(columns: Columns, add):
     return standing
 
 
-def _payment_check(columns: Columns, year: int, add):
+def _payment_check(columns: Columns, year: int, contribution_amount: Decimal | None, add):
     header, index = columns.header, columns.index
     i_contribution, i_paid, i_receipt = index.get("contribution"), index.get("paid_date"), index.get("receipt_no")
     latest_paid = date(year, 12, 31)  # the year's contributions are collected from the autumn before
@@ -217,6 +246,9 @@ def _payment_check(columns: Columns, year: int, add):
         if checked is None:
             checked = amounts[contribution_text] = check_money(contribution_text)
         contribution, money_reason = checked
+        if not money_reason and contribution != contribution_amount:
+            money_reason = (no_policy_message(year) if contribution_amount is None
+                            else wrong_amount_message(year, contribution_amount))
         if money_reason:
             add(RowError(row, header["contribution"], contribution_text, money_reason)); ok = False
         paid = None

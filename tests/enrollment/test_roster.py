@@ -384,9 +384,9 @@ def test_several_errors_in_one_row_are_all_listed(village):
 def test_member_already_enrolled_for_the_year_cannot_be_changed_by_import(village):
     run(csv_bytes(family()))
     rows = family()
-    rows[1] = {**rows[1], "receipt_no": "OTHER-1", "contribution": "400.00"}
+    rows[1] = {**rows[1], "receipt_no": "OTHER-1", "paid_date": "2026-02-01"}
     error = one_error(csv_bytes(rows))
-    assert (error.row, error.column, error.value) == (3, "contribution", "400.00")
+    assert (error.row, error.column, error.value) == (3, "contribution", "380.00")
     assert "已登记缴费" in error.reason
     assert Enrollment.objects.filter(member__id_number=SPOUSE_ID).count() == 1
 

@@ -252,7 +252,7 @@ def test_record_contribution_refuses_second_enrollment_of_the_year(clerk, villag
     assert exc.value.message == "赵六已经登记了2026年度的缴费（收据号R-first），同一人每年只能参合一次"
     assert counts() == before
     # another year is fine
-    services.enrollment_record_contribution(user=clerk, member=member, year=2027, contribution="400.00",
+    services.enrollment_record_contribution(user=clerk, member=member, year=2027, contribution="380.00",
                                             receipt_no="R-2027", paid_date=date(2026, 12, 1))
     assert Enrollment.objects.filter(member=member).count() == 2
 

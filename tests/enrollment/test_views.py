@@ -10,6 +10,7 @@ from accounts.models import Role
 from enrollment import services
 from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
 from enrollment.rules import FEMALE, MALE, make_resident_id
+from policy.models import PolicyVersion
 from tests.factories import EnrollmentFactory, HouseholdFactory, MemberFactory
 
 HEAD_ID = make_resident_id("420102", date(1968, 6, 6), 41, MALE)
@@ -36,11 +37,12 @@ def _urls(household):
         "member_add": (reverse("enrollment:member_add", args=[household.pk]), "change"),
         "member_edit": (reverse("enrollment:member_edit", args=[member.pk]), "change"),
         "enrollment_record": (reverse("enrollment:enrollment_record", args=[member.pk]), "change"),
+        "household_pay": (reverse("enrollment:household_pay", args=[household.pk]), "change"),
     }
 
 
 VIEWS = ["household_search", "household_detail", "household_card_pdf", "household_create",
-         "household_edit", "member_add", "member_edit", "enrollment_record"]
+         "household_edit", "member_add", "member_edit", "enrollment_record", "household_pay"]
 OBJECT_VIEWS = [v for v in VIEWS if v not in ("household_search", "household_create")]
 COUNTY_VIEWERS = [Role.REVIEWER, Role.APPROVER, Role.CASHIER, Role.FUND_OFFICER, Role.AUDITOR]
 
@@ -85,7 +87,8 @@ def test_county_roles_read_but_do_not_change(client, household, users_by_role, r
     assert client.get(url).status_code == (200 if kind == "view" else 403)
 
 
-@pytest.mark.parametrize("view", ["household_edit", "member_add", "member_edit", "enrollment_record"])
+@pytest.mark.parametrize("view", ["household_edit", "member_add", "member_edit", "enrollment_record",
+                                  "household_pay"])
 def test_auditor_cannot_post_changes(client, household, users_by_role, view):
     url, _kind = _urls(household)[view]
     client.force_login(users_by_role[Role.AUDITOR])
@@ -289,15 +292,16 @@ def test_clerk_edits_member(client, clerk, household):
 # --- contributions ------------------------------------------------------------------------
 
 
-def test_record_form_offers_default_amount_and_today(client, clerk, household, settings):
+def test_record_form_offers_the_policy_amount_and_today(client, clerk, household, policies):
     client.force_login(clerk)
     response = client.get(reverse("enrollment:enrollment_record", args=[household.head.pk]))
     form = response.context["form"]
     assert form.initial["contribution"] == Decimal("380.00")
     assert form.initial["paid_date"] == timezone.localdate()
-    settings.ENROLLMENT_DEFAULT_CONTRIBUTION = "400.00"
+    PolicyVersion.objects.filter(year=timezone.localdate().year).delete()
     response = client.get(reverse("enrollment:enrollment_record", args=[household.head.pk]))
-    assert response.context["form"].initial["contribution"] == Decimal("400.00")
+    assert response.context["amount"] is None
+    assert "请先导入" in response.content.decode()
 
 
 def test_clerk_records_contribution_for_this_year(client, clerk, household):

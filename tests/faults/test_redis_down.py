@@ -24,6 +24,7 @@ from policy.services import policy_load
 from tests.claims.conftest import line, member, policy_document  # noqa: F401  (member: a fixture)
 from tests.conftest import PASSWORD
 from tests.enrollment.roster_data import csv_bytes, many
+from tests.factories import PolicyVersionFactory
 
 YEAR = 2026
 
@@ -95,6 +96,7 @@ def test_login_staff_pages_public_pages_and_the_api_serve_with_redis_down(
 
 def test_a_small_roster_import_runs_in_the_request_with_redis_down(client, clerk, village, cache_down,
                                                                    broker_down):
+    PolicyVersionFactory(year=YEAR)  # the roster's contributions are the year's policy amount
     client.force_login(clerk)
     response = client.post(reverse("enrollment:roster_import"), {
         "file": SimpleUploadedFile("small.csv", csv_bytes(many(4))), "year": YEAR})
@@ -112,6 +114,7 @@ def test_a_small_roster_import_runs_in_the_request_with_redis_down(client, clerk
 def test_a_large_import_with_the_queue_down_fails_retryably_keeps_its_file_and_imports_once_retried(
         celery_worker, client, clerk, village, cache_down, settings):
     settings.ROSTER_ASYNC_THRESHOLD = 10
+    PolicyVersionFactory(year=YEAR)  # the roster's contributions are the year's policy amount
     data = csv_bytes(many(12))
     client.force_login(clerk)
     job_url = client.post(reverse("enrollment:roster_import"), {

@@ -26,6 +26,7 @@ from fund.report import monthly_report
 from fund.tasks import fund_report_store_last_month
 from ledger.models import AccountBalance, LedgerTransaction
 from tests.enrollment.roster_data import csv_bytes, many
+from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_until
 
 YEAR = 2026
@@ -82,6 +83,7 @@ def kill_in_the_middle(task, args, *, hold: str):
 def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the_job_runs_again(
         celery_worker, client, clerk, village, settings, monkeypatch):
     settings.ROSTER_ASYNC_THRESHOLD = 10
+    PolicyVersionFactory(year=YEAR)  # the roster's contributions are the year's policy amount
     client.force_login(clerk)
     job_url = client.post(reverse("enrollment:roster_import"), {
         "file": SimpleUploadedFile("big.csv", csv_bytes(many(ROWS))), "year": YEAR}).url

@@ -24,7 +24,7 @@ from oversight.services import inspection_record
 from tests.claims.conftest import TODAY
 from tests.claims.test_views import submit
 from tests.enrollment.roster_data import csv_bytes, family, xlsx_bytes
-from tests.factories import FacilityFactory
+from tests.factories import FacilityFactory, PolicyVersionFactory
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"0" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -217,6 +217,7 @@ def roster_upload(client, data, name):
     ("花名册.xlsx", xlsx_bytes(family())),
 ])
 def test_roster_of_the_right_type_is_accepted(client, clerk, village, name, data):
+    PolicyVersionFactory(year=2026)  # the roster's contributions are the year's policy amount
     client.force_login(clerk)
     response = roster_upload(client, data, name)
     assert response.status_code == 302

@@ -87,9 +87,24 @@ def _suspended(world):
 
 
 def _unenrolled_member(world):
-    from tests.factories import MemberFactory
+    from django.utils import timezone
 
+    from tests.factories import MemberFactory, PolicyVersionFactory
+
+    PolicyVersionFactory(year=timezone.localdate().year)  # a contribution needs the year's policy
     world.extra["new_member"] = MemberFactory(household=world.own.household, name="李新", relation="son")
+
+
+def _contribution_to_void(world):
+    """A contribution recorded (and booked) for a member without a claim: one the fund officer may void."""
+    from datetime import date
+
+    from enrollment.services import enrollment_record_contribution
+
+    _unenrolled_member(world)
+    world.extra["enrollment"] = enrollment_record_contribution(
+        user=world.users[Role.TOWNSHIP_CLERK], member=world.extra["new_member"], year=2026,
+        contribution="380.00", receipt_no="W-V1", paid_date=date(2026, 3, 1))
 
 
 @dataclass(frozen=True)
@@ -128,6 +143,12 @@ POSTS: dict[str, Post] = {
         Role.TOWNSHIP_CLERK, url=lambda w: reverse("enrollment:enrollment_record",
                                                    kwargs={"pk": w.extra["new_member"].pk}),
         prepare=_unenrolled_member),
+    "enrollment:household_pay": Post(lambda w: {"paid_date": TODAY, "first_receipt": "W-P001"},
+                                     Role.TOWNSHIP_CLERK, prepare=_unenrolled_member),
+    "enrollment:contribution_void": Post(
+        lambda w: {"reason": "登记错了人"}, Role.FUND_OFFICER,
+        url=lambda w: reverse("enrollment:contribution_void", kwargs={"pk": w.extra["enrollment"].pk}),
+        prepare=_contribution_to_void),
     # an upload is the clerk's own job (its rows are checked against their township on import)
     "enrollment:roster_import": Post(lambda w: {"year": "2026", "file": _csv()}, Role.TOWNSHIP_CLERK,
                                      other_place_refused=False),
