@@ -126,6 +126,8 @@ class FacilitySpec:
     status: str = FacilityStatus.ACTIVE
     suspended_from: date | None = None
     suspension_reason: str = ""
+    bank_name: str = ""
+    bank_account: str = ""
 
 
 @dataclass
@@ -520,6 +522,11 @@ def build_facilities(county: DemoCounty, rng: random.Random) -> None:
         FacilitySpec("F201", "市中心医院", Level.MUNICIPAL, None, date(year - 1, 7, 1), date(year + 1, 6, 30)),
         FacilitySpec("F301", "省人民医院", Level.PROVINCIAL, None, date(year - 1, 1, 1), date(year + 2, 12, 31)),
     ]
+    # where each facility's settlement statements are paid (no random draw: the rest of the county
+    # stays as it was for a given seed)
+    for number, facility in enumerate(county.facilities, start=1):
+        facility.bank_name = "农村商业银行" if facility.level == Level.TOWNSHIP else "中国农业银行"
+        facility.bank_account = f"6230581{number:012d}"
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -561,7 +568,8 @@ def write_facilities(ctx: WriteContext) -> None:
         Facility(code=f.code, name=f.name, level=f.level,
                  township_id=ctx.townships[f.township_code] if f.township_code else None,
                  agreement_start=f.agreement_start, agreement_end=f.agreement_end, status=f.status,
-                 suspended_from=f.suspended_from, suspension_reason=f.suspension_reason)
+                 suspended_from=f.suspended_from, suspension_reason=f.suspension_reason,
+                 bank_name=f.bank_name, bank_account=f.bank_account)
         for f in ctx.county.facilities
     )
     ctx.history(Facility, facilities)

@@ -196,6 +196,8 @@ def test_facilities_of_every_level_one_suspended(seeded):
     assert suspended[0].suspended_from == date(YEAR, 3, 1)
     for facility in facilities:
         assert facility.covers(date(YEAR, 1, 1)) and facility.covers(date(YEAR, 12, 31))
+        assert facility.bank_name and len(facility.bank_account) == 19  # where its statements are paid
+    assert len({facility.bank_account for facility in facilities}) == len(facilities)
     assert Facility.history.count() == len(facilities)
 
 
