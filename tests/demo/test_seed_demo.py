@@ -249,13 +249,15 @@ def test_second_run_without_if_empty_is_refused_and_writes_nothing(seeded):
     assert snapshot() == before
 
 
-def test_defaults_to_the_current_year_and_accepts_claims(db):
+def test_defaults_to_the_year_that_has_claims_and_accepts_claims(db):
     from django.utils import timezone
+
+    from enrollment.demo import demo_year
 
     out = seed("--members", "40", "--claims", "10", "--if-empty")
 
     assert "参合人员40人" in out and "--claims" in out
-    year = timezone.localdate().year
+    year = demo_year(timezone.localdate())  # this year from April, last year before
     assert set(Enrollment.objects.values_list("year", flat=True)) == {year}
     assert set(VillagePopulation.objects.values_list("year", flat=True)) == {year}
     assert Member.objects.count() == 40
