@@ -159,7 +159,10 @@ def claim_list(request):
         "form": form, "page": page, "query": query.urlencode(), "summary": selectors.queue_summary(claims),
         "can_bulk_approve": can_bulk, "can_enter": user_can(request.user, "claims.enter"),
         "can_review": user_can(request.user, "claims.review"),
-        "approvable": [claim.pk for claim in page.object_list if claim.status == ClaimStatus.REVIEWED] if can_bulk else [],
+        # the reviewed claims this user may approve: never one they reviewed themselves
+        "approvable": [claim.pk for claim in page.object_list
+                       if claim.status == ClaimStatus.REVIEWED and claim.reviewed_by_id != request.user.pk]
+        if can_bulk else [],
     })
 
 

@@ -471,6 +471,19 @@ def test_bulk_approve_is_all_or_nothing_and_names_the_reason(client, users_by_ro
     assert set(Claim.objects.values_list("status", flat=True)) == {"reviewed"}
 
 
+def test_the_queue_offers_an_approver_only_the_claims_someone_else_reviewed(client, users_by_role, policy,
+                                                                          facility, member, admin_user):
+    mine = submit(member, admin_user, n=1)
+    theirs = submit(member, admin_user, n=2)
+    services.claim_review(user=admin_user, claim=mine)
+    services.claim_review(user=users_by_role[Role.REVIEWER], claim=theirs)
+    queue = login(client, admin_user).get(reverse("claims:claim_list"))
+    assert queue.context["approvable"] == [theirs.pk]
+    page = queue.content.decode()
+    assert "审批本页全部已审核的申请（1 件）" in page
+    assert f'name="claim" value="{theirs.pk}"' in page and f'name="claim" value="{mine.pk}"' not in page
+
+
 def test_documents_upload_checked_and_download_scoped(client, clerk, other_clerk, claim, settings):
     login(client, clerk)
     url = reverse("claims:document_upload", args=[claim.pk])
