@@ -27,17 +27,26 @@ def _sleep_for(seconds):
 
 
 UNDER_FAKETIME = "libfaketime" in os.environ.get("LD_PRELOAD", "")
+RESTART_WITH_REAL_MONOTONIC = False
 if UNDER_FAKETIME:
     if os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") != "1":
         # Python 3.11 waits on locks (Barrier.wait, Thread.join, Event.wait) until an absolute
         # CLOCK_MONOTONIC deadline that libfaketime does not translate: with a faked monotonic clock
-        # the deadline lies decades ahead and the first timed wait never returns.
-        raise pytest.UsageError("under libfaketime keep the monotonic clock real: faketime --exclude-monotonic "
-                                "or FAKETIME_DONT_FAKE_MONOTONIC=1 (thread timeouts wait on it)")
+        # the deadline lies decades ahead and the first timed wait never returns. libfaketime reads
+        # the switch when it loads, so the run starts again with it set (the same faked moment:
+        # `faketime -f "@…"` passes it in FAKETIME, which the new process keeps).
+        RESTART_WITH_REAL_MONOTONIC = True
     time.sleep = _sleep_for
 
 
 POSTGRES_ONLY_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_configure(config):
+    if RESTART_WITH_REAL_MONOTONIC:
+        # give the terminal back from pytest's output capture, then run again with the switch set
+        config.pluginmanager.getplugin("capturemanager").stop_global_capturing()
+        os.execve(sys.executable, sys.orig_argv, {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
 
 
 def pytest_collection_modifyitems(config, items):
