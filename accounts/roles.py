@@ -40,6 +40,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "claims.bulk_approve": frozenset({Role.APPROVER}),
     "claims.return": frozenset({Role.REVIEWER, Role.APPROVER}),
     "claims.reject": frozenset({Role.REVIEWER, Role.APPROVER}),
+    # recoveries (追回) of paid claims: the reviewer or the fund officer records them
+    "claims.recover": frozenset({Role.REVIEWER, Role.FUND_OFFICER}),
     # the scheme year's compensation policy, read-only (claims.views_policy)
     "policy.view": ALL_STAFF,
     # the fund's ledger (fund.views): reading it, booking income, transfers, paying claims
@@ -49,6 +51,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # voiding a mistaken contribution (a reversing entry of the individual income)
     "fund.void_contribution": frozenset({Role.FUND_OFFICER}),
     "fund.pay": frozenset({Role.CASHIER}),
+    # facilities' monthly settlement statements (结算单): read by the fund's roles, paid by the cashier
+    "fund.statements": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER}),
+    # a facility clerk reads their own facility's statements
+    "statements.view_own": frozenset({Role.FACILITY_CLERK}),
+    # a household's refund of a recovered township-channel claim: the fund officer records it
+    "fund.refund": frozenset({Role.FUND_OFFICER}),
     # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
     "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),

@@ -18,7 +18,7 @@ from django.db.models import Sum
 
 from core.money import FEN, ZERO
 
-from .models import Claim, MemberYearCap
+from .models import Claim, MemberYearCap, Recovery
 
 
 def lock_cap(*, member_id: int, year: int) -> MemberYearCap:
@@ -52,8 +52,9 @@ def refresh_cap(cap: MemberYearCap, *, used: Decimal | None = None) -> None:
     """Set `used` while holding the lock: recomputed from the claims (the truth), or `used` when
     the caller has just summed them under the same lock (a settlement: its stays plus itself)."""
     if used is None:
-        used = (Claim.objects.holding_cap().filter(member_id=cap.member_id, year=cap.year)
-                .aggregate(total=Sum("compensation"))["total"]) or ZERO
+        held = Claim.objects.holding_cap().filter(member_id=cap.member_id, year=cap.year)
+        used = ((held.aggregate(total=Sum("compensation"))["total"] or ZERO)
+                - (Recovery.objects.filter(claim__in=held).aggregate(total=Sum("amount"))["total"] or ZERO))
     if used != cap.used:
         cap.used = used
         with connection.cursor() as cursor:

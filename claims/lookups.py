@@ -26,7 +26,7 @@ from facilities.models import Facility
 from policy.models import PolicyVersion
 
 from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
-from .models import Claim, ClaimStatus
+from .models import Claim, ClaimStatus, Recovery
 
 if TYPE_CHECKING:
     from enrollment.models import Member
@@ -153,9 +153,11 @@ def stays(member_id: int, *, exclude_claim: int | None = None) -> list[Stay]:
     the cap."""
     # Hand-written (as Claim.objects.holding_cap().filter(member_id=...)): the hot path of every
     # settlement; the model's converters still give dates and Decimals.
+    # what a claim holds of the cap is its compensation less its recoveries (claims.models.Recovery)
     rows = Claim.objects.raw(
-        "SELECT id, admission_date, discharge_date, year, compensation FROM claims_claim "
-        "WHERE member_id = %s AND status <> %s", [member_id, ClaimStatus.REJECTED])
+        "SELECT c.id, c.admission_date, c.discharge_date, c.year, c.compensation - COALESCE("
+        f"(SELECT SUM(r.amount) FROM {Recovery._meta.db_table} r WHERE r.claim_id = c.id), 0) AS compensation "
+        "FROM claims_claim c WHERE c.member_id = %s AND c.status <> %s", [member_id, ClaimStatus.REJECTED])
     return [Stay(admission_date=row.admission_date, discharge_date=row.discharge_date, year=row.year,
                  compensation=row.compensation, claim_id=row.pk)
             for row in rows if row.pk != exclude_claim]

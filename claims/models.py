@@ -70,6 +70,18 @@ class ClaimQuerySet(models.QuerySet):
         """Claims that count against the annual cap: every claim that is not rejected."""
         return self.exclude(status=ClaimStatus.REJECTED)
 
+    def with_recovered(self):
+        """Each claim with `recovered` (its recoveries' sum, 0.00 when none) and `net_compensation`
+        (compensation less recoveries: what the claim holds of the cap and what it finally pays)."""
+        from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+        from django.db.models.functions import Coalesce
+
+        money = DecimalField(max_digits=18, decimal_places=2)
+        recovered = (Recovery.objects.filter(claim=OuterRef("pk")).order_by().values("claim")
+                     .annotate(total=Sum("amount")).values("total"))
+        return self.annotate(recovered=Coalesce(Subquery(recovered, output_field=money), Value(0), output_field=money)
+                             ).annotate(net_compensation=F("compensation") - F("recovered"))
+
 
 class Claim(models.Model):
     """An inpatient claim (住院补偿): one admission of one member at one facility.
@@ -287,3 +299,61 @@ class MemberYearCap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.year}: {self.used}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Recoveries (追回): compensation of a paid claim found paid wrongly (docs/rules.md, "Money flow")
+
+
+class RecoverySource(models.TextChoices):
+    REVIEW = "review", _("审核复查")
+    OBJECTION = "objection", _("异议")
+    REPORT = "report", _("举报")
+    INSPECTION = "inspection", _("监督检查")
+
+
+class RecoveryQuerySet(AppendOnlyQuerySet):
+    def for_user(self, user):
+        """A recovery is seen by whoever may see its claim (`ClaimQuerySet.for_user`)."""
+        return self.filter(claim__in=Claim.objects.for_user(user))
+
+
+class Recovery(AppendOnlyModel):
+    """X of a paid claim's compensation recorded as paid wrongly: never edited or deleted.
+
+    It releases X of the member's annual cap at once (the cap counts compensation less
+    recoveries: `claims.cap`, `claims.lookups.stays`). Who pays it back follows the claim's
+    channel: a facility-channel recovery is withheld on the facility's next statement
+    (`fund.statements`), a township-channel one stays outstanding until the household's refund
+    is recorded (`fund.refunds`). `source` says what found it; `source_id` is the objection,
+    report or inspection behind it (none for a reviewer's own finding).
+    """
+
+    claim = models.ForeignKey(Claim, verbose_name=_("住院补偿"), on_delete=models.PROTECT, related_name="recoveries")
+    amount = MoneyField(_("追回金额"))
+    reason = models.CharField(_("追回原因"), max_length=200)
+    date = models.DateField(_("追回日期"))
+    source = models.CharField(_("来源"), max_length=12, choices=RecoverySource.choices)
+    source_id = models.PositiveBigIntegerField(_("来源编号"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    objects = RecoveryQuerySet.as_manager()
+
+    rewrite_refusal = "追回记录只能追加，不能修改"
+    delete_refusal = "追回记录不能删除"
+    refusal_code = "recovery_frozen"
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("追回")
+        verbose_name_plural = _("追回")
+        constraints = [
+            models.CheckConstraint(name="recovery_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="recovery_source_valid", condition=Q(source__in=RecoverySource.values)),
+        ]
+        indexes = [models.Index(fields=["claim"]), models.Index(fields=["date"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim.invoice_no} −{self.amount}"

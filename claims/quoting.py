@@ -75,16 +75,20 @@ def _stays(member_ids: list[int]) -> Iterable[tuple]:
     members that holds the cap (not rejected)."""
     from django.db import connection
 
-    from .models import Claim, ClaimStatus
+    from .models import Claim, ClaimStatus, Recovery
 
-    columns = ("member_id", "admission_date", "discharge_date", "year", "compensation", "pk")
+    # what a claim holds of the cap: its compensation less its recoveries
+    columns = ("member_id", "admission_date", "discharge_date", "year", "net_compensation", "pk")
     if connection.vendor != "postgresql":
-        return _where_in(Claim.objects.holding_cap(), "member_id", member_ids).values_list(*columns)
+        return _where_in(Claim.objects.holding_cap().with_recovered(), "member_id", member_ids
+                         ).values_list(*columns)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT k.member_id, c.admission_date, c.discharge_date, c.year, c.compensation, c.id"
             " FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
-            " (SELECT c.admission_date, c.discharge_date, c.year, c.compensation, c.id"
+            " (SELECT c.admission_date, c.discharge_date, c.year, c.compensation - COALESCE("
+            f"   (SELECT SUM(r.amount) FROM {Recovery._meta.db_table} r WHERE r.claim_id = c.id), 0)"
+            "   AS compensation, c.id"
             f"  FROM {Claim._meta.db_table} c WHERE c.member_id = k.member_id AND c.status <> %s"
             "  OFFSET 0) AS c",
             [member_ids, ClaimStatus.REJECTED],

@@ -215,14 +215,14 @@ def _is_invoice_conflict(error: IntegrityError) -> bool:
 
 
 def _claim_create(*, user, facts: ClaimFacts, channel: str, cost_lines, member, facility,
-                  idempotent: bool) -> tuple[Claim, bool]:
+                  idempotent: bool, historical: bool = False) -> tuple[Claim, bool]:
     """`_claim_write` in its own transaction; a (facility, invoice) uniqueness violation that
     raced past the checks (another member's claim with this invoice committed between our check
     and our insert) rolls the whole transaction back and is refused as `duplicate_invoice`, so
     no savepoint is needed around the insert."""
     try:
         return _claim_write(user=user, facts=facts, channel=channel, cost_lines=cost_lines,
-                            member=member, facility=facility, idempotent=idempotent)
+                            member=member, facility=facility, idempotent=idempotent, historical=historical)
     except IntegrityError as error:
         if not _is_invoice_conflict(error):
             raise
@@ -231,7 +231,7 @@ def _claim_create(*, user, facts: ClaimFacts, channel: str, cost_lines, member, 
 
 @transaction.atomic
 def _claim_write(*, user, facts: ClaimFacts, channel: str, cost_lines, member, facility,
-                 idempotent: bool) -> tuple[Claim, bool]:
+                 idempotent: bool, historical: bool = False) -> tuple[Claim, bool]:
     # The cap row's lock is the first thing taken: every later read (the member's other claims,
     # the invoice) sees what a concurrent settlement of the same member committed before us.
     if member is not None and 1 <= facts.year <= 9999:
@@ -256,7 +256,8 @@ def _claim_write(*, user, facts: ClaimFacts, channel: str, cost_lines, member, f
                 return _with_cost_lines(existing, stored), False
             raise NcmsError(f"发票号 {facts.invoice_no} 在 {facility.code} 已结算过另一笔住院，不能重复报销",
                             code="duplicate_invoice")
-    submitted_on = _today() if channel == Channel.TOWNSHIP else None
+    # the township office's deadline counts from today, except for history (import_claims)
+    submitted_on = _today() if channel == Channel.TOWNSHIP and not historical else None
     checked = _check_and_value(facts=facts, channel=channel, submitted_on=submitted_on,
                                member=member, facility=facility, invoice_taken=invoice_taken)
     lines = _clean_cost_lines(cost_lines, facts)
@@ -283,8 +284,10 @@ def _require_invoice(facts: ClaimFacts) -> None:
         raise NcmsError("缺少发票号", code="bad_input")
 
 
-def claim_submit(*, user, facts: ClaimFacts, channel: str = Channel.TOWNSHIP, cost_lines=()) -> Claim:
+def claim_submit(*, user, facts: ClaimFacts, channel: str = Channel.TOWNSHIP, cost_lines=(),
+                 historical: bool = False) -> Claim:
     """Enter a claim (township office with invoices, or a facility), valued by its year's policy.
+    `historical` (import_claims) enters a past claim: no submission deadline counted from today.
 
     Checks every refusal of the contract (plus `past_deadline` for the township office), locks the
     member's cap for the year, stores the facts, cost lines, the breakdown and the policy version
@@ -296,7 +299,7 @@ def claim_submit(*, user, facts: ClaimFacts, channel: str = Channel.TOWNSHIP, co
     if member is not None and facility is not None:
         _check_scope(user=user, member=member, facility=facility, channel=channel)
     claim, _ = _claim_create(user=user, facts=facts, channel=channel, cost_lines=cost_lines,
-                             member=member, facility=facility, idempotent=False)
+                             member=member, facility=facility, idempotent=False, historical=historical)
     return claim
 
 

@@ -27,7 +27,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "pay": (frozenset({ClaimStatus.APPROVED}), ClaimStatus.PAID),
 }
 ACTION_WORDS = {"submit": "提交", "settle": "即时结报", "review": "审核", "approve": "审批",
-                "return": "退回修改", "reject": "不予补偿", "resubmit": "重新提交", "pay": "兑付"}
+                "return": "退回修改", "reject": "不予补偿", "resubmit": "重新提交", "pay": "兑付",
+                "recover": "追回"}
 
 
 def record_event(*, claim: Claim, action: str, from_status: str, to_status: str, user, note: str = "",

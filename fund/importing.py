@@ -127,6 +127,7 @@ class ImportLine:
     status: str
     paid_date: date | None
     compensation: Decimal = ZERO
+    channel: str = Channel.FACILITY
 
     @property
     def order(self) -> tuple:
@@ -214,6 +215,10 @@ def _read(text: str, today: date) -> tuple[list[ImportLine], list[LineError]]:
             found.append(LineError(number, "status", status, f"{reason}，应为 submitted、approved 或 paid"))
             status = None
         paid = _paid_date(number, data, status, facts, today, found) if status else None
+        channel = data.get("channel", Channel.FACILITY)
+        if channel not in (Channel.FACILITY, Channel.TOWNSHIP):
+            found.append(LineError(number, "channel", channel,
+                                   "报销渠道不正确，应为 facility（机构即时结报）或 township（乡镇回乡报销）"))
         if facts is not None and facts.invoice_no:
             key = (facts.facility, facts.invoice_no)
             first = seen_invoices.setdefault(key, number)
@@ -224,7 +229,8 @@ def _read(text: str, today: date) -> tuple[list[ImportLine], list[LineError]]:
         if found:
             errors.extend(found)
             continue
-        lines.append(ImportLine(number=number, data=data, facts=facts, status=status, paid_date=paid))
+        lines.append(ImportLine(number=number, data=data, facts=facts, status=status, paid_date=paid,
+                                channel=channel))
     return lines, errors
 
 
@@ -361,7 +367,7 @@ def _write(lines: list[ImportLine]) -> ImportSummary:
     to_approve = []
     for item in sorted(lines, key=lambda item: item.order):
         try:
-            claim = claim_submit(user=actors["review"], facts=item.facts, channel=Channel.FACILITY)
+            claim = claim_submit(user=actors["review"], facts=item.facts, channel=item.channel, historical=True)
             if item.status in (ClaimStatus.APPROVED, ClaimStatus.PAID):
                 claim = claim_review(user=actors["review"], claim=claim)
                 to_approve.append(claim)
@@ -379,7 +385,9 @@ def _write(lines: list[ImportLine]) -> ImportSummary:
     for item in paid_lines:
         by_date[item.paid_date].append(claims[item.number])
     for on in sorted(by_date):
-        claims_pay_batch(user=actors["pay"], claims=by_date[on], paid_date=on)
+        # a paid line was paid to its payee on its paid date: the household (township channel) or
+        # the facility (facility channel, as its statement would have)
+        claims_pay_batch(user=actors["pay"], claims=by_date[on], paid_date=on, to_facility=True)
     summary = ImportSummary(lines=len(lines), paid_dates=len(by_date))
     for item in lines:
         summary.by_status[item.status] = summary.by_status.get(item.status, 0) + 1

@@ -2,7 +2,7 @@
 the cashier's payout batches with their idempotency keys. The ledger itself is `ledger.models`."""
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyModel, MoneyField
@@ -66,3 +66,113 @@ class PayoutBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.total}"
+
+
+# --- facilities' monthly settlement statements (结算单) and households' refunds ------------------
+class FacilityStatement(AppendOnlyModel):
+    """A facility's monthly settlement statement (结算单) as paid: written once, with the claims it
+    paid and the recoveries and penalties it withheld, in the payment's transaction
+    (`fund.statements.statement_pay`). An unpaid statement is not stored: it is computed from the
+    claims, recoveries and inspections as they stand (`statement_compute`).
+
+    One per facility and month: a second payment of the same statement is refused, and the same
+    `ref` again answers with this one (idempotent)."""
+
+    facility = models.ForeignKey("facilities.Facility", verbose_name=_("定点医疗机构"), on_delete=models.PROTECT,
+                                 related_name="statements")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    month = models.PositiveSmallIntegerField(_("月份"))
+    ref = models.CharField(_("业务号"), max_length=80, unique=True)
+    claims_count = models.PositiveIntegerField(_("补偿人次"))
+    compensation = MoneyField(_("补偿金额"))
+    penalties = MoneyField(_("扣罚金额"))
+    recoveries = MoneyField(_("扣回追回款"))
+    net = MoneyField(_("实付金额"))
+    paid_on = models.DateField(_("支付日期"))
+    bank_name = models.CharField(_("开户银行"), max_length=100, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
+    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("支付人"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    paid_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    rewrite_refusal = "已支付的结算单不能修改"
+    delete_refusal = "已支付的结算单不能删除"
+    refusal_code = "statement_frozen"
+
+    class Meta:
+        ordering = ["-year", "-month", "facility__code"]
+        verbose_name = _("结算单")
+        verbose_name_plural = _("结算单")
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "year", "month"], name="one_statement_per_facility_month"),
+            models.CheckConstraint(name="statement_month_valid", condition=Q(month__gte=1, month__lte=12)),
+            models.CheckConstraint(name="statement_net_adds_up",
+                                   condition=Q(net=F("compensation") - F("penalties") - F("recoveries"))),
+            models.CheckConstraint(name="statement_money_not_negative",
+                                   condition=Q(net__gte=0, penalties__gte=0, recoveries__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility.code} {self.year}-{self.month:02d}"
+
+
+class StatementClaim(AppendOnlyModel):
+    """A claim a statement paid: a claim is paid by one statement at most (unique)."""
+
+    statement = models.ForeignKey(FacilityStatement, verbose_name=_("结算单"), on_delete=models.PROTECT,
+                                  related_name="lines")
+    claim = models.OneToOneField("claims.Claim", verbose_name=_("补偿申请"), on_delete=models.PROTECT,
+                                 related_name="statement_line")
+    compensation = MoneyField(_("补偿金额"))
+
+    class Meta:
+        ordering = ["statement", "claim"]
+        verbose_name = _("结算单明细")
+        verbose_name_plural = _("结算单明细")
+
+
+class StatementWithholding(AppendOnlyModel):
+    """What a statement withheld: part or all of a recovery (追回款) or of an inspection's penalty
+    (扣罚). What is left of either waits for the next statement."""
+
+    statement = models.ForeignKey(FacilityStatement, verbose_name=_("结算单"), on_delete=models.PROTECT,
+                                  related_name="withholdings")
+    recovery = models.ForeignKey("claims.Recovery", verbose_name=_("追回"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="withholdings")
+    inspection = models.ForeignKey("oversight.Inspection", verbose_name=_("监督检查"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="withholdings")
+    amount = MoneyField(_("扣回金额"))
+
+    class Meta:
+        ordering = ["statement", "id"]
+        verbose_name = _("结算扣回")
+        verbose_name_plural = _("结算扣回")
+        constraints = [
+            models.CheckConstraint(name="withholding_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="withholding_one_source",
+                                   condition=(Q(recovery__isnull=False) & Q(inspection__isnull=True))
+                                   | (Q(recovery__isnull=True) & Q(inspection__isnull=False))),
+        ]
+
+
+class RecoveryRefund(AppendOnlyModel):
+    """A household's refund of a recovered township-channel claim (退款), booked in the ledger."""
+
+    recovery = models.ForeignKey("claims.Recovery", verbose_name=_("追回"), on_delete=models.PROTECT,
+                                 related_name="refunds")
+    amount = MoneyField(_("退款金额"))
+    date = models.DateField(_("到账日期"))
+    ref = models.CharField(_("业务号"), max_length=80, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    rewrite_refusal = "退款记录只能追加，不能修改"
+    delete_refusal = "退款记录不能删除"
+    refusal_code = "refund_frozen"
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("追回退款")
+        verbose_name_plural = _("追回退款")
+        constraints = [models.CheckConstraint(name="refund_amount_positive", condition=Q(amount__gt=0))]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from claims.models import Claim, ClaimStatus
+from claims.models import Channel, Claim, ClaimStatus
 from core.money import ZERO, to_fen
 from enrollment.models import ContributionVoid, Enrollment
 from ledger.models import (
@@ -125,11 +125,12 @@ def reconciliation(year: int) -> list[Difference]:
 
 
 def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
-    """Approved claims waiting to be paid, in the user's scope, oldest approval first. The claims
+    """Approved township-channel claims waiting to be paid to households, in the user's scope,
+    oldest approval first (a facility-channel claim is paid on its facility's statement). The claims
     the user approved are not offered: the approver of a claim never pays it
     (`claims.services.check_not_approver`), so the queue holds only what this user may pay;
     `held_for_another_cashier` counts the ones left out."""
-    claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED)
+    claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED, channel=Channel.TOWNSHIP)
               .exclude(approved_by=user)
               .select_related("member__household__village__township", "facility")
               .order_by("approved_at", "pk"))
@@ -147,7 +148,8 @@ def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
 
 def held_for_another_cashier(*, user) -> int:
     """How many approved claims in the user's scope the user approved, and so may not pay."""
-    return Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED, approved_by=user).count()
+    return Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED, channel=Channel.TOWNSHIP,
+                                               approved_by=user).count()
 
 
 __all__ = ["Difference", "held_for_another_cashier", "payout_queue", "reconciliation"]

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from claims.models import Claim, ClaimStatus
+from claims.models import Channel, Claim, ClaimStatus
 from claims.services import check_not_approver, claim_transition
 from core.errors import NcmsError
 from ledger.models import COMPENSATION, EXPENDITURE, TransactionKind
@@ -37,18 +37,23 @@ def _paid_at(paid_date: date | None):
 
 
 @transaction.atomic
-def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
+def claims_pay_batch(*, user, claims, paid_date: date | None = None, to_facility: bool = False) -> list:
     """Pay approved claims (兑付): lock them, refuse unless every one is approved and by someone
     other than `user` (`claims.services.check_not_approver`: a batch holding a claim `user`
     approved is refused whole, naming it), lock the expenditure account's balance of their
     years and refuse when it does not cover the batch; then book each payout (expenditure →
     compensation paid, ref "claim:<id>") and move the claim to paid. All or nothing: any refusal
-    pays none."""
+    pays none.
+
+    Payee by channel: the cashier's batch pays households, so only township-channel claims; a
+    facility-channel claim is owed to its facility and paid on its statement (`fund.statements`).
+    `to_facility` True is import_claims' history, where a paid facility-channel line was paid to
+    its facility on its paid date."""
     require_capability(user, "fund.pay", "兑付补偿")
     ids = sorted({claim.pk for claim in claims})
     if not ids:
         raise NcmsError("请选择要兑付的补偿申请", code="nothing_selected")
-    locked = list(Claim.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    locked = list(Claim.objects.select_for_update().filter(pk__in=ids).select_related("facility").order_by("pk"))
     if len(locked) != len(ids):
         raise NcmsError("所选补偿申请不存在", code="not_found")
     for claim in locked:
@@ -59,6 +64,9 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
         if claim.status != ClaimStatus.APPROVED:
             raise NcmsError(f"补偿申请 {claim.invoice_no} 当前状态为「{claim.get_status_display()}」，"
                             f"审批通过后才能兑付", code="not_approved")
+        if claim.channel != Channel.TOWNSHIP and not to_facility:
+            raise NcmsError(f"补偿申请 {claim.invoice_no} 为机构即时结报，补偿款付给定点医疗机构，"
+                            f"请通过该机构的月度结算单支付", code="facility_channel")
     # separation of duties, for every cashier and superuser alike: the approver never pays
     check_not_approver(user, locked)
     on, at = _paid_at(paid_date)
@@ -77,8 +85,9 @@ def claims_pay_batch(*, user, claims, paid_date: date | None = None) -> list:
     paid = []
     for claim in locked:
         if claim.compensation > ZERO:
+            payee = f"付{claim.facility.code}" if claim.channel != Channel.TOWNSHIP else "付参合家庭"
             post(user=user, year=claim.year, on=on, kind=TransactionKind.PAYOUT, ref=f"claim:{claim.pk}",
-                  memo=f"兑付 {claim.invoice_no}", accounts=accounts, balances=balances_by_year[claim.year],
+                  memo=f"兑付 {claim.invoice_no} {payee}", accounts=accounts, balances=balances_by_year[claim.year],
                   movements=[(EXPENDITURE, -claim.compensation), (COMPENSATION, claim.compensation)])
         paid.append(claim_transition(user=user, claim=claim, action="pay", at=at))
     return paid

@@ -49,10 +49,19 @@ SPECIAL = "special"
 RESERVE = "reserve"
 EXPENDITURE = "expenditure"
 COMPENSATION = "compensation"
+# What the fund takes back from those it paid (docs/rules.md, "Money flow"): fund income that was
+# never raised, so neither the risk reserve nor the report's fund_raised counts it. The money
+# stays in (or returns to) the expenditure account.
+RECOVERED = "recovered"
+PENALTY = "penalty"
 
 
 def income_code(source: str) -> str:
     return f"income_{source}"
+
+
+# the accounts of the income raised (筹资): what the risk reserve and fund_raised count
+INCOME_CODES = frozenset(income_code(source) for source in IncomeSource.values)
 
 
 # (code, name, kind, parent code, order)
@@ -67,6 +76,8 @@ CHART: tuple[tuple[str, str, str, str | None, int], ...] = (
     (income_code(IncomeSource.INTEREST), "利息收入", AccountKind.INCOME, None, 34),
     (income_code(IncomeSource.OTHER), "其他收入", AccountKind.INCOME, None, 35),
     (COMPENSATION, "补偿支出", AccountKind.EXPENSE, None, 40),
+    (RECOVERED, "追回补偿收入", AccountKind.INCOME, None, 50),
+    (PENALTY, "违规扣罚收入", AccountKind.INCOME, None, 51),
 )
 
 
@@ -100,6 +111,10 @@ class TransactionKind(models.TextChoices):
     RESERVE = "reserve", _("风险基金计提")
     REVERSAL = "reversal", _("冲销")
     CONTRIBUTION_VOID = "contribution_void", _("缴费作废冲回")
+    # a facility's statement withholds its recoveries and penalties from what it is paid
+    WITHHOLDING = "withholding", _("结算扣回")
+    # a household refunds a recovered township-channel claim
+    REFUND = "refund", _("追回退款")
 
 
 class LedgerTransactionQuerySet(AppendOnlyQuerySet):

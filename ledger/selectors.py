@@ -10,8 +10,8 @@ from django.db.models import Sum
 from core.money import ZERO, to_fen
 
 from .models import (
+    INCOME_CODES,
     Account,
-    AccountKind,
     LedgerLine,
     LedgerTransaction,
 )
@@ -33,8 +33,9 @@ def account_balance(account, until: date | None = None, *, year: int | None = No
 def income_total(*, year: int, until: date) -> Decimal:
     """Income of scheme year `year` in the special account dated on or before `until` (the
     contract's fund_raised): everything credited to the income accounts, net of reversals;
-    contributions are dated by their paid date, record_income by its --date."""
-    total = (LedgerLine.objects.filter(account__kind=AccountKind.INCOME, transaction__year=year,
+    contributions are dated by their paid date, record_income by its --date. What the fund takes
+    back (recoveries, penalties) was never raised and is not counted."""
+    total = (LedgerLine.objects.filter(account__code__in=INCOME_CODES, transaction__year=year,
                                        transaction__date__lte=until)
              .aggregate(total=Sum("amount"))["total"]) or ZERO
     return to_fen(-total)

@@ -47,6 +47,9 @@ from .models import (
     CHART,
     COMPENSATION,
     EXPENDITURE,
+    INCOME_CODES,
+    PENALTY,
+    RECOVERED,
     RESERVE,
     SPECIAL,
     Account,
@@ -58,8 +61,6 @@ from .models import (
     TransactionKind,
     income_code,
 )
-
-INCOME_CODES = frozenset(income_code(source) for source in IncomeSource.values)
 
 # The closed fund: which accounts each kind of movement may touch, and in which direction
 # ("+" debit, "-" credit): money flows special → expenditure → compensation, never back, and
@@ -74,6 +75,11 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     # a voided contribution leaves the year's individual income (and its reserve share) again
     TransactionKind.CONTRIBUTION_VOID: {SPECIAL: BOTH, RESERVE: BOTH,
                                         income_code(IncomeSource.INDIVIDUAL): DEBIT},
+    # a statement pays the facility net: its withheld recoveries and penalties stay in the
+    # expenditure account as the fund's income (the claims' payouts are booked in full)
+    TransactionKind.WITHHOLDING: {EXPENDITURE: DEBIT, RECOVERED: CREDIT, PENALTY: CREDIT},
+    # a household's refund of a recovered claim comes back into the expenditure account
+    TransactionKind.REFUND: {EXPENDITURE: DEBIT, RECOVERED: CREDIT},
 }
 ACCOUNT_WORDS = {SPECIAL: "财政专户（风险基金以外）", RESERVE: "风险基金", EXPENDITURE: "支出户",
                  COMPENSATION: "补偿支出"}
@@ -194,8 +200,9 @@ def _reserve_rate(year: int) -> Decimal:
 
 
 def _year_income(year: int) -> Decimal:
-    """The year's income booked so far (income accounts are credited: their balances are negative)."""
-    return -(AccountBalance.objects.filter(year=year, kind=AccountKind.INCOME)
+    """The year's income raised so far (income accounts are credited: their balances are negative);
+    recoveries and penalties taken back are not raised income and set nothing aside."""
+    return -(AccountBalance.objects.filter(year=year, account__code__in=INCOME_CODES)
              .aggregate(total=Sum("balance"))["total"] or ZERO)
 
 

@@ -2,8 +2,11 @@
 
 - books the year's subsidies as income and transfers money to the expenditure account (through
   fund.services income_record / funds_transfer) so the fund can pay;
-- pays about two thirds of the approved demo claims through fund.services.claims_pay_batch,
-  each dated a week to a month after discharge, spread over past months (never in the future);
+- pays about two thirds of the approved township-channel demo claims to households through
+  fund.services.claims_pay_batch, each dated a week to a month after discharge, spread over past
+  months (never in the future); pays each facility's monthly statement (fund.statements) of every
+  month that has ended but the last, a few days after its end, except one facility's, which wait
+  for the cashier: facility-channel claims are paid to the facility;
 - publishes the notices of those months (publicity.services.notices_publish), dated a few days
   after each month's end, and files one objection and one report.
 
@@ -22,8 +25,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from claims.models import Claim, ClaimStatus
+from claims.models import Channel, Claim, ClaimStatus
+from facilities.models import Facility
 from fund.services import claims_pay_batch
+from fund.statements import month_last_day, statement_pay, statements_for_month
 from ledger.services import funds_transfer, income_record
 
 PAID_SHARE = 0.67
@@ -39,7 +44,23 @@ def write_publicity(ctx) -> None:
     rng = random.Random(config.seed + 6)
     chosen = [claim for claim in approved if rng.random() < PAID_SHARE]
     plans = []
+    # the facilities' statements of the months that have ended, each paid on the 5th after
+    # (the last month that has ended is left for the cashier: the demo shows a statement to pay)
+    statement_months = [m for m in range(1, 13) if month_last_day(year, m) + timedelta(days=5) < today][:-1]
+    # one facility's statements all wait for the cashier (the one with the most claims to pay)
+    owed = defaultdict(int)
+    for claim in approved:
+        if claim.channel == Channel.FACILITY:
+            owed[claim.facility_id] += 1
+    waiting = min(owed, key=lambda pk: (-owed[pk], pk)) if owed else None
+    for claim in approved:
+        if claim.channel == Channel.FACILITY and claim.facility_id != waiting:
+            month = next((m for m in statement_months if claim.discharge_date <= month_last_day(year, m)), None)
+            if month is not None:
+                plans.append((month_last_day(year, month) + timedelta(days=5), claim))
     for claim in chosen:
+        if claim.channel != Channel.TOWNSHIP:
+            continue
         # the demo's claims are all approved "now" by the services; the payout is dated in the
         # past, a week to a month after discharge, as the county would have paid them
         earliest = claim.discharge_date + timedelta(days=7)
@@ -60,9 +81,18 @@ def write_publicity(ctx) -> None:
                    amount=(needed + 1000).quantize(Decimal("0.01")), ref=f"演示-划拨-{year}")
     by_day = defaultdict(list)
     for paid_on, claim in plans:
-        by_day[paid_on].append(claim)
+        if claim.channel == Channel.TOWNSHIP:
+            by_day[paid_on].append(claim)
     for paid_on in sorted(by_day):
         claims_pay_batch(user=cashier, claims=by_day[paid_on], paid_date=paid_on)
+    for month in statement_months:
+        paid_on = month_last_day(year, month) + timedelta(days=5)
+        by_day.setdefault(paid_on, [])
+        for statement in statements_for_month(year, month,
+                                              facilities=Facility.objects.exclude(pk=waiting).order_by("code")):
+            if not statement.paid:
+                statement_pay(user=cashier, facility=statement.facility, year=year, month=month, on=paid_on,
+                              ref=f"JS-{statement.facility.code}-{year}{month:02d}")
     months = sorted({(paid_on.year, paid_on.month) for paid_on in by_day})
     tz = ZoneInfo(settings.TIME_ZONE)
     notices = []

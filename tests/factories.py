@@ -150,7 +150,9 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     # the member's township when the claim is made, as claims.services sets it
     township = factory.LazyAttribute(lambda claim: claim.member.household.village.township)
     year = 2026
-    channel = "facility"
+    # a claim brought to the township office, paid to the household by the cashier's batches;
+    # facility-channel claims (paid on the facility's statement) say so
+    channel = "township"
     invoice_no = factory.Sequence(lambda n: f"INV-2026-{n:06d}")
     admission_date = date(2026, 3, 1)
     discharge_date = date(2026, 3, 8)
@@ -169,3 +171,17 @@ class ClaimFactory(factory.django.DjangoModelFactory):
     policy = factory.SubFactory(PolicyVersionFactory)
     policy_revision = 1
     status = "submitted"
+
+
+class InspectionFactory(factory.django.DjangoModelFactory):
+    """An inspection of a facility (监督检查), with no penalty unless given."""
+
+    class Meta:
+        model = "oversight.Inspection"
+
+    facility = factory.SubFactory(FacilityFactory)
+    date = date(2026, 3, 20)
+    inspectors = "县合管办 张三、李四"
+    findings = "抽查病历 20 份，发现 2 份挂床住院"
+    penalty_amount = Decimal("0.00")
+    deduct_from_settlements = False

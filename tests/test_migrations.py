@@ -93,8 +93,12 @@ def test_a_database_of_the_layout_before_the_moves_migrates_forward_with_nothing
     # when it migrates forward to today's layout
     new = _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
-    # then every row is where it was, read through the models' new apps
-    assert _counts() == before
+    # then every row is where it was, read through the models' new apps (later migrations may
+    # add accounts to the chart: ledger 0003 seeds the recovered and penalty accounts)
+    after = _counts()
+    assert after["fund_account"] >= before["fund_account"]
+    assert {k: v for k, v in after.items() if k != "fund_account"} == {
+        k: v for k, v in before.items() if k != "fund_account"}
     Township = new.get_model("places", "Township")
     assert list(Township.objects.values_list("code", "name")) == [("420102100", "城关镇")]
     moved_village = new.get_model("places", "Village").objects.get(pk=village.pk)

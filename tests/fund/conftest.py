@@ -29,7 +29,8 @@ def approved_claim(village, compensation="810.00", **extra):
                                                       bank_account="6228480012345678901"))
     compensation = Decimal(compensation)
     total = max(compensation, Decimal("1100.00"))
-    return ClaimFactory(member=member, status="approved", compensation=compensation, total_cost=total,
+    extra.setdefault("status", "approved")
+    return ClaimFactory(member=member, compensation=compensation, total_cost=total,
                         non_reimbursable_cost=Decimal("0"), reimbursable_cost=total, patient_pays=total - compensation,
                         policy=PolicyVersionFactory(year=2026), **extra)
 

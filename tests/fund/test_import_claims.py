@@ -131,8 +131,9 @@ def test_payouts_are_booked_per_paid_date_in_date_order(policy, facility, villag
     assert manage("import_claims", str(path)) == 0
     booked = list(LedgerTransaction.objects.filter(kind="payout").order_by("date", "memo")
                   .values_list("date", "memo"))
-    assert booked == [(date(2026, 3, 15), "兑付 P-2"), (date(2026, 3, 15), "兑付 P-3"),
-                      (date(2026, 5, 20), "兑付 P-1")]
+    # facility-channel lines (the default) were paid to their facility
+    assert booked == [(date(2026, 3, 15), "兑付 P-2 付F001"), (date(2026, 3, 15), "兑付 P-3 付F001"),
+                      (date(2026, 5, 20), "兑付 P-1 付F001")]
     assert account_balance("expenditure", until=date(2026, 3, 14)) == Decimal("3000.00")
     assert account_balance("expenditure", until=date(2026, 3, 15)) == Decimal("1380.00")
     assert account_balance("expenditure", until=date(2026, 5, 20)) == Decimal("570.00")
@@ -346,8 +347,8 @@ def test_a_paid_claim_booked_live_counts_on_its_date(policy, facility, member, v
     from accounts.models import Role
 
     fund((date(2026, 4, 1), "1000.00"))
-    assert manage("import_claims", str(claims_file(row(member, invoice_no="V-1", status="approved"),
-                                                   name="first.jsonl"))) == 0
+    assert manage("import_claims", str(claims_file(row(member, invoice_no="V-1", status="approved",
+                                                       channel="township"), name="first.jsonl"))) == 0
     claim_pay(user=make_user(Role.CASHIER, username="cashier"), claim=Claim.objects.get(invoice_no="V-1"))
     other = enrolled(village)
     before = everything()
