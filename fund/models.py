@@ -2,7 +2,7 @@
 the cashier's payout batches with their idempotency keys. The ledger itself is `ledger.models`."""
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyModel, MoneyField
@@ -106,8 +106,6 @@ class FacilityStatement(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["facility", "year", "month"], name="one_statement_per_facility_month"),
             models.CheckConstraint(name="statement_month_valid", condition=Q(month__gte=1, month__lte=12)),
-            models.CheckConstraint(name="statement_net_adds_up",
-                                   condition=Q(net=F("compensation") - F("penalties") - F("recoveries"))),
             models.CheckConstraint(name="statement_money_not_negative",
                                    condition=Q(net__gte=0, penalties__gte=0, recoveries__gte=0)),
         ]

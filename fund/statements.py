@@ -226,12 +226,15 @@ def statement_pay(*, user, facility: Facility, year, month, on: date, ref: str) 
         with transaction.atomic():
             return _pay_locked(user=user, facility=facility, year=year, month=month, on=on, ref=ref)
     except IntegrityError:
-        # a concurrent payment under the same ref committed first: answer with it
+        # a concurrent payment under the same ref committed first: answer with it; another
+        # payment of the same statement committed first: refused as paid
         replay = _replay(ref, facility, year, month)
-        if replay is None:
+        if replay is not None:
+            return replay
+        if FacilityStatement.objects.filter(facility=facility, year=year, month=month).exists():
             raise NcmsError(f"{facility.code} {year}年{month}月的结算单已由他人支付，本次未支付",
                             code="already_paid") from None
-        return replay
+        raise
 
 
 def _pay_locked(*, user, facility: Facility, year: int, month: int, on: date, ref: str) -> StatementPayment:

@@ -26,10 +26,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from claims.models import Channel, Claim, ClaimStatus
+from claims.services import claim_recover
 from facilities.models import Facility
+from fund.refunds import refund_record
 from fund.services import claims_pay_batch
 from fund.statements import month_last_day, statement_pay, statements_for_month
 from ledger.services import funds_transfer, income_record
+from oversight.services import inspection_record
 
 PAID_SHARE = 0.67
 
@@ -85,14 +88,19 @@ def write_publicity(ctx) -> None:
             by_day[paid_on].append(claim)
     for paid_on in sorted(by_day):
         claims_pay_batch(user=cashier, claims=by_day[paid_on], paid_date=paid_on)
+    _refund_demo(users, [claim for day in sorted(by_day) for claim in by_day[day]], today)
+    middle = statement_months[len(statement_months) // 2] if statement_months else None
     for month in statement_months:
         paid_on = month_last_day(year, month) + timedelta(days=5)
         by_day.setdefault(paid_on, [])
+        paid = []
         for statement in statements_for_month(year, month,
                                               facilities=Facility.objects.exclude(pk=waiting).order_by("code")):
             if not statement.paid:
-                statement_pay(user=cashier, facility=statement.facility, year=year, month=month, on=paid_on,
-                              ref=f"JS-{statement.facility.code}-{year}{month:02d}")
+                paid.append(statement_pay(user=cashier, facility=statement.facility, year=year, month=month,
+                                          on=paid_on, ref=f"JS-{statement.facility.code}-{year}{month:02d}"))
+        if month == middle and paid:
+            _withholding_demo(users, paid[0].statement, paid_on, today)
     months = sorted({(paid_on.year, paid_on.month) for paid_on in by_day})
     tz = ZoneInfo(settings.TIME_ZONE)
     notices = []
@@ -109,3 +117,34 @@ def write_publicity(ctx) -> None:
         services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True)
         services.report_file(text="听说有病人住院期间白天回家，晚上才回医院，疑似挂床住院。",
                              facility=line.claim.facility, phone="13900001234")
+
+
+def _withholding_demo(users, statement, paid_on: date, today: date) -> None:
+    """After a facility's statement is paid: the reviewer recovers part of one of its claims and
+    the fund officer records an inspection penalty to deduct; the facility's next statement
+    withholds both."""
+    claim = max(statement.claims, key=lambda claim: (claim.compensation, claim.pk))
+    on = min(paid_on + timedelta(days=3), today)
+    amount = min(claim.compensation, (claim.compensation / 10).quantize(Decimal("0.01")) or Decimal("0.01"))
+    if amount > 0:
+        claim_recover(user=users.get("reviewer"), claim=claim, amount=amount, on=on,
+                      reason="复查发现重复收取检查费，按规定追回")
+    inspection_record(user=users.get("fund"), facility=statement.facility, inspected_on=min(paid_on + timedelta(days=2), today),
+                      inspectors="县合管办 周强、吴刚", findings="抽查在院病人 12 名，2 名不在床（挂床住院）",
+                      penalty_amount=Decimal("500.00"), deduct_from_settlements=True)
+
+
+def _refund_demo(users, paid_to_households, today: date) -> None:
+    """A household was paid too much: the fund officer recovers it, and the household has
+    refunded half so far."""
+    if not paid_to_households:
+        return
+    claim = Claim.objects.get(pk=paid_to_households[0].pk)
+    on = min(timezone.localdate(claim.paid_at) + timedelta(days=10), today)
+    amount = (claim.compensation / 5).quantize(Decimal("0.01"))
+    if amount <= 0:
+        return
+    recovery = claim_recover(user=users.get("fund"), claim=claim, amount=amount, on=on,
+                             reason="发票中含非本次住院费用，多补部分追回")
+    refund_record(user=users.get("fund"), recovery=recovery, amount=(amount / 2).quantize(Decimal("0.01")),
+                  on=min(on + timedelta(days=2), today), ref=f"TK-{claim.invoice_no}")

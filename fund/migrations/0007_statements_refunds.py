@@ -98,10 +98,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='facilitystatement',
-            constraint=models.CheckConstraint(condition=models.Q(('net', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('compensation'), '-', models.F('penalties')), '-', models.F('recoveries')))), name='statement_net_adds_up'),
-        ),
-        migrations.AddConstraint(
-            model_name='facilitystatement',
             constraint=models.CheckConstraint(condition=models.Q(('net__gte', 0), ('penalties__gte', 0), ('recoveries__gte', 0)), name='statement_money_not_negative'),
         ),
         migrations.AddConstraint(
