@@ -365,3 +365,33 @@ def test_missing_and_empty_files(tmp_path, capsys, db):
     empty.write_text("\n\n", encoding="utf-8")
     assert manage("import_claims", str(empty)) == 1
     assert capsys.readouterr().err.splitlines() == ["文件中没有任何申请", "CommandError: 文件为空，未导入任何申请（共1处错误）"]
+
+
+# --- the channel: who was paid -----------------------------------------------------------------
+
+
+def test_the_channel_says_who_was_paid(policy, facility, member, village, claims_file, capsys):
+    fund((date(2026, 4, 1), "5000.00"))
+    other = enrolled(village)
+    path = claims_file(
+        row(member, invoice_no="C-1", status="paid", paid_date="2026-04-10", channel="township"),
+        row(other, invoice_no="C-2", status="paid", paid_date="2026-04-10"),
+        row(other, invoice_no="C-3", admission_date="2026-04-05", discharge_date="2026-04-08", status="approved",
+            channel="facility"),
+    )
+    assert manage("import_claims", str(path)) == 0
+    claims = {claim.invoice_no: claim for claim in Claim.objects.all()}
+    assert {no: (c.channel, c.status) for no, c in claims.items()} == {
+        "C-1": ("township", "paid"), "C-2": ("facility", "paid"), "C-3": ("facility", "approved")}
+    memos = dict(LedgerTransaction.objects.filter(kind="payout").values_list("ref", "memo"))
+    assert memos == {f"claim:{claims['C-1'].pk}": "兑付 C-1 付参合家庭",
+                     f"claim:{claims['C-2'].pk}": f"兑付 C-2 付{facility.code}"}
+
+
+def test_an_unknown_channel_refuses_the_file(policy, facility, member, claims_file, capsys):
+    fund((date(2026, 4, 1), "5000.00"))
+    before = everything()
+    path = claims_file(row(member, invoice_no="D-1", status="submitted", channel="bank"))
+    assert manage("import_claims", str(path)) == 1
+    assert "第1行 channel「bank」：报销渠道不正确" in capsys.readouterr().err
+    assert everything() == before
