@@ -277,6 +277,8 @@ def test_the_facility_clerk_reads_their_own_statements_only(client, users_by_rol
     html = page.content.decode()
     assert march["claims"][0].invoice_no in html and "已支付 2026-06-15" in html
     assert 'id="pay-form"' not in html and reverse("fund:statements") not in html
+    claim_page = reverse("claims:claim_detail", args=[march["claims"][0].pk])
+    assert f'href="{claim_page}"' in html and client.get(claim_page).status_code == 200
     pdf = client.get(_own("F001", name="facility_statements:statement_pdf"))
     assert pdf.status_code == 200 and "壹仟玖佰肆拾伍元陆角柒分" in pdf_text(pdf.content, tmp_path)
 
