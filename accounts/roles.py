@@ -32,6 +32,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "api.settle": frozenset({Role.FACILITY_CLERK}),
     "api.claims_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
     "api.members_view": COUNTY_ROLES | {Role.FACILITY_CLERK},
+    # /api/v1/statements/ (fund.api): a facility clerk their own facility's statements, the fund's
+    # roles ("fund.statements") every facility's
+    "api.statements_view": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER,
+                                      Role.FACILITY_CLERK}),
     # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
     "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),

@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("enrollment/", include("enrollment.urls")),
+    # a facility clerk's own statements (fund.views_statements), before the facilities' pages
+    path("facilities/statements/", include("fund.urls_statements_own")),
     path("facilities/", include("oversight.urls")),
     path("claims/", include("claims.urls")),
     path("fund/report/", include("fund.urls_report")),  # monthly fund report dashboard
@@ -19,6 +21,7 @@ urlpatterns = [
     path("publicity/", include("publicity.urls_staff")),  # objections and reports queue (staff)
     path("admin/", admin.site.urls),
     path("api/", include("claims.api_urls")),  # /api/v1/, /api/schema/, /api/docs/
+    path("api/", include("fund.api_urls")),  # /api/v1/statements/ (fund.api)
     path("healthz", health.healthz, name="healthz"),  # no login: load balancers, monitoring
     path("ops/queue/", ops.queue, name="ops_queue"),  # background queue for the county office
 ]

@@ -42,3 +42,66 @@ def parse_money(text) -> Decimal:
     if value != in_fen:
         raise ValueError("金额最多两位小数")
     return in_fen
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ("", "拾", "佰", "仟")
+_BIG_UNITS = ("", "万", "亿", "万亿")
+
+
+def _four_digits_in_words(number: int) -> str:
+    """0 < number < 10000 in capital numerals, without the leading zeros (1005 → 壹仟零伍)."""
+    words, pending_zero, started = "", False, False
+    for position in (3, 2, 1, 0):
+        digit = number // 10**position % 10
+        if digit == 0:
+            pending_zero = pending_zero or started
+            continue
+        if pending_zero:
+            words += "零"
+            pending_zero = False
+        words += _DIGITS[digit] + _SMALL_UNITS[position]
+        started = True
+    return words
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """An amount in yuan written in Chinese capital numerals (大写金额), as on a cheque or a
+    settlement statement: 12245.67 → 壹万贰仟贰佰肆拾伍元陆角柒分, 1005.07 → 壹仟零伍元零柒分,
+    10.00 → 壹拾元整, 0.00 → 零元整, 0.05 → 伍分. 整 follows 元 or 角, never 分 (the People's
+    Bank's rule for written amounts). Rounded to the fen first (to_fen); negative amounts start
+    with 负."""
+    fen_total = int(to_fen(amount) * 100)
+    sign = "负" if fen_total < 0 else ""
+    fen_total = abs(fen_total)
+    yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
+    if fen_total == 0:
+        return "零元整"
+    words = ""
+    if yuan:
+        groups = []
+        while yuan:
+            groups.append(yuan % 10000)
+            yuan //= 10000
+        if len(groups) > len(_BIG_UNITS):
+            raise ValueError("金额过大")
+        gap = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if group == 0:
+                gap = gap or bool(words)
+                continue
+            if words and (gap or group < 1000):
+                words += "零"
+            words += _four_digits_in_words(group) + _BIG_UNITS[index]
+            gap = False
+        words += "元"
+    if jiao:
+        words += _DIGITS[jiao] + "角"
+    elif fen and words:
+        words += "零"
+    if fen:
+        words += _DIGITS[fen] + "分"
+    else:
+        words += "整"
+    return sign + words

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_statements
 
 app_name = "fund"
 urlpatterns = [
@@ -11,4 +11,13 @@ urlpatterns = [
     path("payouts/pay/", views.payout_pay, name="payout_pay"),
     path("payouts/bank-file.xlsx", views.bank_file, name="bank_file"),
     path("reconciliation/", views.reconciliation_view, name="reconciliation"),
+    # facilities' monthly settlement statements (结算单)
+    path("statements/", views_statements.statement_list, name="statements"),
+    path("statements/bank-file.xlsx", views_statements.statement_bank_file, name="statement_bank_file"),
+    path("statements/<str:code>/<int:year>/<int:month>/", views_statements.statement_detail,
+         name="statement_detail"),
+    path("statements/<str:code>/<int:year>/<int:month>/pay", views_statements.statement_pay_view,
+         name="statement_pay"),
+    path("statements/<str:code>/<int:year>/<int:month>/pdf", views_statements.statement_pdf,
+         name="statement_pdf"),
 ]

@@ -456,7 +456,7 @@ def test_schema_lists_the_paths(api):
     document = json.loads(response.content)
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/api/v1/quote/", "/api/v1/claims/", "/api/v1/claims/{id}/",
-                                      "/api/v1/members/{id_number}/"}
+                                      "/api/v1/members/{id_number}/", "/api/v1/statements/"}
     assert set(document["paths"]["/api/v1/claims/"]) == {"get", "post"}
     assert "tokenAuth" in document["components"]["securitySchemes"]
 

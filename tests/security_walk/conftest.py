@@ -43,6 +43,7 @@ class Place:
     member: object
     claim: object  # submitted, member of this township, at this facility
     approved_claim: object
+    facility_claim: object  # approved, facility channel, discharged in April 2026: the facility's statement
     document: object  # a scan of `claim`
     inspection: object  # of `facility`
     inspection_document: object
@@ -78,6 +79,9 @@ def _place(*, township, village, facility, officer, clerk_user, number: str, id_
     claim = ClaimFactory(member=member, facility=facility, invoice_no=f"INV-{number}-1", status="submitted")
     approved = ClaimFactory(member=member, facility=facility, invoice_no=f"INV-{number}-2", status="approved",
                             admission_date=date(2026, 4, 1), discharge_date=date(2026, 4, 5))
+    facility_claim = ClaimFactory(member=member, facility=facility, invoice_no=f"INV-{number}-F", status="approved",
+                                  channel="facility", admission_date=date(2026, 4, 6),
+                                  discharge_date=date(2026, 4, 9))
     from claims.services import claim_document_add
 
     document = claim_document_add(user=clerk_user, claim=claim,
@@ -91,7 +95,7 @@ def _place(*, township, village, facility, officer, clerk_user, number: str, id_
         created_by=clerk_user, township=township, status=ImportJob.Status.INVALID,
         errors=[{"row": 1, "column": "", "value": "", "reason": "bad"}], summary={"error_count": 1})
     return Place(township=township, village=village, facility=facility, household=household, member=member,
-                 claim=claim, approved_claim=approved, document=document, inspection=inspection,
+                 claim=claim, approved_claim=approved, facility_claim=facility_claim, document=document, inspection=inspection,
                  inspection_document=inspection.documents.get(), import_job=job)
 
 

@@ -57,6 +57,10 @@ def pk(attribute: str):
     return lambda world, place: {"pk": getattr(place, attribute).pk}
 
 
+def statement_month(world, place):
+    return {"code": place.facility.code, "year": 2026, "month": 4}
+
+
 @dataclass(frozen=True)
 class Rule:
     capability: str  # a capability of accounts.roles, or PUBLIC / STAFF / ADMIN
@@ -143,6 +147,16 @@ RULES: dict[str, Rule] = {
     # the payment file of a batch names its claims in the query (filled per place by _url)
     "fund:bank_file": Rule("fund.pay", scope="claim"),
     "fund:reconciliation": Rule("fund.view"),
+    # facilities' monthly statements (fund.views_statements): April 2026 holds each place's facility_claim
+    "fund:statements": Rule("fund.statements", query="year=2026&month=4"),
+    "fund:statement_bank_file": Rule("fund.statements", query="year=2026&month=4"),
+    "fund:statement_detail": Rule("fund.statements", statement_month, "facility"),
+    "fund:statement_pay": post_only("fund.pay", statement_month, "facility"),
+    "fund:statement_pdf": Rule("fund.statements", statement_month, "facility"),
+    # a facility clerk's own statements: another facility's code is not found
+    "facility_statements:statements": Rule("statements.view_own"),
+    "facility_statements:statement_detail": Rule("statements.view_own", statement_month, "facility"),
+    "facility_statements:statement_pdf": Rule("statements.view_own", statement_month, "facility"),
     # the public site: masked notices, forms for villagers, the fund's totals
     "publicity:index": Rule(PUBLIC, anonymous=200),
     "publicity:township_detail": Rule(PUBLIC, lambda world, place: {"code": world.own.township.code}, anonymous=200),
@@ -165,6 +179,7 @@ RULES: dict[str, Rule] = {
     "api:quote": Rule("api.settle", anonymous=401, every_role=403),  # POST only: GET has no capability
     "api:claims": Rule("api.claims_view", anonymous=401),
     "api:claim": Rule("api.claims_view", pk("claim"), "claim", anonymous=401),
+    "fund_api:statements": Rule("api.statements_view", anonymous=401),
     "api:member": Rule("api.members_view", lambda world, place: {"id_number": place.member.id_number},
                        "county", anonymous=401),
     # the OpenAPI document and its pages: public, like /public/ (they hold no data)

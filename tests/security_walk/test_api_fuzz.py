@@ -51,7 +51,7 @@ def api_schema(world, settings, monkeypatch):
 # every operation of the document (test_the_fuzz_covers_every_operation keeps this list whole)
 OPERATIONS = [
     "POST /api/v1/quote/", "GET /api/v1/claims/", "POST /api/v1/claims/", "GET /api/v1/claims/{id}/",
-    "GET /api/v1/members/{id_number}/",
+    "GET /api/v1/members/{id_number}/", "GET /api/v1/statements/",
 ]
 
 

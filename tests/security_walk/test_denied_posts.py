@@ -170,6 +170,10 @@ POSTS: dict[str, Post] = {
     "fund:transfer_create": Post(lambda w: {"year": "2026", "date": TODAY, "amount": "100.00", "ref": "W-T2"},
                                  Role.FUND_OFFICER, prepare=_funded),
     "fund:payout_pay": Post(lambda w: {"pay_one": w.own.approved_claim.pk}, Role.CASHIER, prepare=_funded),
+    # the cashier pays the own facility's April statement (its facility_claim), confirmed
+    "fund:statement_pay": Post(lambda w: {"paid_on": "2026-05-10", "ref": "W-S1", "confirm": "1",
+                                          "net": str(w.own.facility_claim.compensation), "claims": "1"},
+                               Role.CASHIER, prepare=_funded),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
     "publicity_staff:case_action": Post(lambda w: {"action": "investigate"}, Role.FUND_OFFICER),

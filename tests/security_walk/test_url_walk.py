@@ -81,7 +81,8 @@ def _markers(world, user) -> list[str]:
     for place in places:
         markers += [place.member.name, place.member.id_number]
         if user is not None:
-            markers += [place.household.number, place.claim.invoice_no, place.approved_claim.invoice_no]
+            markers += [place.household.number, place.claim.invoice_no, place.approved_claim.invoice_no,
+                        place.facility_claim.invoice_no]
     return markers
 
 
