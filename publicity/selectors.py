@@ -11,7 +11,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from claims.models import Claim
-from core.money import ZERO
+from core.money import ZERO, to_fen
 from enrollment.models import Member
 from ledger.models import COMPENSATION
 from ledger.selectors import account_balance, income_total
@@ -83,6 +83,10 @@ def member_claims(*, id_number: str, name: str, year: int):
     member = Member.objects.filter(id_number=id_number).only("pk", "name", "id_number").first()
     if member is None or member.name != name:
         return None
-    claims = (Claim.objects.filter(member=member, year=year).select_related("facility")
+    claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility")
               .order_by("-admission_date", "-pk"))
-    return member, list(claims)
+    claims = list(claims)
+    for claim in claims:  # SQLite sums without the two places
+        claim.recovered = to_fen(Decimal(claim.recovered))
+        claim.net_compensation = claim.compensation - claim.recovered
+    return member, claims

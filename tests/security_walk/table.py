@@ -125,6 +125,7 @@ RULES: dict[str, Rule] = {
     "claims:claim_approve": post_only("claims.approve", pk("claim"), "claim"),
     "claims:claim_return": post_only("claims.return", pk("claim"), "claim"),
     "claims:claim_reject": post_only("claims.reject", pk("claim"), "claim"),
+    "claims:claim_recover": post_only("claims.recover", pk("claim"), "claim"),
     "claims:claim_resubmit": post_only("claims.enter", pk("claim"), "claim"),
     "claims:document_upload": post_only("claims.enter", pk("claim"), "claim"),
     "claims:claim_slip_pdf": Rule("claims.view", pk("claim"), "claim"),

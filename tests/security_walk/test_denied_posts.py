@@ -62,6 +62,22 @@ def _status(claim_attribute: str, status: str):
     return prepare
 
 
+def _paid(claim_attribute: str):
+    """The place's claim paid today, so a recovery dated today is accepted."""
+    def prepare(world):
+        from django.utils import timezone
+
+        claim = getattr(world.own, claim_attribute)
+        type(claim).objects.filter(pk=claim.pk).update(status="paid", paid_at=timezone.now())
+    return prepare
+
+
+def _today() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().isoformat()
+
+
 def _funded(world):
     from datetime import date
 
@@ -163,6 +179,8 @@ POSTS: dict[str, Post] = {
     "claims:claim_return": Post(lambda w: {"note": "请补发票"}, Role.REVIEWER),
     "claims:claim_reject": Post(lambda w: {"reason": _reason().pk, "note": "材料不全"}, Role.REVIEWER),
     "claims:claim_resubmit": Post(lambda w: {}, Role.TOWNSHIP_CLERK, prepare=_status("claim", "returned")),
+    "claims:claim_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "重复收费"},
+                                 Role.REVIEWER, prepare=_paid("claim")),
     "claims:document_upload": Post(lambda w: {"scans": _pdf()}, Role.TOWNSHIP_CLERK),
     # the fund
     "fund:income_create": Post(lambda w: {"year": "2026", "date": TODAY, "source": "central", "amount": "100.00",
