@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from claims.models import Claim
+from claims.models import Claim, ClaimStatus
 from core.money import ZERO, to_fen
 from enrollment.models import Member
 from ledger.models import COMPENSATION
@@ -85,8 +85,30 @@ def member_claims(*, id_number: str, name: str, year: int):
         return None
     claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility")
               .order_by("-admission_date", "-pk"))
+    return member, _in_fen(claims)
+
+
+def _in_fen(claims) -> list[Claim]:
+    """Claims of `with_recovered()` with both figures in fen (SQLite sums without the two places)."""
     claims = list(claims)
-    for claim in claims:  # SQLite sums without the two places
+    for claim in claims:
         claim.recovered = to_fen(Decimal(claim.recovered))
         claim.net_compensation = claim.compensation - claim.recovered
-    return member, claims
+    return claims
+
+
+def case_claims(kind: str, case) -> list[Claim]:
+    """The paid claims an objection or report concerns, which a recovery may be recorded against:
+    an objection's posted line's claim; a report's claims by its invoice number (at its facility
+    when it names one)."""
+    if kind == "objection":
+        claims = Claim.objects.filter(pk=case.line.claim_id)
+    else:
+        invoice = (case.invoice_no or "").strip()
+        if not invoice:
+            return []
+        claims = Claim.objects.filter(invoice_no=invoice)
+        if case.facility_id:
+            claims = claims.filter(facility_id=case.facility_id)
+    return _in_fen(claims.filter(status=ClaimStatus.PAID).with_recovered()
+                   .select_related("member", "facility").order_by("pk"))

@@ -110,6 +110,7 @@ RULES: dict[str, Rule] = {
     "oversight:facility_agreement": post_only("facilities.change", pk("facility"), "facility"),
     "oversight:inspection_create": post_only("facilities.inspect", pk("facility"), "facility"),
     "oversight:inspection_detail": Rule("facilities.view_own", pk("inspection"), "facility"),
+    "oversight:inspection_recover": post_only("claims.recover", pk("inspection"), "facility"),
     "oversight:inspection_document_download": Rule("facilities.view_own", pk("inspection_document"), "facility"),
     "oversight:scorecard": Rule("facilities.view_own", pk("facility"), "facility"),
     "oversight:scorecard_xlsx": Rule("facilities.view_own", pk("facility"), "facility"),
@@ -159,6 +160,8 @@ RULES: dict[str, Rule] = {
     "publicity_staff:case_list": Rule("publicity.view"),
     "publicity_staff:case_detail": Rule("publicity.view", lambda world, place: {"kind": "objection",
                                                                                  "pk": world.objection.pk}, "county"),
+    "publicity_staff:case_recover": post_only("claims.recover", lambda world, place: {
+        "kind": "objection", "pk": world.objection.pk}, "county"),
     "publicity_staff:case_action": post_only("publicity.handle", lambda world, place: {
         "kind": "report", "pk": world.report.pk}, "county", checked_first=False),
     # the REST API (claims.api): token or session; 401 without either; OpenAPI document and its pages

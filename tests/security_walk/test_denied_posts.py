@@ -72,6 +72,13 @@ def _paid(claim_attribute: str):
     return prepare
 
 
+def _paid_claim_today(world):
+    from django.utils import timezone
+
+    claim = world.extra["paid_claim"]
+    type(claim).objects.filter(pk=claim.pk).update(paid_at=timezone.now())
+
+
 def _today() -> str:
     from django.utils import timezone
 
@@ -190,6 +197,8 @@ POSTS: dict[str, Post] = {
     "fund:payout_pay": Post(lambda w: {"pay_one": w.own.approved_claim.pk}, Role.CASHIER, prepare=_funded),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
+    "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},
+                                         Role.REVIEWER, prepare=_paid_claim_today),
     "publicity_staff:case_action": Post(lambda w: {"action": "investigate"}, Role.FUND_OFFICER),
     # facilities
     "oversight:facility_suspend": Post(lambda w: {"from_date": "2026-06-01", "reason": "违规"}, Role.FUND_OFFICER),
@@ -200,6 +209,9 @@ POSTS: dict[str, Post] = {
     "oversight:inspection_create": Post(lambda w: {"inspected_on": "2026-06-02", "inspectors": "王检查",
                                                     "findings": "无", "penalty_amount": "0.00",
                                                     "documents": _pdf()}, Role.FUND_OFFICER),
+    "oversight:inspection_recover": Post(lambda w: {"invoice_no": "INV-100-3", "amount": "10.00", "on": _today(),
+                                                    "reason": "检查发现"}, Role.FUND_OFFICER,
+                                         prepare=_paid_claim_today),
     "oversight:inspection_detail": Post(lambda w: {"documents": _pdf()}, Role.FUND_OFFICER),
     # the API: settling for a facility (a facility clerk for another facility is refused)
     "api:claims": Post(lambda w: _settle_body(w), Role.FACILITY_CLERK, json=True),
