@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_recoveries
 
 app_name = "fund"
 urlpatterns = [
@@ -11,4 +11,6 @@ urlpatterns = [
     path("payouts/pay/", views.payout_pay, name="payout_pay"),
     path("payouts/bank-file.xlsx", views.bank_file, name="bank_file"),
     path("reconciliation/", views.reconciliation_view, name="reconciliation"),
+    path("recoveries/", views_recoveries.recovery_list, name="recovery_list"),
+    path("recoveries/<int:pk>/refund/", views_recoveries.refund_create, name="refund_create"),
 ]

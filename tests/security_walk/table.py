@@ -145,6 +145,8 @@ RULES: dict[str, Rule] = {
     # the payment file of a batch names its claims in the query (filled per place by _url)
     "fund:bank_file": Rule("fund.pay", scope="claim"),
     "fund:reconciliation": Rule("fund.view"),
+    "fund:recovery_list": Rule("fund.view"),
+    "fund:refund_create": post_only("fund.refund", lambda world, place: {"pk": world.recovery.pk}, "county"),
     # the public site: masked notices, forms for villagers, the fund's totals
     "publicity:index": Rule(PUBLIC, anonymous=200),
     "publicity:township_detail": Rule(PUBLIC, lambda world, place: {"code": world.own.township.code}, anonymous=200),

@@ -195,6 +195,8 @@ POSTS: dict[str, Post] = {
     "fund:transfer_create": Post(lambda w: {"year": "2026", "date": TODAY, "amount": "100.00", "ref": "W-T2"},
                                  Role.FUND_OFFICER, prepare=_funded),
     "fund:payout_pay": Post(lambda w: {"pay_one": w.own.approved_claim.pk}, Role.CASHIER, prepare=_funded),
+    "fund:refund_create": Post(lambda w: {"amount": "5.00", "date": _today(), "ref": "W-RF1"}, Role.FUND_OFFICER,
+                               prepare=_funded),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
     "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},
