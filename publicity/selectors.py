@@ -17,7 +17,7 @@ from ledger.models import COMPENSATION
 from ledger.selectors import account_balance, income_total
 from places.models import Township, Village
 
-from .models import Notice, NoticeLine
+from .models import Notice, NoticeCorrection, NoticeLine
 
 
 def townships_with_villages():
@@ -41,6 +41,12 @@ def notice_lines(notice):
     return list(NoticeLine.objects.filter(notice=notice).order_by("order")
                 .only("order", "masked_name", "village_name", "facility_name", "admission_date",
                       "discharge_date", "total_cost", "reimbursable_cost", "compensation", "notice_id"))
+
+
+def notice_corrections(notice):
+    """The notice's correction lines (更正), public fields only (never the claim or the recovery)."""
+    return list(NoticeCorrection.objects.filter(notice=notice).order_by("order")
+                .only("order", "masked_name", "year", "month", "compensation", "recovered", "net", "notice_id"))
 
 
 @dataclass(frozen=True)
