@@ -263,6 +263,9 @@ def inspection_detail(request, pk):
         "max_mb": services.inspection_document_max_bytes() // 1024 // 1024,
         "recoveries": recoveries_from(user=request.user, source=RecoverySource.INSPECTION, source_id=inspection.pk),
         "can_recover": user_can(request.user, "claims.recover"), "recovery_form": RecoveryForm(),
+        # the facility statements that withheld the penalty, through the fund's relation (no import)
+        "withholdings": list(inspection.withholdings.select_related("statement")
+                             .order_by("statement__year", "statement__month", "id")),
     }, status=status)
 
 

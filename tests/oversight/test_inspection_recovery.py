@@ -13,6 +13,7 @@ from claims.models import Recovery
 from oversight.models import Inspection
 from oversight.services import inspection_record
 from tests.factories import ClaimFactory, FacilityFactory, HouseholdFactory, MemberFactory
+from tests.fund.conftest import cashier, funded, policy_2026  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -94,3 +95,18 @@ def test_other_roles_may_not_record(client, users_by_role, inspection, village, 
 def test_anonymous_is_sent_to_login(client, inspection):
     response = client.post(url(inspection), FORM)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_page_names_the_statements_that_withheld_the_penalty(
+        client, users_by_role, funded, cashier, village, facility):  # noqa: F811
+    from fund.statements import statement_pay
+    from tests.fund.test_statements import _facility_claim
+
+    inspection = inspection_record(user=users_by_role[Role.FUND_OFFICER], facility=facility,
+                                   inspected_on=date(2026, 3, 20), inspectors="张检查", findings="挂床住院",
+                                   penalty_amount=Decimal("150.00"), deduct_from_settlements=True, documents=[])
+    _facility_claim(village, facility, "600.00")
+    statement_pay(user=cashier, facility=facility, year=2026, month=4, on=date(2026, 5, 6), ref="YH-4")
+    client.force_login(users_by_role[Role.FACILITY_CLERK])
+    page = client.get(url(inspection, "oversight:inspection_detail")).content.decode()
+    assert "已扣 150.00 元，待扣 0.00 元" in page and "2026年4月结算单扣 150.00 元（YH-4）" in page
