@@ -8,6 +8,7 @@ name a member of another township.
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -15,6 +16,7 @@ from accounts.scoping import is_county_wide
 from claims.documents import document_max_bytes
 from claims.eligibility import ClaimFacts
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
+from claims.recovery import claim_recover
 from core.errors import NcmsError
 from core.forms import DocumentsField, MoneyField, date_input
 from core.money import ZERO
@@ -202,3 +204,32 @@ class RejectForm(forms.Form):
 
 class DocumentForm(forms.Form):
     scans = DocumentsField(label=_("扫描件（PDF/JPEG/PNG）"), max_bytes=document_max_bytes, required=True)
+
+
+class RecoveryForm(forms.Form):
+    """A recovery (追回) of a paid claim: what, when, why. claims.recovery decides the rest."""
+
+    amount = MoneyField(label=_("追回金额（元）"))
+    on = forms.DateField(label=_("追回日期"), widget=date_input(), error_messages={
+        "required": _("请填写追回日期"), "invalid": _("日期格式应为 YYYY-MM-DD")})
+    reason = forms.CharField(label=_("追回原因"), max_length=200, error_messages={
+        "required": _("请填写追回原因"), "max_length": _("追回原因最多 200 个字")})
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"on": timezone.localdate().isoformat()})
+        super().__init__(*args, **kwargs)
+
+    def errors_text(self) -> list[str]:
+        return [str(error) for errors in self.errors.values() for error in errors]
+
+    def record(self, *, user, claim, source: str, source_id: int | None = None):
+        """The recovery, or None with the form's (Chinese) errors: nothing written then."""
+        if not self.is_valid():
+            return None
+        try:
+            return claim_recover(user=user, claim=claim, amount=self.cleaned_data["amount"],
+                                 reason=self.cleaned_data["reason"], on=self.cleaned_data["on"],
+                                 source=source, source_id=source_id)
+        except NcmsError as exc:
+            self.add_error(None, exc.message)
+            return None

@@ -12,9 +12,9 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils.translation import gettext as _
 
-from claims.models import Claim, ClaimEvent
+from claims.models import Claim, ClaimEvent, Recovery
 from claims.workflow import ACTION_WORDS
-from core.money import ZERO
+from core.money import ZERO, to_fen
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
 
@@ -89,6 +89,23 @@ def claim_events(claim: Claim) -> list[ClaimEvent]:
     for event in events:
         event.action_words = _(ACTION_WORDS.get(event.action, event.action))
     return events
+
+
+def claim_recoveries(claim: Claim) -> list[Recovery]:
+    """The claim's recoveries (追回), newest first, with who recorded each."""
+    return list(claim.recoveries.select_related("created_by").order_by("-date", "-id"))
+
+
+def recoveries_from(*, user, source: str, source_id: int) -> list[Recovery]:
+    """The recoveries an objection, report or inspection led to, that the user may see."""
+    return list(Recovery.objects.for_user(user).filter(source=source, source_id=source_id)
+                .select_related("claim__member", "claim__facility", "created_by").order_by("-date", "-id"))
+
+
+def recovery_figures(claim: Claim) -> dict:
+    """compensation, recovered and net (实际补偿) of a claim, 0.00 recovered when none."""
+    recovered = to_fen(claim.recoveries.aggregate(total=Sum("amount"))["total"] or ZERO)
+    return {"compensation": claim.compensation, "recovered": recovered, "net": claim.compensation - recovered}
 
 
 # --- the breakdown in words -----------------------------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/approve/", views.claim_approve, name="claim_approve"),
     path("<int:pk>/return/", views.claim_return, name="claim_return"),
     path("<int:pk>/reject/", views.claim_reject, name="claim_reject"),
+    path("<int:pk>/recover/", views.claim_recover, name="claim_recover"),
     path("<int:pk>/resubmit/", views.claim_resubmit, name="claim_resubmit"),
     path("<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:pk>/slip.pdf", views.claim_slip_pdf, name="claim_slip_pdf"),

@@ -25,13 +25,14 @@ from claims.forms import (
     DocumentForm,
     NoteForm,
     QueueFilterForm,
+    RecoveryForm,
     RejectForm,
     ReturnForm,
     add_service_error,
     default_status,
     document_max_bytes,
 )
-from claims.models import Channel, Claim, ClaimDocument, ClaimStatus
+from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
 
@@ -224,6 +225,9 @@ def claim_detail(request, pk):
         "can_upload": user_can(user, "claims.enter") and claim.status not in (ClaimStatus.PAID, ClaimStatus.REJECTED),
         "note_form": NoteForm(), "return_form": ReturnForm(), "reject_form": RejectForm(),
         "document_form": DocumentForm(),
+        "recoveries": selectors.claim_recoveries(claim), "figures": selectors.recovery_figures(claim),
+        "can_recover": user_can(user, "claims.recover") and claim.status == ClaimStatus.PAID,
+        "recovery_form": RecoveryForm(),
     })
 
 
@@ -285,6 +289,22 @@ def claim_resubmit(request, pk):
                 _("补偿申请 %(invoice)s 已重新提交"))
 
 
+@capability_required("claims.recover")
+@require_POST
+def claim_recover(request, pk):
+    """A reviewer's or fund officer's recovery (追回) of a paid claim; a refusal is shown on the
+    claim's page in Chinese and nothing is written."""
+    claim = _scoped_claim(request, pk)
+    form = RecoveryForm(request.POST)
+    recovery = form.record(user=request.user, claim=claim, source=RecoverySource.REVIEW)
+    if recovery is None:
+        for error in form.errors_text():
+            messages.error(request, error)
+    else:
+        messages.success(request, _("已登记追回 %(amount)s 元") % {"amount": recovery.amount})
+    return redirect("claims:claim_detail", pk=claim.pk)
+
+
 @capability_required("claims.enter")
 @require_POST
 def document_upload(request, pk):
@@ -321,7 +341,7 @@ def claim_slip_pdf(request, pk):
 
     claim = _scoped_claim(request, pk)
     html = render_to_string("claims/slip.html", {
-        "claim": claim, "explained": selectors.explain_claim(claim), "cost_lines": list(claim.cost_lines.all()),
+        "claim": claim, "figures": selectors.recovery_figures(claim), "explained": selectors.explain_claim(claim), "cost_lines": list(claim.cost_lines.all()),
         "county_name": settings.COUNTY_NAME, "printed": timezone.localdate(),
         "days": (claim.discharge_date - claim.admission_date).days or 1,
     }, request=request)

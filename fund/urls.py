@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_statements
+from . import views, views_recoveries, views_statements
 
 app_name = "fund"
 urlpatterns = [
@@ -20,4 +20,6 @@ urlpatterns = [
          name="statement_pay"),
     path("statements/<str:code>/<int:year>/<int:month>/pdf", views_statements.statement_pdf,
          name="statement_pdf"),
+    path("recoveries/", views_recoveries.recovery_list, name="recovery_list"),
+    path("recoveries/<int:pk>/refund/", views_recoveries.refund_create, name="refund_create"),
 ]

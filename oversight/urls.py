@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/agreement/", views.facility_agreement, name="facility_agreement"),
     path("<int:pk>/inspections/", views.inspection_create, name="inspection_create"),
     path("inspections/<int:pk>/", views.inspection_detail, name="inspection_detail"),
+    path("inspections/<int:pk>/recover/", views.inspection_recover, name="inspection_recover"),
     path("inspection-documents/<int:pk>/", views.inspection_document_download,
          name="inspection_document_download"),
     # indicators, scorecard and the county ranking

@@ -22,6 +22,9 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import capability_required, user_can
+from claims.forms import RecoveryForm
+from claims.models import Claim, ClaimStatus, RecoverySource
+from claims.selectors import recoveries_from
 from core.errors import NcmsError
 from facilities import services as registry
 from facilities.models import Facility, FacilityStatus, Level
@@ -258,7 +261,42 @@ def inspection_detail(request, pk):
         "documents": list(inspection.documents.select_related("uploaded_by")),
         "can_inspect": can_inspect, "form": form,
         "max_mb": services.inspection_document_max_bytes() // 1024 // 1024,
+        "recoveries": recoveries_from(user=request.user, source=RecoverySource.INSPECTION, source_id=inspection.pk),
+        "can_recover": user_can(request.user, "claims.recover"), "recovery_form": RecoveryForm(),
+        # the facility statements that withheld the penalty, through the fund's relation (no import)
+        "withholdings": list(inspection.withholdings.select_related("statement")
+                             .order_by("statement__year", "statement__month", "id")),
     }, status=status)
+
+
+@capability_required("claims.recover")
+@require_POST
+def inspection_recover(request, pk):
+    """A recovery (追回) of one of the inspected facility's paid claims, named by its invoice
+    number, recorded as coming from the inspection. A refusal is shown in Chinese; nothing written."""
+    inspection = _inspection_for(request, pk)
+    invoice = (request.POST.get("invoice_no") or "").strip()
+    claim = (Claim.objects.for_user(request.user).filter(facility=inspection.facility, invoice_no=invoice).first()
+             if invoice else None)
+    if claim is None:
+        messages.error(request, _("请填写被检查机构一笔补偿申请的发票号") if not invoice else
+                       _("%(facility)s 没有发票号为「%(invoice)s」的补偿申请") % {
+                           "facility": inspection.facility.name, "invoice": invoice})
+        return redirect("oversight:inspection_detail", pk=inspection.pk)
+    if claim.status != ClaimStatus.PAID:
+        messages.error(request, _("补偿申请 %(invoice)s 当前状态为「%(status)s」，只有已兑付的申请才能追回") % {
+            "invoice": claim.invoice_no, "status": claim.get_status_display()})
+        return redirect("oversight:inspection_detail", pk=inspection.pk)
+    form = RecoveryForm(request.POST)
+    recovery = form.record(user=request.user, claim=claim, source=RecoverySource.INSPECTION,
+                           source_id=inspection.pk)
+    if recovery is None:
+        for error in form.errors_text():
+            messages.error(request, error)
+    else:
+        messages.success(request, _("已登记追回 %(amount)s 元（补偿申请 %(invoice)s）") % {
+            "amount": recovery.amount, "invoice": claim.invoice_no})
+    return redirect("oversight:inspection_detail", pk=inspection.pk)
 
 
 @capability_required("facilities.view_own")

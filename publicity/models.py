@@ -181,3 +181,39 @@ class Report(_Case):
 
     def __str__(self) -> str:
         return f"{_('举报')} {self.tracking_code}"
+
+
+class NoticeCorrection(_Posted):
+    """A correction line (更正) of a posted notice: a recovery (追回) of a claim that an earlier
+    notice of the village posted, recorded after that notice went up. It rides on the village's
+    next notice, masked like the lines (the masked name is the original line's), with the month of
+    the original notice, the compensation posted, the amount recovered and the actual compensation
+    after it. One per recovery (a recovery is corrected once); never changed."""
+
+    notice = models.ForeignKey(Notice, verbose_name=_("公示"), on_delete=models.PROTECT, related_name="corrections")
+    order = models.PositiveIntegerField(_("序号"))
+    masked_name = models.CharField(_("姓名"), max_length=30)
+    year = models.PositiveSmallIntegerField(_("原公示年"))
+    month = models.PositiveSmallIntegerField(_("原公示月"))
+    compensation = MoneyField(_("补偿金额"))
+    recovered = MoneyField(_("追回金额"))
+    net = MoneyField(_("实际补偿"))
+    # staff only: never rendered on a public page
+    line = models.ForeignKey(NoticeLine, verbose_name=_("原公示明细"), on_delete=models.PROTECT,
+                             related_name="corrections")
+    recovery = models.OneToOneField("claims.Recovery", verbose_name=_("追回"), on_delete=models.PROTECT,
+                                    related_name="notice_correction")
+
+    class Meta:
+        ordering = ["notice", "order"]
+        verbose_name = _("公示更正")
+        verbose_name_plural = _("公示更正")
+        constraints = [models.UniqueConstraint(fields=["notice", "order"], name="one_correction_per_notice_order")]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return (f"更正：{self.masked_name} {self.year}年{self.month}月 补偿 {self.compensation} 元，"
+                f"追回 {self.recovered} 元，实际补偿 {self.net} 元")

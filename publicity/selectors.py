@@ -10,14 +10,14 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from claims.models import Claim
-from core.money import ZERO
+from claims.models import Claim, ClaimStatus
+from core.money import ZERO, to_fen
 from enrollment.models import Member
 from ledger.models import COMPENSATION
 from ledger.selectors import account_balance, income_total
 from places.models import Township, Village
 
-from .models import Notice, NoticeLine
+from .models import Notice, NoticeCorrection, NoticeLine
 
 
 def townships_with_villages():
@@ -41,6 +41,12 @@ def notice_lines(notice):
     return list(NoticeLine.objects.filter(notice=notice).order_by("order")
                 .only("order", "masked_name", "village_name", "facility_name", "admission_date",
                       "discharge_date", "total_cost", "reimbursable_cost", "compensation", "notice_id"))
+
+
+def notice_corrections(notice):
+    """The notice's correction lines (更正), public fields only (never the claim or the recovery)."""
+    return list(NoticeCorrection.objects.filter(notice=notice).order_by("order")
+                .only("order", "masked_name", "year", "month", "compensation", "recovered", "net", "notice_id"))
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,32 @@ def member_claims(*, id_number: str, name: str, year: int):
     member = Member.objects.filter(id_number=id_number).only("pk", "name", "id_number").first()
     if member is None or member.name != name:
         return None
-    claims = (Claim.objects.filter(member=member, year=year).select_related("facility")
+    claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility")
               .order_by("-admission_date", "-pk"))
-    return member, list(claims)
+    return member, _in_fen(claims)
+
+
+def _in_fen(claims) -> list[Claim]:
+    """Claims of `with_recovered()` with both figures in fen (SQLite sums without the two places)."""
+    claims = list(claims)
+    for claim in claims:
+        claim.recovered = to_fen(Decimal(claim.recovered))
+        claim.net_compensation = claim.compensation - claim.recovered
+    return claims
+
+
+def case_claims(kind: str, case) -> list[Claim]:
+    """The paid claims an objection or report concerns, which a recovery may be recorded against:
+    an objection's posted line's claim; a report's claims by its invoice number (at its facility
+    when it names one)."""
+    if kind == "objection":
+        claims = Claim.objects.filter(pk=case.line.claim_id)
+    else:
+        invoice = (case.invoice_no or "").strip()
+        if not invoice:
+            return []
+        claims = Claim.objects.filter(invoice_no=invoice)
+        if case.facility_id:
+            claims = claims.filter(facility_id=case.facility_id)
+    return _in_fen(claims.filter(status=ClaimStatus.PAID).with_recovered()
+                   .select_related("member", "facility").order_by("pk"))

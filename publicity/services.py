@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from accounts.roles import user_can
-from claims.models import Claim, ClaimStatus
+from claims.models import Claim, ClaimStatus, Recovery
 from core.errors import NcmsError
 
 from . import cache, rules
-from .models import CaseStatus, Notice, NoticeLine, Objection, Report
+from .models import CaseStatus, Notice, NoticeCorrection, NoticeLine, Objection, Report
 
 
 def _local_midnight(day: date) -> datetime:
@@ -42,13 +42,34 @@ def unposted_claims(*, year: int, month: int):
             .select_related("member__household__village", "facility").order_by("paid_at", "pk"))
 
 
+def pending_corrections():
+    """Recoveries (追回) still to be corrected on a notice: of a claim already posted, recorded
+    after that notice went up, and on no correction yet; oldest first."""
+    return (Recovery.objects.filter(notice_correction__isnull=True, claim__notice_line__isnull=False,
+                                    created_at__gt=F("claim__notice_line__notice__posted_at"))
+            .select_related("claim__notice_line__notice__village").order_by("created_at", "pk"))
+
+
+def _correction(recovery: Recovery, *, notice: Notice, order: int) -> NoticeCorrection:
+    """The correction line of `recovery`, masked as its posted line: the actual compensation is
+    what is left after this recovery and every earlier one of the claim."""
+    line = recovery.claim.notice_line
+    recovered = (Recovery.objects.filter(claim_id=recovery.claim_id, pk__lte=recovery.pk)
+                 .aggregate(total=Sum("amount"))["total"])
+    return NoticeCorrection(notice=notice, order=order, masked_name=line.masked_name, year=line.notice.year,
+                            month=line.notice.month, compensation=line.compensation, recovered=recovery.amount,
+                            net=line.compensation - recovered, line=line, recovery=recovery)
+
+
 @transaction.atomic
 def notices_publish(*, user=None, year: int, month: int, now: datetime | None = None) -> list[Notice]:
     """Post the month's paid claims, one notice per village (contract: publish_notices).
 
     A claim is posted once (NoticeLine.claim is one-to-one), so running it again posts nothing.
     A village that already has the month's notice gets an addendum (补充公示, number 1, 2, ...)
-    pointing to the original. The objection period runs settings.NOTICE_OBJECTION_DAYS days from
+    pointing to the original. Each recovery (追回) of a claim posted on an earlier notice of the
+    village, recorded after that notice went up, becomes a correction line (更正) of the village's
+    next notice, once; a village with corrections and no new claims gets a notice of them alone. The objection period runs settings.NOTICE_OBJECTION_DAYS days from
     the posting date. The public pages' cache is cleared once the posting commits.
     """
     if user is not None and not user_can(user, "publicity.handle"):
@@ -59,8 +80,11 @@ def notices_publish(*, user=None, year: int, month: int, now: datetime | None = 
     by_village = defaultdict(list)
     for claim in unposted_claims(year=year, month=month).select_for_update(of=("self",)):
         by_village[claim.member.household.village].append(claim)
+    corrections = defaultdict(list)
+    for recovery in pending_corrections().select_for_update(of=("self",)):
+        corrections[recovery.claim.notice_line.notice.village].append(recovery)
     notices = []
-    for village in sorted(by_village, key=lambda v: v.code):
+    for village in sorted(set(by_village) | set(corrections), key=lambda v: v.code):
         original = Notice.objects.filter(village=village, year=year, month=month,
                                          addendum_to__isnull=True).first()
         number = 0
@@ -83,6 +107,13 @@ def notices_publish(*, user=None, year: int, month: int, now: datetime | None = 
                        compensation=claim.compensation, claim=claim)
             for i, claim in enumerate(by_village[village], start=1)
         ])
+        try:
+            with transaction.atomic():
+                NoticeCorrection.objects.bulk_create([
+                    _correction(recovery, notice=notice, order=i)
+                    for i, recovery in enumerate(corrections[village], start=1)])
+        except IntegrityError as exc:  # a concurrent run corrected it first
+            raise NcmsError(f"{village.name}的更正正在由另一操作发布，请稍后再试", code="concurrent_publish") from exc
         notices.append(notice)
     if notices:
         transaction.on_commit(cache.public_cache_clear)

@@ -64,6 +64,7 @@ def notice_detail(request, pk):
     lines = selectors.notice_lines(notice)
     return render(request, "publicity/notice.html", _context(
         notice=notice, lines=lines, addenda=list(notice.addenda.order_by("number")),
+        corrections=selectors.notice_corrections(notice),
         open_for_objections=notice.in_objection_period(timezone.localdate()),
         total=sum((line.compensation for line in lines), start=0)))
 
@@ -89,7 +90,7 @@ def notice_pdf(request, pk):
     lines = selectors.notice_lines(notice)
     url = request.build_absolute_uri(reverse("publicity:notice_detail", args=[notice.pk]))
     html = render_to_string("publicity/notice_pdf.html", _context(
-        notice=notice, lines=lines, url=url, qr=qr_data_uri(url),
+        notice=notice, lines=lines, url=url, qr=qr_data_uri(url), corrections=selectors.notice_corrections(notice),
         total=sum((line.compensation for line in lines), start=0)), request=request)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -100,7 +100,7 @@ def test_march_report_exact_figures(county):
         "admissions": "2", "admissions_ytd": "3",
         "total_cost": "500.02", "total_cost_ytd": "1500.02",
         "reimbursable_cost": "450.00", "reimbursable_cost_ytd": "1350.00",
-        "compensation": "300.01", "compensation_ytd": "1000.01",
+        "compensation": "300.01", "compensation_ytd": "1000.01", "recovered": "0.00", "recovered_ytd": "0.00",
         "avg_cost_per_admission": "500.01",      # 1500.02 / 3 = 500.0067
         "compensation_ratio": "0.6667",          # 1000.01 / 1500.02
         "beneficiary_rate": "0.6667",            # m1, m2 of 3
@@ -111,7 +111,7 @@ def test_march_report_exact_figures(county):
         "admissions": "0", "admissions_ytd": "2",
         "total_cost": "0.00", "total_cost_ytd": "300.01",
         "reimbursable_cost": "0.00", "reimbursable_cost_ytd": "230.00",
-        "compensation": "0.00", "compensation_ytd": "160.00",
+        "compensation": "0.00", "compensation_ytd": "160.00", "recovered": "0.00", "recovered_ytd": "0.00",
         "avg_cost_per_admission": "150.01",      # 300.01 / 2 = 150.005, half up
         "compensation_ratio": "0.5333",
         "beneficiary_rate": "0.6667",
@@ -122,7 +122,7 @@ def test_march_report_exact_figures(county):
         "admissions": "2", "admissions_ytd": "5",
         "total_cost": "500.02", "total_cost_ytd": "1800.03",
         "reimbursable_cost": "450.00", "reimbursable_cost_ytd": "1580.00",
-        "compensation": "300.01", "compensation_ytd": "1160.01",
+        "compensation": "300.01", "compensation_ytd": "1160.01", "recovered": "0.00", "recovered_ytd": "0.00",
         "avg_cost_per_admission": "360.01",      # 360.006
         "compensation_ratio": "0.6444",
         "beneficiary_rate": "0.6667",            # 4 of 6
@@ -155,7 +155,7 @@ def test_zero_denominators_are_null(county):
         "township": "420102300", "population": "0", "participants": "0", "participation_rate": None,
         "admissions": "0", "admissions_ytd": "0", "total_cost": "0.00", "total_cost_ytd": "0.00",
         "reimbursable_cost": "0.00", "reimbursable_cost_ytd": "0.00", "compensation": "0.00",
-        "compensation_ytd": "0.00", "avg_cost_per_admission": None, "compensation_ratio": None,
+        "compensation_ytd": "0.00", "recovered": "0.00", "recovered_ytd": "0.00", "avg_cost_per_admission": None, "compensation_ratio": None,
         "beneficiary_rate": None, "fund_raised": None, "fund_available": None, "fund_usage_rate": None,
     }
 
@@ -271,3 +271,36 @@ def test_monthly_compensation_for_the_chart(county):
 
     assert monthly_compensation(year=2026, month=4) == [
         (1, Decimal("700.00")), (2, Decimal("160.00")), (3, Decimal("300.01")), (4, Decimal("30.00"))]
+
+
+def test_recovered_columns_sum_recoveries_by_their_date_and_the_claims_township(county):
+    """Recoveries of 2026 claims by the recovery's date: c1 100.00 on 2026-02-15 and 50.00 on
+    2026-03-10, c2 20.01 on 2026-03-31 (城关镇), d1 10.00 on 2026-04-01 (河口乡); one of the 2025
+    claim and one dated 2027 count in no month of 2026. Compensation keeps its meaning."""
+    from claims.models import Claim, Recovery
+    from fund.report_output import table_headers
+
+    def recover(paid_at, amount, on):
+        Recovery.objects.create(claim=Claim.objects.get(paid_at=paid_at), amount=Decimal(amount), reason="重复收费",
+                                date=on, source="review")
+
+    recover(at(2026, 1, 20), "100.00", date(2026, 2, 15))
+    recover(at(2026, 1, 20), "50.00", date(2026, 3, 10))
+    recover(at(2026, 3, 5), "20.01", date(2026, 3, 31))
+    recover(at(2026, 2, 10), "10.00", date(2026, 4, 1))
+    recover(at(2026, 1, 5), "5.00", date(2026, 3, 5))      # the 2025 claim
+    recover(at(2026, 3, 31, 23, 30), "1.00", date(2027, 1, 2))  # after December of 2026
+
+    def figures(month):
+        return {code: (row["recovered"], row["recovered_ytd"], row["compensation_ytd"])
+                for code, row in rows_of(monthly_report(year=2026, month=month)).items()}
+
+    assert figures(1) == {"420102100": ("0.00", "0.00", "700.00"), "420102200": ("0.00", "0.00", "0.00"),
+                          "420102300": ("0.00", "0.00", "0.00"), "county": ("0.00", "0.00", "700.00")}
+    assert figures(3) == {"420102100": ("70.01", "170.01", "1000.01"), "420102200": ("0.00", "0.00", "160.00"),
+                          "420102300": ("0.00", "0.00", "0.00"), "county": ("70.01", "170.01", "1160.01")}
+    assert figures(4) == {"420102100": ("0.00", "170.01", "1030.01"), "420102200": ("10.00", "10.00", "160.00"),
+                          "420102300": ("0.00", "0.00", "0.00"), "county": ("10.00", "180.01", "1190.01")}
+    assert figures(12)["county"] == ("0.00", "180.01", "1190.01")
+    headers = dict(table_headers())
+    assert (headers["recovered"], headers["recovered_ytd"]) == ("本月追回金额", "累计追回金额")

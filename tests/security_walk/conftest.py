@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
-from claims.models import RejectionReason
+from claims.models import Recovery, RejectionReason
 from enrollment.models import ImportJob
 from fund.models import FundReport
 from oversight.services import inspection_record
@@ -61,6 +61,7 @@ class World:
     objection: object
     report: object
     fund_report: object
+    recovery: object  # of the paid claim, township channel: a refund is owed
     group: object
     token: object
     extra: dict = field(default_factory=dict)
@@ -124,9 +125,11 @@ def world(users_by_role, township, other_township, village, other_village, facil
     objection = objection_file(line=line, text="补偿金额不对，请核实", phone="13800000000")
     report = report_file(text="挂床住院，请调查", facility=facility)
     fund_report = FundReport.objects.create(year=2026, month=3, version=1, data={"year": 2026, "month": 3})
+    recovery = Recovery.objects.create(claim=paid, amount=Decimal("10.00"), reason="重复收费", date=date(2026, 3, 6),
+                                       source="review")
     token, _ = Token.objects.get_or_create(user=users_by_role[Role.FACILITY_CLERK])
     return World(own=own, other=other, users=users_by_role, policy=policy, notice=notice, notice_line=line,
-                 objection=objection, report=report, fund_report=fund_report,
+                 objection=objection, report=report, fund_report=fund_report, recovery=recovery,
                  group=Group.objects.create(name="walk"), token=token,
                  extra={"other_clerk": other_clerk, "other_facility_clerk": other_facility_clerk,
                         "paid_claim": paid})

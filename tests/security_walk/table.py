@@ -114,6 +114,7 @@ RULES: dict[str, Rule] = {
     "oversight:facility_agreement": post_only("facilities.change", pk("facility"), "facility"),
     "oversight:inspection_create": post_only("facilities.inspect", pk("facility"), "facility"),
     "oversight:inspection_detail": Rule("facilities.view_own", pk("inspection"), "facility"),
+    "oversight:inspection_recover": post_only("claims.recover", pk("inspection"), "facility"),
     "oversight:inspection_document_download": Rule("facilities.view_own", pk("inspection_document"), "facility"),
     "oversight:scorecard": Rule("facilities.view_own", pk("facility"), "facility"),
     "oversight:scorecard_xlsx": Rule("facilities.view_own", pk("facility"), "facility"),
@@ -129,6 +130,7 @@ RULES: dict[str, Rule] = {
     "claims:claim_approve": post_only("claims.approve", pk("claim"), "claim"),
     "claims:claim_return": post_only("claims.return", pk("claim"), "claim"),
     "claims:claim_reject": post_only("claims.reject", pk("claim"), "claim"),
+    "claims:claim_recover": post_only("claims.recover", pk("claim"), "claim"),
     "claims:claim_resubmit": post_only("claims.enter", pk("claim"), "claim"),
     "claims:document_upload": post_only("claims.enter", pk("claim"), "claim"),
     "claims:claim_slip_pdf": Rule("claims.view", pk("claim"), "claim"),
@@ -157,6 +159,8 @@ RULES: dict[str, Rule] = {
     "facility_statements:statements": Rule("statements.view_own"),
     "facility_statements:statement_detail": Rule("statements.view_own", statement_month, "facility"),
     "facility_statements:statement_pdf": Rule("statements.view_own", statement_month, "facility"),
+    "fund:recovery_list": Rule("fund.view"),
+    "fund:refund_create": post_only("fund.refund", lambda world, place: {"pk": world.recovery.pk}, "county"),
     # the public site: masked notices, forms for villagers, the fund's totals
     "publicity:index": Rule(PUBLIC, anonymous=200),
     "publicity:township_detail": Rule(PUBLIC, lambda world, place: {"code": world.own.township.code}, anonymous=200),
@@ -172,6 +176,8 @@ RULES: dict[str, Rule] = {
     "publicity_staff:case_list": Rule("publicity.view"),
     "publicity_staff:case_detail": Rule("publicity.view", lambda world, place: {"kind": "objection",
                                                                                  "pk": world.objection.pk}, "county"),
+    "publicity_staff:case_recover": post_only("claims.recover", lambda world, place: {
+        "kind": "objection", "pk": world.objection.pk}, "county"),
     "publicity_staff:case_action": post_only("publicity.handle", lambda world, place: {
         "kind": "report", "pk": world.report.pk}, "county", checked_first=False),
     # the REST API (claims.api): token or session; 401 without either; OpenAPI document and its pages

@@ -62,6 +62,29 @@ def _status(claim_attribute: str, status: str):
     return prepare
 
 
+def _paid(claim_attribute: str):
+    """The place's claim paid today, so a recovery dated today is accepted."""
+    def prepare(world):
+        from django.utils import timezone
+
+        claim = getattr(world.own, claim_attribute)
+        type(claim).objects.filter(pk=claim.pk).update(status="paid", paid_at=timezone.now())
+    return prepare
+
+
+def _paid_claim_today(world):
+    from django.utils import timezone
+
+    claim = world.extra["paid_claim"]
+    type(claim).objects.filter(pk=claim.pk).update(paid_at=timezone.now())
+
+
+def _today() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().isoformat()
+
+
 def _funded(world):
     from datetime import date
 
@@ -163,6 +186,8 @@ POSTS: dict[str, Post] = {
     "claims:claim_return": Post(lambda w: {"note": "请补发票"}, Role.REVIEWER),
     "claims:claim_reject": Post(lambda w: {"reason": _reason().pk, "note": "材料不全"}, Role.REVIEWER),
     "claims:claim_resubmit": Post(lambda w: {}, Role.TOWNSHIP_CLERK, prepare=_status("claim", "returned")),
+    "claims:claim_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "重复收费"},
+                                 Role.REVIEWER, prepare=_paid("claim")),
     "claims:document_upload": Post(lambda w: {"scans": _pdf()}, Role.TOWNSHIP_CLERK),
     # the fund
     "fund:income_create": Post(lambda w: {"year": "2026", "date": TODAY, "source": "central", "amount": "100.00",
@@ -174,8 +199,12 @@ POSTS: dict[str, Post] = {
     "fund:statement_pay": Post(lambda w: {"paid_on": "2026-05-10", "ref": "W-S1", "confirm": "1",
                                           "net": str(w.own.facility_claim.compensation), "claims": "1"},
                                Role.CASHIER, prepare=_funded),
+    "fund:refund_create": Post(lambda w: {"amount": "5.00", "date": _today(), "ref": "W-RF1"}, Role.FUND_OFFICER,
+                               prepare=_funded),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
+    "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},
+                                         Role.REVIEWER, prepare=_paid_claim_today),
     "publicity_staff:case_action": Post(lambda w: {"action": "investigate"}, Role.FUND_OFFICER),
     # facilities
     "oversight:facility_suspend": Post(lambda w: {"from_date": "2026-06-01", "reason": "违规"}, Role.FUND_OFFICER),
@@ -186,6 +215,9 @@ POSTS: dict[str, Post] = {
     "oversight:inspection_create": Post(lambda w: {"inspected_on": "2026-06-02", "inspectors": "王检查",
                                                     "findings": "无", "penalty_amount": "0.00",
                                                     "documents": _pdf()}, Role.FUND_OFFICER),
+    "oversight:inspection_recover": Post(lambda w: {"invoice_no": "INV-100-3", "amount": "10.00", "on": _today(),
+                                                    "reason": "检查发现"}, Role.FUND_OFFICER,
+                                         prepare=_paid_claim_today),
     "oversight:inspection_detail": Post(lambda w: {"documents": _pdf()}, Role.FUND_OFFICER),
     # the API: settling for a facility (a facility clerk for another facility is refused)
     "api:claims": Post(lambda w: _settle_body(w), Role.FACILITY_CLERK, json=True),
