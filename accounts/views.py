@@ -79,6 +79,13 @@ HOME_TILES[Role.FUND_OFFICER] = [("fund:ledger", "基金账务"), ("fund:income_
 for _role in (Role.AUDITOR, Role.ADMINISTRATOR, Role.CASHIER):
     HOME_TILES[_role] += [("fund:ledger", "基金账务")]
 
+# who is paid (fund.views_statements, fund.views_recoveries): the facilities' monthly statements,
+# the recoveries and the households' refunds
+HOME_TILES[Role.CASHIER].insert(1, ("fund:statements", "机构结算单"))
+HOME_TILES[Role.FACILITY_CLERK] += [("facility_statements:statements", "本机构结算单")]
+for _role in (Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR):
+    HOME_TILES[_role] += [("fund:statements", "机构结算单"), ("fund:recovery_list", "追回款")]
+
 # operations (config.ops): the background queue, for those who watch the system
 for _role in (Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR):
     HOME_TILES[_role] += [("ops_queue", "后台任务队列")]
@@ -95,4 +102,5 @@ def home(request):
 
 # The tile labels are translated in the template ({% translate label %}), which makemessages cannot
 # see; mark the ones no template or model already uses so they reach locale/en (tests/test_i18n.py).
-_TILE_LABELS_FOR_MAKEMESSAGES = (gettext_noop("住院补偿查询"), gettext_noop("本机构住院补偿"))
+_TILE_LABELS_FOR_MAKEMESSAGES = (gettext_noop("住院补偿查询"), gettext_noop("本机构住院补偿"),
+                                 gettext_noop("机构结算单"), gettext_noop("本机构结算单"), gettext_noop("追回款"))
