@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -139,8 +139,10 @@ def payout_pay(request):
     (`services.payout_batch_pay`). A post without a key (a page rendered before keys were sent) is paid without one."""
     ids = [request.POST["pay_one"]] if request.POST.get("pay_one") else request.POST.getlist("claim")
     claims = _claims_in_scope(request, ids, [ClaimStatus.APPROVED, ClaimStatus.PAID])
-    next_url = request.POST.get("next") or reverse("fund:payout_queue")
-    if not next_url.startswith("/"):
+    # back to the queue page the cashier came from: a path of this site only (never //host/...)
+    next_url = request.POST.get("next") or ""
+    if not (next_url.startswith("/") and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure())):
         next_url = reverse("fund:payout_queue")
     if not claims:
         messages.error(request, _("请选择要兑付的补偿申请"))

@@ -150,3 +150,21 @@ def test_nav_shows_the_fund_to_its_roles(client, users_by_role):
     assert reverse("fund:payout_queue") in page and reverse("fund:ledger") in page
     client.force_login(users_by_role[Role.TOWNSHIP_CLERK])
     assert reverse("fund:ledger") not in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/x", "https://evil.example/x", "/\\evil.example/x",
+                                      "javascript:alert(1)"])
+def test_after_paying_the_cashier_stays_on_this_site(client, funded, cashier, village, next_url):
+    claim = approved_claim(village, "810.00")
+    client.login(username=cashier.username, password=PASSWORD)
+    response = client.post(reverse("fund:payout_pay"), {"pay_one": claim.pk, "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("fund:payout_queue")
+
+
+def test_after_paying_the_cashier_returns_to_the_queue_page_they_came_from(client, funded, cashier, village):
+    claim = approved_claim(village, "810.00")
+    client.login(username=cashier.username, password=PASSWORD)
+    back = reverse("fund:payout_queue") + "?page=2"
+    response = client.post(reverse("fund:payout_pay"), {"pay_one": claim.pk, "next": back})
+    assert response["Location"] == back
