@@ -114,7 +114,8 @@ def write_publicity(ctx) -> None:
     ctx.summary["notices"] = len(notices)
     if notices:
         line = notices[0].lines.order_by("order").first()
-        services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True)
+        services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True,
+                                today=timezone.localdate(notices[0].posted_at))
         services.report_file(text="听说有病人住院期间白天回家，晚上才回医院，疑似挂床住院。",
                              facility=line.claim.facility, phone="13900001234")
 

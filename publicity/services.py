@@ -146,8 +146,16 @@ def _with_tracking_code(model, **values):
 
 
 @transaction.atomic
-def objection_file(*, line: NoticeLine, text: str, phone: str = "", anonymous: bool = False) -> Objection:
-    """A villager's objection to a posted line; the tracking code is theirs to check the status."""
+def objection_file(*, line: NoticeLine, text: str, phone: str = "", anonymous: bool = False,
+                   today=None) -> Objection:
+    """A villager's objection to a posted line; the tracking code is theirs to check the status.
+    Refused once the notice's objection period is over (`today`: the local date unless given, as
+    the demo files an objection on the day it was made)."""
+    today = today or timezone.localdate()
+    notice = line.notice
+    if not notice.in_objection_period(today):
+        raise NcmsError(f"该公示的异议期已于 {notice.objection_until:%Y-%m-%d} 截止，不能再提出异议；"
+                        f"如有问题请向县合管办举报", code="objection_closed")
     text, phone = _clean_contact(text, phone, anonymous)
     return _with_tracking_code(Objection, line=line, text=text, phone=phone, anonymous=anonymous)
 

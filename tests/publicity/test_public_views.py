@@ -1,6 +1,7 @@
 """The public site: no login, nothing unmasked, honeypot, throttling, the own-claim lookup."""
 import re
 import subprocess
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -223,3 +224,17 @@ def test_fund_summary_by_quarter(posted, client):
     # 10,000.00 income in Q1; 2,510.00 paid in March, 399.50 in April
     assert "10000.00" in html and "2510.00" in html and "7490.00" in html
     assert "399.50" in html and "7090.50" in html
+
+
+def test_an_objection_after_the_period_is_refused_on_the_server(posted, client, clock):
+    """The form hides itself after the period, but a direct POST reaches the server: it refuses."""
+    from publicity.models import NoticeLine
+
+    line = NoticeLine.objects.get(masked_name="李*")
+    closed = line.notice.objection_until
+    clock(f"{closed + timedelta(days=1):%Y-%m-%d} 00:05")
+    response = client.post(reverse("publicity:objection_create", args=[line.pk]),
+                           {"text": "异议期过后才提交", "phone": "", "anonymous": "on", "website": ""})
+    assert response.status_code == 200
+    assert f"异议期已于 {closed:%Y-%m-%d} 截止" in response.content.decode()
+    assert not Objection.objects.exists()
