@@ -341,6 +341,9 @@ LOGGING = {
         # Django's own lines go through the one console handler above (not its default ones).
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes announces itself at INFO whenever Django starts ("AXES: BEGIN version …"):
+        # commands print only what they did and what went wrong; lockouts are logged at WARNING.
+        "axes": {"level": "WARNING"},
         # Django writes raw paths ("Not Found: /api/v1/members/<ID number>/"); masked at the source.
         "django.request": {"filters": ["redact"]},
         "django.server": {"filters": ["redact"], "propagate": True},

@@ -153,3 +153,20 @@ def test_production_settings_write_json_lines_by_default(tmp_path):
     assert [(line["method"], line["path"], line["status"], line["request_id"], line["user_id"])
             for line in access] == [("GET", "/nothing-here/", 404, "probe-1", None)]
     assert ID_NUMBER not in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_command_prints_nothing_but_its_own_output(tmp_path, debug):
+    """django-axes announces itself at INFO when Django starts ("AXES: BEGIN version …"): a command
+    prints only what it did and what went wrong, so the axes logger speaks from WARNING up."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_FORMAT", "LOG_STREAM", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(SECRET_KEY="x" * 60, DEBUG=debug, ALLOWED_HOSTS="testserver",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings")
+
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, cwd=django_settings.BASE_DIR,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert "AXES" not in result.stderr
+    assert result.stderr == ""
