@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint system-deps venv migrate demo messages bench clean flower
 
+# The embedded demo (no SECRET_KEY) asks for DEBUG: config/settings.py turns it on only when asked.
+ifeq ($(SECRET_KEY),)
+messages migrate demo run: export DEBUG ?= 1
+endif
+
 system-deps:
 	@bash scripts/install-system-deps.sh
 

@@ -1,7 +1,8 @@
 """Settings, read from the environment.
 
-Embedded default (nothing set): SQLite file, Celery eager, local-memory cache, DEBUG on.
-Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
+Embedded default (DEBUG=1, which `make run` sets): SQLite file, Celery eager, local-memory cache,
+an embedded development key. Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS.
+DEBUG is on only when asked (DEBUG=1): a forgotten SECRET_KEY refuses to start, never turns it on.
 """
 import os
 from datetime import timedelta
@@ -26,7 +27,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", "SECRET_KEY" not in os.environ)
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
