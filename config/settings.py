@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in responses carry personal data: Cache-Control no-store (config/middleware.py).
+    "config.middleware.PrivateNoStoreMiddleware",
     # Every view needs a login unless marked @login_not_required (public site, login, API schema).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
