@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Signed-in responses carry personal data: Cache-Control no-store (config/middleware.py).
     "config.middleware.PrivateNoStoreMiddleware",
+    # An account an administrator created changes its password first (accounts/middleware.py).
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     # Every view needs a login unless marked @login_not_required (public site, login, API schema).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -274,6 +276,9 @@ COUNTY_NAME = os.environ.get("COUNTY_NAME", "示范县")
 PARTICIPATION_TARGET = "0.95"
 
 # Security: secure cookies and HTTPS in production (DEBUG off); `check --deploy` is clean.
+# A session ends after SESSION_IDLE_HOURS (8) without a request: every request renews it.
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_HOURS", "8")) * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
