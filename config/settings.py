@@ -265,6 +265,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # history is read per object (by its id), in date order within it: no index on the date alone
 SIMPLE_HISTORY_DATE_INDEX = False
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Exports write text as text: the project's resources prefix a formula-like cell with an apostrophe
+# (core.tabular.TextCellsResource); this is django-import-export's own guard behind it.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # Admin import/export need the model's permission (without these, any is_staff user could export
 # every member's ID number from the admin, or import registers: tests/security_walk).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
