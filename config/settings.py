@@ -241,6 +241,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # unhandled errors are JSON with a code: 503 database_unavailable, 500 server_error
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_USER_RATE", "600/minute"),
         "anon": "60/minute",
