@@ -34,6 +34,9 @@ class User(AbstractUser):
         on_delete=models.PROTECT, related_name="users",
     )
     full_name = models.CharField(_("姓名"), max_length=30, blank=True)
+    # Set when an administrator creates the account (accounts.admin): the password the administrator
+    # chose must be replaced by the user's own before any other page (accounts.middleware).
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
     objects = NcmsUserManager()
 

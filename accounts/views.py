@@ -1,10 +1,12 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -41,6 +43,21 @@ def login_locked_out(request, response=None, credentials=None):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Any signed-in user changes their own password (the old one, then the new one twice, checked
+    by AUTH_PASSWORD_VALIDATORS); the session stays signed in. Clears must_change_password, which
+    an account created by an administrator carries until its first change (accounts.middleware)."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        form.user.must_change_password = False
+        response = super().form_valid(form)  # saves the user (and with it the flag)
+        messages.success(self.request, _("密码已修改。"))
+        return response
 
 
 # What each role sees first: the page they work from, in the order they use them.

@@ -109,6 +109,7 @@ class Stay:
     year: int
     compensation: Decimal
     claim_id: int | None = None
+    facility_id: int | None = None  # where the stay was (None: not known, said as elsewhere)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,9 +329,14 @@ def check_claim(
     for stay in stays:
         if stays_overlap(facts.admission_date, facts.discharge_date, stay.admission_date,
                                stay.discharge_date):
+            if stay.facility_id is not None and stay.facility_id == facility.id:
+                other = f"另一次住院（{stay.admission_date} 至 {stay.discharge_date}）"
+            else:
+                # a stay at another facility is that facility's business and the member's: the
+                # refusal says only that there is one, never where or when
+                other = "在其他机构的一次住院"
             raise NcmsError(
-                f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员另一次住院"
-                f"（{stay.admission_date} 至 {stay.discharge_date}）重叠",
+                f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员{other}重叠",
                 code="overlapping_stay",
             )
     if channel == "township" and submitted_on is not None:

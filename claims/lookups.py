@@ -155,11 +155,11 @@ def stays(member_id: int, *, exclude_claim: int | None = None) -> list[Stay]:
     # settlement; the model's converters still give dates and Decimals.
     # what a claim holds of the cap is its compensation less its recoveries (claims.models.Recovery)
     rows = Claim.objects.raw(
-        "SELECT c.id, c.admission_date, c.discharge_date, c.year, c.compensation - COALESCE("
+        "SELECT c.id, c.admission_date, c.discharge_date, c.year, c.facility_id, c.compensation - COALESCE("
         f"(SELECT SUM(r.amount) FROM {Recovery._meta.db_table} r WHERE r.claim_id = c.id), 0) AS compensation "
         "FROM claims_claim c WHERE c.member_id = %s AND c.status <> %s", [member_id, ClaimStatus.REJECTED])
     return [Stay(admission_date=row.admission_date, discharge_date=row.discharge_date, year=row.year,
-                 compensation=row.compensation, claim_id=row.pk)
+                 compensation=row.compensation, claim_id=row.pk, facility_id=row.facility_id)
             for row in rows if row.pk != exclude_claim]
 
 

@@ -71,24 +71,24 @@ def _enrolled(year: int, member_ids: list[int]) -> Iterable[tuple]:
 
 
 def _stays(member_ids: list[int]) -> Iterable[tuple]:
-    """(member id, admission, discharge, year, compensation, claim id) of every claim of these
-    members that holds the cap (not rejected)."""
+    """(member id, admission, discharge, year, compensation, claim id, facility id) of every claim
+    of these members that holds the cap (not rejected)."""
     from django.db import connection
 
     from .models import Claim, ClaimStatus, Recovery
 
     # what a claim holds of the cap: its compensation less its recoveries
-    columns = ("member_id", "admission_date", "discharge_date", "year", "net_compensation", "pk")
+    columns = ("member_id", "admission_date", "discharge_date", "year", "net_compensation", "pk", "facility_id")
     if connection.vendor != "postgresql":
         return _where_in(Claim.objects.holding_cap().with_recovered(), "member_id", member_ids
                          ).values_list(*columns)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k.member_id, c.admission_date, c.discharge_date, c.year, c.compensation, c.id"
+            "SELECT k.member_id, c.admission_date, c.discharge_date, c.year, c.compensation, c.id, c.facility_id"
             " FROM unnest(%s::bigint[]) AS k(member_id) CROSS JOIN LATERAL"
             " (SELECT c.admission_date, c.discharge_date, c.year, c.compensation - COALESCE("
             f"   (SELECT SUM(r.amount) FROM {Recovery._meta.db_table} r WHERE r.claim_id = c.id), 0)"
-            "   AS compensation, c.id"
+            "   AS compensation, c.id, c.facility_id"
             f"  FROM {Claim._meta.db_table} c WHERE c.member_id = k.member_id AND c.status <> %s"
             "  OFFSET 0) AS c",
             [member_ids, ClaimStatus.REJECTED],
@@ -165,8 +165,8 @@ class BatchQuoter:
                 for member_id in member_ids:
                     self.stays[member_id] = []
                     self.used[member_id] = ZERO
-                for member_id, admission, discharge, year, compensation, pk in _stays(member_ids):
-                    self.stays[member_id].append(Stay(admission, discharge, year, compensation, pk))
+                for member_id, admission, discharge, year, compensation, pk, facility_id in _stays(member_ids):
+                    self.stays[member_id].append(Stay(admission, discharge, year, compensation, pk, facility_id))
                     if year == self.year:
                         self.used[member_id] += compensation
         invoices = {(facts.facility, facts.invoice_no) for facts in facts_list
@@ -219,7 +219,8 @@ class BatchQuoter:
         except NcmsError as error:
             return _refusal(ref, error.code, error.message)
         # The line is taken as a claim: it holds its stay, its invoice and its share of the cap.
-        stays.append(Stay(facts.admission_date, facts.discharge_date, self.year, valuation.compensation))
+        stays.append(Stay(facts.admission_date, facts.discharge_date, self.year, valuation.compensation,
+                          facility_id=facility.id))
         self.used[member_id] += valuation.compensation
         if facts.invoice_no:
             self.invoices.add((facts.facility, facts.invoice_no))

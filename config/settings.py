@@ -1,7 +1,8 @@
 """Settings, read from the environment.
 
-Embedded default (nothing set): SQLite file, Celery eager, local-memory cache, DEBUG on.
-Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
+Embedded default (DEBUG=1, which `make run` sets): SQLite file, Celery eager, local-memory cache,
+an embedded development key. Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS.
+DEBUG is on only when asked (DEBUG=1): a forgotten SECRET_KEY refuses to start, never turns it on.
 """
 import os
 from datetime import timedelta
@@ -26,7 +27,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", "SECRET_KEY" not in os.environ)
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -80,6 +81,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in responses carry personal data: Cache-Control no-store (config/middleware.py).
+    "config.middleware.PrivateNoStoreMiddleware",
+    # An account an administrator created changes its password first (accounts/middleware.py).
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     # Every view needs a login unless marked @login_not_required (public site, login, API schema).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -236,6 +241,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # unhandled errors are JSON with a code: 503 database_unavailable, 500 server_error
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_USER_RATE", "600/minute"),
         "anon": "60/minute",
@@ -260,6 +267,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # history is read per object (by its id), in date order within it: no index on the date alone
 SIMPLE_HISTORY_DATE_INDEX = False
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Exports write text as text: the project's resources prefix a formula-like cell with an apostrophe
+# (core.tabular.TextCellsResource); this is django-import-export's own guard behind it.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 # Admin import/export need the model's permission (without these, any is_staff user could export
 # every member's ID number from the admin, or import registers: tests/security_walk).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
@@ -271,6 +281,9 @@ COUNTY_NAME = os.environ.get("COUNTY_NAME", "示范县")
 PARTICIPATION_TARGET = "0.95"
 
 # Security: secure cookies and HTTPS in production (DEBUG off); `check --deploy` is clean.
+# A session ends after SESSION_IDLE_HOURS (8) without a request: every request renews it.
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_HOURS", "8")) * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -341,6 +354,9 @@ LOGGING = {
         # Django's own lines go through the one console handler above (not its default ones).
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes announces itself at INFO whenever Django starts ("AXES: BEGIN version …"):
+        # commands print only what they did and what went wrong; lockouts are logged at WARNING.
+        "axes": {"level": "WARNING"},
         # Django writes raw paths ("Not Found: /api/v1/members/<ID number>/"); masked at the source.
         "django.request": {"filters": ["redact"]},
         "django.server": {"filters": ["redact"], "propagate": True},

@@ -1,9 +1,13 @@
+import sys
+
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views import defaults
 from django.views.i18n import set_language
 
 from config import health, ops
+from core.api_errors import json_server_error
 
 admin.autodiscover()  # every app's admin.py (settings: SimpleAdminConfig)
 
@@ -29,3 +33,14 @@ urlpatterns = [
 admin.site.site_header = "新型农村合作医疗管理系统"
 admin.site.site_title = "新农合"
 admin.site.index_title = "系统管理"
+
+
+def server_error(request, *args, **kwargs):
+    """500 (DEBUG off): under /api/ JSON with a code, as the API views answer (core.api_errors),
+    e.g. when the database is lost in a middleware before the view; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return json_server_error(sys.exc_info()[1])
+    return defaults.server_error(request, *args, **kwargs)
+
+
+handler500 = server_error

@@ -19,6 +19,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import unquote
 
 from django.core.signals import request_finished
 from django.dispatch import receiver
@@ -31,22 +32,41 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept only when it is short and plain (it ends up in every line of the request).
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
-# 18-digit resident ID numbers (last character may be X), old 15-digit ones, 11-digit mobiles.
-_ID_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+# 18-digit resident ID numbers (last character may be X), old 15-digit ones, 11-digit mobiles; the
+# digits may be split by spaces ("110101 19900307 123X", or %20 in a URL, decoded first).
+_GAP = r"[ \t]*"
+_ID_NUMBER = re.compile(rf"(?<![0-9])(?:(?:[0-9]{_GAP}){{17}}[0-9Xx]|(?:[0-9]{_GAP}){{14}}[0-9])"
+                        rf"(?![0-9A-Za-z])(?!{_GAP}[0-9])")
+_MOBILE = re.compile(rf"(?<![0-9])1{_GAP}[3-9](?:{_GAP}[0-9]){{9}}(?![0-9])")
 _QUERY_STRING = re.compile(r"(\s/[^\s?\"]*)\?[^\s\"]*")
 
 
+def _mask(text: str) -> str:
+    return _MOBILE.sub("[PHONE]", _ID_NUMBER.sub("[ID]", text))
+
+
+def _mask_decoded(text: str) -> str:
+    """Masked; a text with percent escapes (a raw URL: %31%31… or %20 between digits) is masked
+    after decoding them, so an encoded ID number is no way round the mask."""
+    masked = _mask(text)
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text:
+            decoded_masked = _mask(decoded)
+            if decoded_masked != decoded:
+                return decoded_masked
+    return masked
+
+
 def redact(text: str) -> str:
-    """The text with ID numbers and mobile numbers masked and any `?query` after a path dropped."""
-    text = _QUERY_STRING.sub(r"\1", text)
-    text = _ID_NUMBER.sub("[ID]", text)
-    return _MOBILE.sub("[PHONE]", text)
+    """The text with ID numbers and mobile numbers masked (also when percent-encoded) and any
+    `?query` after a path dropped."""
+    return _mask_decoded(_QUERY_STRING.sub(r"\1", text))
 
 
 def safe_path(path: str) -> str:
     """A request path fit for a log line: no query string (never passed in), no ID or phone."""
-    return _MOBILE.sub("[PHONE]", _ID_NUMBER.sub("[ID]", path))
+    return _mask_decoded(path)
 
 
 def current_task_id() -> str:

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NcmsError
+from core.uploads import stored_name
 
 
 class MoneyField(models.DecimalField):
@@ -77,3 +78,9 @@ class StoredDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.file.name
+
+    def save(self, *args, **kwargs):
+        if self.file and not self.file._committed:
+            # stored under the extension of the type its bytes showed, never the name's
+            self.file.name = stored_name(self.file.name, self.content_type)
+        super().save(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Read the spreadsheets clerks send: CSV (UTF-8 with or without BOM, GBK/GB18030) and XLSX.
+"""Read the spreadsheets clerks send: CSV (UTF-8 with or without BOM, GBK/GB18030) and XLSX; and
+write text the spreadsheets we send keep as text (`text_cell`, `TextCellsResource`).
 
 Every cell comes back as text, so callers validate one kind of value. A cell that a spreadsheet
 stored as a number (XLSX numeric cell) comes back as `NumericCell`, a str subclass, so that an ID
@@ -11,7 +12,46 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from import_export import resources
+
 from core.errors import NcmsError
+
+# --- writing: text stays text ---------------------------------------------------------------------
+# A cell that begins with one of these is a formula to Excel, LibreOffice and WPS when the file is a
+# CSV or the writer cannot mark the cell as a string (openpyxl, tablib): a bank name typed as
+# =HYPERLINK("http://evil.example/","农村商业银行") would become a link on the fund office's computer.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value):
+    """The value to write in a spreadsheet cell: text that a spreadsheet would read as a formula gets
+    a leading apostrophe (shown, never evaluated); anything else unchanged. Every writer of the
+    project's CSV/XLSX files passes its text through here, except `enrollment.resources.xlsx_bytes`,
+    which types every text cell as a string (XlsxWriter write_string, strings_to_formulas off)."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
+def untext_cell(value):
+    """The reverse on import: a file we exported reads back as what was stored."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_LEADS):
+        return value[1:]
+    return value
+
+
+class TextCellsResource(resources.ModelResource):
+    """A django-import-export resource whose exported text is `text_cell` (the admin's export in any
+    format) and whose import takes such cells back (a file exported here imports unchanged)."""
+
+    def export_field(self, field, instance, **kwargs):
+        return text_cell(super().export_field(field, instance, **kwargs))
+
+    def before_import_row(self, row, **kwargs):
+        for key, value in list(row.items()):
+            row[key] = untext_cell(value)
+        return super().before_import_row(row, **kwargs)
+
 
 
 class NumericCell(str):

@@ -37,6 +37,18 @@ SCAN_SIGNATURES = (
 )
 
 
+# The extension a stored scan is saved under: the one of its detected type, never the uploaded
+# name's (a PNG signature followed by HTML, named evil.html, is stored as ….png).
+SCAN_EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+def stored_name(name: str, content_type: str) -> str:
+    """The name a scan is stored under: the uploaded name's stem (the storage cleans it further)
+    with the extension of `content_type`, its detected type."""
+    stem = os.path.splitext(os.path.basename(name or ""))[0].strip(". ") or "document"
+    return stem[:80] + SCAN_EXTENSIONS[content_type]
+
+
 def scan_content_type(head: bytes) -> str | None:
     """The type of a scan by its first bytes (PDF, JPEG or PNG), whatever its name claims;
     None for anything else."""
@@ -127,5 +139,5 @@ def document_content_type(upload, *, max_bytes: int) -> str:
     return content_type
 
 
-__all__ = ["SCAN_SIGNATURES", "document_content_type", "is_csv_text", "is_xlsx", "roster_file_kind",
-           "scan_content_type"]
+__all__ = ["SCAN_EXTENSIONS", "SCAN_SIGNATURES", "document_content_type", "is_csv_text", "is_xlsx", "roster_file_kind",
+           "scan_content_type", "stored_name"]

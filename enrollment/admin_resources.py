@@ -3,12 +3,14 @@
 Households, members and enrollments are export only: they are written through the clerk pages and
 the roster import, which validate them (see enrollment.roster, enrollment.services).
 """
-from import_export import fields, resources
+from import_export import fields
+
+from core.tabular import TextCellsResource
 
 from .models import Enrollment, Household, Member
 
 
-class HouseholdAdminResource(resources.ModelResource):
+class HouseholdAdminResource(TextCellsResource):
     number = fields.Field(column_name="户号", attribute="number")
     village = fields.Field(column_name="村代码", attribute="village__code")
     village_name = fields.Field(column_name="村名称", attribute="village__name")
@@ -30,7 +32,7 @@ class HouseholdAdminResource(resources.ModelResource):
         return super().get_queryset().select_related("village", "head")
 
 
-class MemberAdminResource(resources.ModelResource):
+class MemberAdminResource(TextCellsResource):
     household = fields.Field(column_name="户号", attribute="household__number")
     village = fields.Field(column_name="村代码", attribute="household__village__code")
     name = fields.Field(column_name="姓名", attribute="name")
@@ -51,7 +53,7 @@ class MemberAdminResource(resources.ModelResource):
         return super().get_queryset().select_related("household__village")
 
 
-class EnrollmentAdminResource(resources.ModelResource):
+class EnrollmentAdminResource(TextCellsResource):
     year = fields.Field(column_name="年度", attribute="year")
     household = fields.Field(column_name="户号", attribute="member__household__number")
     name = fields.Field(column_name="姓名", attribute="member__name")

@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import NcmsError
 from core.forms import MoneyField, date_input
 from enrollment.models import Category, Payer, Relation, Sex
-from enrollment.rules import InvalidIdNumber, parse_resident_id
+from enrollment.rules import (
+    BANK_ACCOUNT_DIGITS_ONLY,
+    BANK_ACCOUNT_MAX_DIGITS,
+    PHONE_DIGITS_ONLY,
+    PHONE_MAX_DIGITS,
+    InvalidIdNumber,
+    digits_only,
+    parse_resident_id,
+)
 from places.models import Village
 
 SEX_WORDS = {Sex.MALE: _("男"), Sex.FEMALE: _("女")}
@@ -92,6 +100,26 @@ def _check_against_id(form: forms.Form, prefix: str = "") -> None:
 SEX_CHOICES = [("", _("按身份证号"))] + list(Sex.choices)
 
 
+class DigitsField(forms.CharField):
+    """A phone number or bank account: digits only (spaces or hyphens between groups dropped)."""
+
+    def __init__(self, *, max_digits: int, message: str, **kwargs):
+        self.max_digits, self.message = max_digits, message
+        kwargs.setdefault("required", False)
+        super().__init__(max_length=max_digits * 2, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        digits = digits_only(value, max_digits=self.max_digits)
+        if digits is None:
+            raise forms.ValidationError(self.message, code="digits_only")
+        return digits
+
+
+def phone_field(label):
+    return DigitsField(label=label, max_digits=PHONE_MAX_DIGITS, message=PHONE_DIGITS_ONLY)
+
+
 class MemberForm(forms.Form):
     name = forms.CharField(label=_("姓名"), max_length=30)
     id_number = IdNumberField(label=_("身份证号"))
@@ -101,7 +129,7 @@ class MemberForm(forms.Form):
                                  help_text=_("可不填，按身份证号自动填写"))
     relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
     category = forms.ChoiceField(label=_("人员类别"), choices=Category.choices, initial=Category.ORDINARY)
-    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    phone = phone_field(_("联系电话"))
 
     def clean(self):
         cleaned = super().clean()
@@ -119,9 +147,10 @@ class HouseholdForm(forms.Form):
     village = forms.ModelChoiceField(label=_("村"), queryset=Village.objects.none(),
                                      empty_label=_("请选择村"))
     address = forms.CharField(label=_("住址"), max_length=200, required=False)
-    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    phone = phone_field(_("联系电话"))
     bank_name = forms.CharField(label=_("开户银行"), max_length=60, required=False)
-    bank_account = forms.CharField(label=_("银行账号"), max_length=40, required=False)
+    bank_account = DigitsField(label=_("银行账号"), max_digits=BANK_ACCOUNT_MAX_DIGITS,
+                               message=BANK_ACCOUNT_DIGITS_ONLY)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,7 +171,7 @@ class HouseholdCreateForm(HouseholdForm):
     head_birth_date = forms.DateField(label=_("户主出生日期"), required=False, widget=date_input())
     head_category = forms.ChoiceField(label=_("户主人员类别"), choices=Category.choices,
                                       initial=Category.ORDINARY)
-    head_phone = forms.CharField(label=_("户主联系电话"), max_length=20, required=False)
+    head_phone = phone_field(_("户主联系电话"))
 
     field_order = ["village", "number", "address", "phone", "bank_name", "bank_account"]
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +8,11 @@ from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_township
 from core.models import MoneyField
+from enrollment.rules import BANK_ACCOUNT_DIGITS_ONLY, PHONE_DIGITS_ONLY
+
+# what the admin may store (the clerk's forms and the roster import also drop spaces and hyphens)
+PHONE_DIGITS = RegexValidator(r"^[0-9]*$", PHONE_DIGITS_ONLY, code="digits_only")
+BANK_ACCOUNT_DIGITS = RegexValidator(r"^[0-9]*$", BANK_ACCOUNT_DIGITS_ONLY, code="digits_only")
 
 
 class RosterHistory(HistoricalRecords):
@@ -73,9 +79,9 @@ class Household(models.Model):
         db_index=False,  # never searched by; only a (rare) member deletion scans for it
     )
     address = models.CharField(_("住址"), max_length=200, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[PHONE_DIGITS])
     bank_name = models.CharField(_("开户银行"), max_length=60, blank=True)
-    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True, validators=[BANK_ACCOUNT_DIGITS])
     card_number = models.CharField(_("合作医疗证号"), max_length=40, unique=True)
     created_at = models.DateTimeField(_("建档时间"), auto_now_add=True)
 
@@ -113,7 +119,7 @@ class Member(models.Model):
     category = models.CharField(
         _("人员类别"), max_length=10, choices=Category.choices, default=Category.ORDINARY
     )
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[PHONE_DIGITS])
 
     # history is read per household (household_id): no index on its id or ID number
     history = RosterHistory(no_db_index=["id", "id_number"])

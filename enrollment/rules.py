@@ -91,3 +91,26 @@ def no_policy_message(year: int) -> str:
 def wrong_amount_message(year: int, expected: Decimal) -> str:
     """Why a contribution of another amount than the year's policy `contribution.individual` is refused."""
     return f"缴费金额应为{year}年度补偿方案规定的个人缴费 {expected} 元，个人缴纳或民政代缴都是这个金额"
+
+
+# --- phone and bank account: digits only -------------------------------------------------------
+# Both are written into the fund office's spreadsheets and bank files: only ASCII digits are kept,
+# so no cell can start with "=", "+", "-" or "@" (core.tabular.text_cell) and a bank never receives
+# letters. Clerks may group digits with spaces or hyphens as printed on a card; those are dropped.
+_GROUPED_DIGITS = re.compile(r"^[0-9]+(?:[ \-][0-9]+)*$")
+PHONE_MAX_DIGITS = 20
+BANK_ACCOUNT_MAX_DIGITS = 40
+PHONE_DIGITS_ONLY = "联系电话只能填数字（最多20位）"
+BANK_ACCOUNT_DIGITS_ONLY = "银行账号只能填数字（最多40位）"
+
+
+def digits_only(text: str, *, max_digits: int) -> str | None:
+    """The digits of `text` (spaces and hyphens between digit groups dropped); "" for a blank; None
+    when anything else is in it or it is too long."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if not _GROUPED_DIGITS.match(text):
+        return None
+    digits = text.replace(" ", "").replace("-", "")
+    return digits if len(digits) <= max_digits else None

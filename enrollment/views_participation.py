@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
+from core.tabular import text_cell
 from enrollment.selectors import PARTICIPATION_TARGET, participation_report, participation_years
 from places.models import Township
 
@@ -71,8 +72,8 @@ def participation_export(request):
         cell.font = Font(bold=True)
     for row in report.rows:
         sheet.append([
-            _level_label(row.level), row.township_code, row.township_name, row.village_code,
-            row.village_name, row.population, row.participants, row.rate, row.needed, row.gap,
+            _level_label(row.level), text_cell(row.township_code), text_cell(row.township_name),
+            text_cell(row.village_code), text_cell(row.village_name), row.population, row.participants, row.rate, row.needed, row.gap,
             "" if row.rate is None else (_("否") if row.below_target else _("是")),
         ])
     for cells in sheet.iter_rows(min_row=2, min_col=8, max_col=8):

@@ -6,9 +6,10 @@ from the admin also imports with `manage.py import_facilities`. Matched by code;
 validated with the model's own checks (choices, agreement period) before anything is saved, and
 each save is recorded by django-simple-history with the admin user.
 """
-from import_export import fields, resources
+from import_export import fields
 from import_export.widgets import DateWidget, ForeignKeyWidget
 
+from core.tabular import TextCellsResource
 from places.models import Township
 
 from .models import Facility
@@ -16,7 +17,7 @@ from .models import Facility
 ISO = DateWidget(format="%Y-%m-%d")
 
 
-class FacilityResource(resources.ModelResource):
+class FacilityResource(TextCellsResource):
     code = fields.Field(column_name="code", attribute="code")
     name = fields.Field(column_name="name", attribute="name")
     level = fields.Field(column_name="level", attribute="level")

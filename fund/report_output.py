@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core.tabular import text_cell
+
 from . import rules
 from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
 
@@ -145,7 +147,7 @@ def report_xlsx(figures: dict) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in figures["rows"]:
-        sheet.append([row[key] for key in keys])
+        sheet.append([text_cell(row[key]) for key in keys])
     for index, key in enumerate(keys, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 14
@@ -158,7 +160,7 @@ def report_xlsx(figures: dict) -> bytes:
     warnings.append(["类型", "乡镇", "说明"])
     warnings.append(["kind", "township", "message"])
     for warning in figures["warnings"]:
-        warnings.append([warning["kind"], warning["township"], warning["message"]])
+        warnings.append([text_cell(warning["kind"]), text_cell(warning["township"]), text_cell(warning["message"])])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

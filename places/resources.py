@@ -3,13 +3,15 @@
 Places import and export with Chinese headers, matched by code; a village names its township by
 code and a population its village by code, so a file exported here imports again unchanged.
 """
-from import_export import fields, resources
+from import_export import fields
 from import_export.widgets import ForeignKeyWidget
+
+from core.tabular import TextCellsResource
 
 from .models import Township, Village, VillagePopulation
 
 
-class TownshipAdminResource(resources.ModelResource):
+class TownshipAdminResource(TextCellsResource):
     code = fields.Field(column_name="乡镇代码", attribute="code")
     name = fields.Field(column_name="乡镇名称", attribute="name")
 
@@ -22,7 +24,7 @@ class TownshipAdminResource(resources.ModelResource):
         report_skipped = False
 
 
-class VillageAdminResource(resources.ModelResource):
+class VillageAdminResource(TextCellsResource):
     township = fields.Field(column_name="乡镇代码", attribute="township",
                             widget=ForeignKeyWidget(Township, field="code"))
     code = fields.Field(column_name="村代码", attribute="code")
@@ -40,7 +42,7 @@ class VillageAdminResource(resources.ModelResource):
         return super().get_queryset().select_related("township")
 
 
-class VillagePopulationAdminResource(resources.ModelResource):
+class VillagePopulationAdminResource(TextCellsResource):
     village = fields.Field(column_name="村代码", attribute="village",
                            widget=ForeignKeyWidget(Village, field="code"))
     year = fields.Field(column_name="年度", attribute="year")

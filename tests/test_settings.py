@@ -30,7 +30,7 @@ def probe(env_overrides):
 
 
 def test_embedded_defaults_are_sqlite_eager_and_memory_cache():
-    found = probe({})
+    found = probe({"DEBUG": "1"})  # `make run` asks for DEBUG (Makefile)
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"].endswith("var/db.sqlite3")
     assert found["cache"].endswith("LocMemCache")
@@ -57,6 +57,29 @@ def test_check_deploy_prints_no_warning_with_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_debug_is_on_only_when_asked():
+    """A forgotten SECRET_KEY never turns DEBUG on (tracebacks and settings to a stranger): without
+    DEBUG=1 the settings refuse to start instead; with a key and nothing else, DEBUG is off."""
+    refused = run_with({}, "-c", PROBE)
+    assert refused.returncode != 0
+    assert "SECRET_KEY" in refused.stderr
+    assert probe({"SECRET_KEY": "k" * 60})["debug"] is False
+    assert probe({"DEBUG": "1"})["debug"] is True
+
+
+def test_tests_run_with_debug_off():
+    assert settings.DEBUG is False
+
+
+def test_make_run_asks_for_debug_with_the_embedded_defaults():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    for target in ("run", "demo", "migrate", "messages"):
+        result = subprocess.run(["make", "-n", "-p", target], env=env, cwd=settings.BASE_DIR,
+                                capture_output=True, text=True, timeout=60)
+        assert f"{target}: DEBUG = 1" in result.stdout, target
+    assert "run: export DEBUG ?= 1" in (settings.BASE_DIR / "Makefile").read_text()
+
+
 def test_debug_off_without_secret_key_refuses_to_start():
     result = run_with({"DEBUG": "0"}, "-c", PROBE)
     assert result.returncode != 0
@@ -71,8 +94,8 @@ def test_passwords_are_hashed_with_argon2_outside_tests():
 
 def test_the_claim_total_cost_ceiling_comes_from_the_environment():
     script = "import django; django.setup(); from django.conf import settings as s; print(repr(s.CLAIM_TOTAL_COST_MAX))"
-    assert run_with({}, "-c", script).stdout.strip() == "Decimal('5000000.00')"
-    assert run_with({"CLAIM_TOTAL_COST_MAX": "800000.00"}, "-c", script).stdout.strip() == "Decimal('800000.00')"
+    assert run_with({"DEBUG": "1"}, "-c", script).stdout.strip() == "Decimal('5000000.00')"
+    assert run_with({"DEBUG": "1", "CLAIM_TOTAL_COST_MAX": "800000.00"}, "-c", script).stdout.strip() == "Decimal('800000.00')"
     for wrong in ("abc", "0", "-1", "1E+16", "Infinity"):
-        refused = run_with({"CLAIM_TOTAL_COST_MAX": wrong}, "-c", script)
+        refused = run_with({"DEBUG": "1", "CLAIM_TOTAL_COST_MAX": wrong}, "-c", script)
         assert refused.returncode != 0 and "CLAIM_TOTAL_COST_MAX" in refused.stderr, wrong

@@ -16,7 +16,6 @@ from places.rules import is_village_code
 
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-PHONE = re.compile(r"^[0-9+\-() ]{1,20}$")
 _ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 _MISSING = object()
 

@@ -16,12 +16,15 @@ from decimal import Decimal
 from core.tabular import RowError
 from enrollment.models import Relation, Sex
 from enrollment.roster import consistency
-from enrollment.roster.cells import PHONE, check_money, check_village, parse_date, plain, quick_id_parser
+from enrollment.roster.cells import check_money, check_village, parse_date, plain, quick_id_parser
 from enrollment.roster.columns import CATEGORIES, CHILD, MANGLED_ID, RELATIONS, SEX_WORDS, SEXES, Columns
 from enrollment.roster.outcome import RosterInvalid
 from enrollment.roster.rows import Existing, HouseholdLine, KnownVillage, Row
 from enrollment.rules import (
+    PHONE_DIGITS_ONLY,
+    PHONE_MAX_DIGITS,
     InvalidIdNumber,
+    digits_only,
     looks_mangled_by_excel,
     no_policy_message,
     parse_resident_id,
@@ -215,9 +218,11 @@ def _standing_check(columns: Columns, add):
         if category is None:
             add(RowError(row, header["category"], category_text,
                          "人员类别应为 普通、五保、低保、贫困 之一")); ok = False
-        phone = plain(cells[i_phone]) if i_phone is not None else ""
-        if phone and not phone.isdigit() and not PHONE.match(phone):
-            add(RowError(row, header["phone"], phone, "联系电话只能填数字（最多20位）")); ok = False
+        phone_text = plain(cells[i_phone]) if i_phone is not None else ""
+        phone = digits_only(phone_text, max_digits=PHONE_MAX_DIGITS)
+        if phone is None:
+            add(RowError(row, header["phone"], phone_text, PHONE_DIGITS_ONLY)); ok = False
+            phone = ""
         return relation, category, phone, ok
 
     return standing

@@ -10,13 +10,15 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from claims import api as claims_api
 from claims.models import Claim, ClaimEvent, CostLine
 from claims.services import claim_settle
+from config.urls import server_error
 from facilities.models import FacilityStatus
 from tests.claims.conftest import facts, line
 from tests.factories import MemberFactory
@@ -552,3 +554,50 @@ def test_claim_data_is_what_the_claim_serializer_writes(api, member, changes):
     assert response.json() == expected
     assert api.get(f"{CLAIMS}{claim.pk}/").json() == expected
     assert api.get(CLAIMS).json()["results"] == [expected]
+
+
+# --- unhandled errors: JSON with a code -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [OperationalError("server closed the connection unexpectedly"),
+                                   InterfaceError("connection already closed")])
+def test_a_lost_database_answers_503_database_unavailable(api, member, monkeypatch, error):
+    def lost(**kwargs):
+        raise error
+
+    monkeypatch.setattr(claims_api, "claim_settle", lost)
+    response = api.post(CLAIMS, body(member), format="json")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"error": "database_unavailable",
+                               "message": "数据库暂时无法连接，本次请求未处理，请稍后重新发送（结算接口幂等）"}
+    assert Claim.objects.count() == 0
+
+
+def test_an_unhandled_error_answers_500_server_error_in_json(api, member, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("SELECT … FROM enrollment_member WHERE id_number = '420102…'")
+
+    monkeypatch.setattr(claims_api, "claim_quote", broken)
+    response = api.post(QUOTE, body(member), format="json")
+    assert response.status_code == 500
+    assert response.json()["error"] == "server_error"
+    assert "SELECT" not in response.content.decode()  # the error's text stays in the log
+
+
+@pytest.mark.parametrize("exc,status,code", [(OperationalError("gone"), 503, "database_unavailable"),
+                                             (RuntimeError("boom"), 500, "server_error")])
+def test_an_error_before_the_api_view_is_json_too(rf, exc, status, code):
+    """What fails outside DRF (a middleware reading the session) under /api/: config.urls.handler500."""
+    try:
+        raise exc
+    except Exception:
+        response = server_error(rf.get("/api/v1/claims/"))
+    assert response.status_code == status
+    assert json.loads(response.content)["error"] == code
+    try:
+        raise exc
+    except Exception:
+        page = server_error(rf.get("/claims/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

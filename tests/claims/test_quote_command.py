@@ -116,7 +116,8 @@ def test_overlap_and_duplicate_invoice_across_lines(policy, facility, county_fac
     assert [(row["ref"], row["ok"], row.get("error")) for row in rows] == [
         ("a", True, None), ("b", False, "overlapping_stay"), ("c", True, None),
         ("d", False, "duplicate_invoice"), ("e", True, None)]  # e: same number, another facility
-    assert rows[1]["message"]
+    # b's overlapping stay (a) was at F001: F002 learns neither where nor when
+    assert rows[1]["message"] == "住院期间 2026-03-07 至 2026-03-09 与该人员在其他机构的一次住院重叠"
 
 
 def test_every_refusal_code_in_order(policy, facility, member, township, village):

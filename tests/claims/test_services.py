@@ -159,6 +159,21 @@ def test_bad_amounts(policy, facility, member, admin_user, changes):
     assert nothing_written()
 
 
+def test_an_overlapping_stay_at_another_facility_is_not_described(policy, facility, county_facility, member,
+                                                                    admin_user):
+    """The refusal tells a facility that the member's stay overlaps another, never where or when
+    the other stay was when it was at another facility; at the same facility it says when."""
+    claim_submit(user=admin_user, channel=Channel.FACILITY, facts=facts(member))  # F001, 03-01 to 03-08
+    elsewhere = refused("overlapping_stay", user=admin_user, id_number=member.id_number, facility="F002",
+                        invoice_no="X-1", admission_date="2026-03-07", discharge_date="2026-03-10")
+    assert elsewhere.message == "住院期间 2026-03-07 至 2026-03-10 与该人员在其他机构的一次住院重叠"
+    for secret in ("2026-03-01", "2026-03-08", facility.code, facility.name):
+        assert secret not in elsewhere.message
+    same = refused("overlapping_stay", user=admin_user, id_number=member.id_number, invoice_no="X-2",
+                   admission_date="2026-03-07", discharge_date="2026-03-10")
+    assert same.message == "住院期间 2026-03-07 至 2026-03-10 与该人员另一次住院（2026-03-01 至 2026-03-08）重叠"
+
+
 def test_overlapping_stay_with_a_non_rejected_claim(policy, facility, county_facility, member, admin_user, reviewer,
                                                     reason):
     first = claim_submit(user=admin_user, channel=Channel.FACILITY, facts=facts(member))

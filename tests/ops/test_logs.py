@@ -153,3 +153,53 @@ def test_production_settings_write_json_lines_by_default(tmp_path):
     assert [(line["method"], line["path"], line["status"], line["request_id"], line["user_id"])
             for line in access] == [("GET", "/nothing-here/", 404, "probe-1", None)]
     assert ID_NUMBER not in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_a_command_prints_nothing_but_its_own_output(tmp_path, debug):
+    """django-axes announces itself at INFO when Django starts ("AXES: BEGIN version …"): a command
+    prints only what it did and what went wrong, so the axes logger speaks from WARNING up."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_FORMAT", "LOG_STREAM", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(SECRET_KEY="x" * 60, DEBUG=debug, ALLOWED_HOSTS="testserver",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings")
+
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, cwd=django_settings.BASE_DIR,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert "AXES" not in result.stderr
+    assert result.stderr == ""
+
+
+def _percent_encoded(text: str) -> str:
+    return "".join(f"%{ord(character):02X}" for character in text)
+
+
+SPACED_ID = f"{ID_NUMBER[:6]}%20{ID_NUMBER[6:14]}%20{ID_NUMBER[14:]}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("written", [SPACED_ID, _percent_encoded(ID_NUMBER), f"{ID_NUMBER[:14]}%20{ID_NUMBER[14:]}",
+                                     _percent_encoded(f"{ID_NUMBER[:6]} {ID_NUMBER[6:]}")])
+def test_a_percent_encoded_id_number_in_the_path_is_masked_in_every_line(client, json_lines, written):
+    response = client.get(f"/api/v1/members/{written}/")
+
+    assert response.status_code in (401, 403)
+    lines = json_lines()
+    [line] = access_lines(lines)
+    assert line["path"] == "/api/v1/members/[ID]/"
+    dumped = json.dumps(lines)
+    for fragment in (ID_NUMBER, ID_NUMBER[:6], ID_NUMBER[6:14], written):
+        assert fragment not in dumped
+
+
+def test_redact_masks_id_numbers_after_percent_decoding():
+    raw = f'"GET /api/v1/members/{_percent_encoded(ID_NUMBER)}/ HTTP/1.1" 404'
+    assert redact(raw) == '"GET /api/v1/members/[ID]/ HTTP/1.1" 404'
+    assert redact(f'"GET /api/v1/members/{SPACED_ID}/ HTTP/1.1" 404') == '"GET /api/v1/members/[ID]/ HTTP/1.1" 404'
+    assert redact(f"member {ID_NUMBER[:6]} {ID_NUMBER[6:]}") == "member [ID]"
+    # nothing else changes: a percent sign that is no escape, dates, invoice numbers, a duration
+    for text in ("rate 95% of 2026", "invoice F001-2026-000123 of 2026-03-08", "GET /x 200 12.3ms",
+                 "100%20 done"):
+        assert redact(text) == text

@@ -9,6 +9,7 @@ import secrets
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from tests.conftest import login_in_browser
@@ -153,3 +154,23 @@ def test_swagger_ui_and_staff_pages_run_under_the_policy_in_a_browser(transactio
     page.goto(f"{live_server.url}/public/")
     page.wait_for_load_state("networkidle")
     assert violations == []
+
+
+@pytest.mark.django_db
+def test_signed_in_responses_are_never_stored_and_public_pages_keep_their_caching(client, clerk, users_by_role):
+    public = client.get("/public/")
+    assert public.status_code == 200
+    assert "no-store" not in public.get("Cache-Control", "")
+
+    client.force_login(clerk)
+    for path in ("/", "/public/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"], path
+        assert "private" in response["Cache-Control"], path
+    client.logout()
+
+    token = Token.objects.create(user=users_by_role[Role.FACILITY_CLERK])
+    api = client.get("/api/v1/claims/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.status_code == 200
+    assert "no-store" in api["Cache-Control"]

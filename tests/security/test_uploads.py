@@ -30,6 +30,7 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"0" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64
+PNG_THEN_HTML = b"\x89PNG\r\n\x1a\n<html><body><script>alert(document.cookie)</script></body></html>"
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
 
 SCAN_REFUSALS = [("invoice.pdf", EXE), ("invoice.pdf", HTML), ("photo.jpg", b"GIF89a" + b"\x00" * 40),
@@ -153,6 +154,25 @@ def test_claim_scans_are_served_only_within_scope(client, claim, clerk, other_cl
         facility=FacilityFactory(code="F009", name="别处卫生院", township=township))
     client.force_login(elsewhere_clerk)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("add", ["claim", "inspection"])
+def test_a_disguised_file_is_stored_under_the_extension_of_its_detected_type(clerk, claim, officer, inspection,
+                                                                             settings, add):
+    """A PNG signature followed by HTML, named evil.html, is a PNG to the checks: it is stored as
+    ….png, never under .html (a file served or opened by its name would run as a page)."""
+    from oversight.services import inspection_document_add
+
+    upload = SimpleUploadedFile("evil.html", PNG_THEN_HTML, content_type="text/html")
+    if add == "claim":
+        document = claim_services.claim_document_add(user=clerk, claim=claim, upload=upload)
+    else:
+        document = inspection_document_add(user=officer, inspection=inspection, upload=upload)
+    assert document.content_type == "image/png"
+    assert document.file.name.endswith(".png") and ".htm" not in document.file.name
+    [stored] = stored_files(settings)
+    assert stored.suffix == ".png" and stored.read_bytes() == PNG_THEN_HTML
+    assert document.original_name == "evil.html"  # what the clerk uploaded, for the list
 
 
 # --- inspection documents ---------------------------------------------------------------------

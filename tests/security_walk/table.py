@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "home": Rule(STAFF),
     "login": Rule(PUBLIC, anonymous=200, ok=302),  # a logged-in user is sent home
     "logout": Rule(STAFF, every_role=405),  # POST only (Django's LogoutView)
+    "password_change": Rule(STAFF),  # every signed-in user, their own password
     "set_language": Rule(PUBLIC, anonymous=302, ok=302),  # GET changes nothing, back to the page
     # enrollment
     "enrollment:household_search": Rule("enrollment.view"),
