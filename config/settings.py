@@ -2,7 +2,8 @@
 
 Embedded default (DEBUG=1, which `make run` sets): SQLite file, Celery eager, local-memory cache,
 an embedded development key. Production: DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS.
-DEBUG is on only when asked (DEBUG=1): a forgotten SECRET_KEY refuses to start, never turns it on.
+DEBUG is on only when asked (DEBUG=1): a forgotten SECRET_KEY never turns it on, and the web server
+refuses to serve without one unless DEBUG is asked for.
 """
 import os
 from datetime import timedelta
@@ -29,10 +30,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "embedded-development-only-key-do-not-use-in-production-" + "x" * 20
+# Without SECRET_KEY this is the embedded default (management commands, the demo, tests): a
+# development key, and DEBUG still off unless asked. The web server refuses to serve with it
+# outside DEBUG (config/wsgi.py, config/asgi.py), and `check --deploy` warns about it.
+EMBEDDED_KEY = not SECRET_KEY
+if EMBEDDED_KEY:
+    SECRET_KEY = "django-insecure-embedded-development-only-key-" + "x" * 20
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -180,8 +183,10 @@ MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # the embedded default serves static files as they are (no collectstatic needed, e.g. for
+        # the PDFs a command renders); production serves the collected, hashed files
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEBUG or EMBEDDED_KEY
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -357,6 +362,9 @@ LOGGING = {
         # django-axes announces itself at INFO whenever Django starts ("AXES: BEGIN version …"):
         # commands print only what they did and what went wrong; lockouts are logged at WARNING.
         "axes": {"level": "WARNING"},
+        # WeasyPrint narrates each step of a PDF at INFO, fontTools its subsetting: not the user's news
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
         # Django writes raw paths ("Not Found: /api/v1/members/<ID number>/"); masked at the source.
         "django.request": {"filters": ["redact"]},
         "django.server": {"filters": ["redact"], "propagate": True},

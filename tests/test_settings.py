@@ -58,13 +58,25 @@ def test_check_deploy_prints_no_warning_with_production_settings():
 
 
 def test_debug_is_on_only_when_asked():
-    """A forgotten SECRET_KEY never turns DEBUG on (tracebacks and settings to a stranger): without
-    DEBUG=1 the settings refuse to start instead; with a key and nothing else, DEBUG is off."""
-    refused = run_with({}, "-c", PROBE)
-    assert refused.returncode != 0
-    assert "SECRET_KEY" in refused.stderr
+    """A forgotten SECRET_KEY never turns DEBUG on (tracebacks and settings to a stranger): the
+    embedded default (commands, the demo) runs with DEBUG off; with a key and nothing else, DEBUG
+    is off; DEBUG=1 turns it on."""
+    assert probe({})["debug"] is False
     assert probe({"SECRET_KEY": "k" * 60})["debug"] is False
     assert probe({"DEBUG": "1"})["debug"] is True
+
+
+def test_commands_run_on_the_embedded_defaults_without_any_setting(tmp_path):
+    """The contract's commands run as a user types them, with no environment: DEBUG off, and the
+    PDFs they render find their static files without collectstatic."""
+    result = run_with({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, "manage.py", "migrate", "-v", "0")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "report.pdf"
+    result = run_with({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, "manage.py", "fund_report",
+                      "--year", "2026", "--month", "3", "--format", "pdf", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    assert result.stderr == ""
 
 
 def test_tests_run_with_debug_off():
@@ -80,10 +92,20 @@ def test_make_run_asks_for_debug_with_the_embedded_defaults():
     assert "run: export DEBUG ?= 1" in (settings.BASE_DIR / "Makefile").read_text()
 
 
-def test_debug_off_without_secret_key_refuses_to_start():
-    result = run_with({"DEBUG": "0"}, "-c", PROBE)
+def test_the_web_server_refuses_the_embedded_key_without_debug():
+    refused = run_with({"DEBUG": "0"}, "-c", "import config.wsgi")
+    assert refused.returncode != 0
+    assert "SECRET_KEY" in refused.stderr
+    assert run_with({"DEBUG": "1"}, "-c", "import config.wsgi").returncode == 0
+    assert run_with({"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "a.example"}, "-c",
+                    "import config.wsgi").returncode == 0
+
+
+def test_check_deploy_warns_about_the_embedded_key():
+    result = run_with({"DEBUG": "0", "ALLOWED_HOSTS": "ncms.example.gov.cn"}, "manage.py", "check", "--deploy",
+                      "--fail-level", "WARNING")
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert "SECRET_KEY" in result.stdout + result.stderr
 
 
 def test_passwords_are_hashed_with_argon2_outside_tests():
