@@ -21,6 +21,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import capability_required, user_can
 from claims.models import Claim, ClaimStatus
 from core.errors import NcmsError
+from core.money import ZERO
+from core.tabular import text_cell
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerTransaction
@@ -191,11 +193,16 @@ def bank_file(request):
     for claim in sorted(claims, key=lambda c: c.pk):
         household = claim.member.household
         head = household.head.name if household.head_id else claim.member.name
-        sheet.append([head, household.bank_name, household.bank_account, claim.compensation, claim.invoice_no,
-                      claim.member.name, household.number])
+        # text as text: a name or bank typed as "=HYPERLINK(...)" never becomes a live formula
+        sheet.append([text_cell(head), text_cell(household.bank_name), text_cell(household.bank_account),
+                      claim.compensation, text_cell(claim.invoice_no), text_cell(claim.member.name),
+                      text_cell(household.number)])
         row = sheet.max_row
         sheet.cell(row=row, column=3).number_format = "@"
-        sheet.cell(row=row, column=4).number_format = "0.00"
+        sheet.cell(row=row, column=4).number_format = "#,##0.00"
+    # the total row the bank checks the transfer against
+    sheet.append([f"合计 {len(claims)} 笔", None, None, sum((claim.compensation for claim in claims), ZERO)])
+    sheet.cell(row=sheet.max_row, column=4).number_format = "#,##0.00"
     for letter, width in zip("ABCDEFG", (12, 20, 26, 12, 22, 12, 16)):
         sheet.column_dimensions[letter].width = width
     buffer = BytesIO()

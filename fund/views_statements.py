@@ -29,12 +29,11 @@ from django.views.decorators.http import require_POST
 from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
 from core.money import ZERO, amount_in_words
+from core.tabular import text_cell
 from facilities.models import Facility
 
 from .models import FacilityStatement
 from .statements import Statement, statement_compute, statement_pay, statements_for_month
-
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def last_complete_month(today: date | None = None) -> tuple[int, int]:
@@ -191,9 +190,8 @@ STATEMENT_BANK_FILE_HEADER = ["机构代码", "机构名称", "开户银行", "�
 
 
 def _text(value: str) -> str:
-    """A text cell a spreadsheet never reads as a formula (a name or account starting with = + - @)."""
-    value = value or ""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """A text cell a spreadsheet never reads as a formula (core.tabular.text_cell)."""
+    return text_cell(value or "")
 
 
 @capability_required("fund.statements")

@@ -127,10 +127,24 @@ def test_bank_file_lists_each_household_account_as_text(client, funded, cashier,
     sheet = load_workbook(BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("户主姓名", "开户银行", "银行账号", "金额", "发票号", "参合人员", "户号")
-    assert [(r[1], r[2], Decimal(str(r[3])), r[4]) for r in rows[1:]] == [
+    assert [(r[1], r[2], Decimal(str(r[3])), r[4]) for r in rows[1:-1]] == [
         ("农商银行", "6228480012345678901", Decimal("810.00"), claims[0].invoice_no),
         ("农商银行", "6228480012345678901", Decimal("120.50"), claims[1].invoice_no)]
     assert sheet.cell(row=2, column=3).data_type == "s" and sheet.cell(row=2, column=3).number_format == "@"
+    # a total row the bank checks the transfer against, the amount numeric
+    assert rows[-1][0] == "合计 2 笔" and Decimal(str(rows[-1][3])).quantize(Decimal("0.01")) == Decimal("930.50")
+
+
+def test_bank_file_writes_text_as_text(client, funded, cashier, village):
+    claim = approved_claim(village, "810.00")
+    household = claim.member.household
+    household.bank_name = '=HYPERLINK("http://evil.example/","农村商业银行")'
+    household.save()
+    client.force_login(cashier)
+    response = client.get(reverse("fund:bank_file"), {"claim": [claim.pk]})
+    sheet = load_workbook(BytesIO(response.content)).active
+    assert sheet.cell(row=2, column=2).value == "'" + household.bank_name
+    assert sheet.cell(row=2, column=2).data_type == "s"
 
 
 def test_reconciliation_page_lists_differences(client, funded, users_by_role, village):
