@@ -22,6 +22,7 @@ from enrollment.roster.outcome import RosterInvalid
 from enrollment.roster.rows import Existing, HouseholdLine, KnownVillage, Row
 from enrollment.rules import (
     InvalidIdNumber,
+    household_number_problem,
     looks_mangled_by_excel,
     no_policy_message,
     parse_resident_id,
@@ -133,6 +134,10 @@ def _place_check(columns: Columns, villages, township_id, add):
             add(RowError(row, header["household_no"], household_no, "户号不能为空")); ok = False
         elif len(household_no) > 30:
             add(RowError(row, header["household_no"], household_no, "户号最长30个字符")); ok = False
+        elif not village_reason and household_no.isdigit():
+            number_reason = household_number_problem(household_no, village_text, digits_only=True)
+            if number_reason:
+                add(RowError(row, header["household_no"], household_no, number_reason)); ok = False
         head_raw = cells[i_head]
         head_text = str(head_raw).upper()
         if not head_text:
