@@ -4,6 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from core.tabular import errors_summary
+
 
 def file_bytes(file: str) -> tuple[Path, bytes]:
     """The named file and its bytes; CommandError in a clerk's words when it cannot be read."""
@@ -18,7 +20,10 @@ def file_bytes(file: str) -> tuple[Path, bytes]:
 
 def file_refused(stderr, refusal) -> CommandError:
     """Write every bad row of a refused file to stderr (one line each, as the contract words them)
-    and return the command's error, which says how many there were."""
+    and return the command's error: the summary line, which says how many there were and, when
+    one kind of mistake repeats, how many of each kind (column and reason) and on which rows first."""
     for error in refusal.errors:
         stderr.write(str(error))
-    return CommandError(f"{refusal.message}（共{len(refusal.errors)}处错误）")
+    summary = errors_summary(refusal.errors, repeats_only=True)
+    summary = f"；{summary}" if summary else ""
+    return CommandError(f"{refusal.message}（共{len(refusal.errors)}处错误{summary}）")

@@ -151,7 +151,7 @@ def _place_check(columns: Columns, villages, township_id, add):
 
 def _person_check(columns: Columns, today: date, add):
     header, index = columns.header, columns.index
-    i_name, i_id, i_sex, i_birth = index["name"], index["id_number"], index["sex"], index["birth_date"]
+    i_name, i_id, i_sex, i_birth = index["name"], index["id_number"], index.get("sex"), index.get("birth_date")
     quick_id = quick_id_parser(today)
     dates: dict[str, date | None] = {}
 
@@ -175,20 +175,24 @@ def _person_check(columns: Columns, today: date, add):
                 resident = quick_id(id_text) or parse_resident_id(id_text, today=today)
             except InvalidIdNumber as exc:
                 add(RowError(row, header["id_number"], str(id_raw), str(exc))); ok = False
-        sex_text = cells[i_sex]
+        # sex and birth date follow from the ID: a blank cell (or no such column) takes them from
+        # it, a given one must agree with it
+        sex_text = cells[i_sex] if i_sex is not None else ""
         sex = SEXES.get(sex_text) or SEXES.get(sex_text.lower())
-        if sex is None:
+        if not sex_text:
+            sex = resident.sex if resident is not None else None
+        elif sex is None:
             add(RowError(row, header["sex"], sex_text, "性别应为 男 或 女（或 M、F）")); ok = False
         elif resident is not None and resident.sex != sex:
             add(RowError(row, header["sex"], sex_text,
                          f"性别与身份证号不符：按身份证号应为{SEX_WORDS[resident.sex]}")); ok = False
-        birth_text = cells[i_birth]
+        birth_text = cells[i_birth] if i_birth is not None else ""
         if birth_text in dates:
             birth = dates[birth_text]
         else:
             birth = dates[birth_text] = parse_date(birth_text)
         if not birth_text:
-            add(RowError(row, header["birth_date"], birth_text, "出生日期不能为空")); ok = False
+            birth = resident.birth_date if resident is not None else None
         elif birth is None:
             add(RowError(row, header["birth_date"], birth_text,
                          "出生日期不是有效日期，应写成 1990-01-31 的样式")); ok = False
