@@ -46,7 +46,7 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     never reaches it (the receipt is unique per year in the database too).
     """
     errors: list[RowError] = []
-    place = _place_check(columns, villages, township_id, errors.append)
+    place = _place_check(columns, villages, township_id, existing.households, errors.append)
     person = _person_check(columns, today, errors.append)
     standing = _standing_check(columns, errors.append)
     payment = _payment_check(columns, year, contribution_amount, errors.append)
@@ -110,7 +110,7 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     return good
 
 
-def _place_check(columns: Columns, villages, township_id, add):
+def _place_check(columns: Columns, villages, township_id, registered, add):
     header, index = columns.header, columns.index
     i_village, i_household, i_head = index["village_code"], index["household_no"], index["head_id_number"]
     village_checks: dict[str, tuple] = {}
@@ -134,7 +134,8 @@ def _place_check(columns: Columns, villages, township_id, add):
             add(RowError(row, header["household_no"], household_no, "户号不能为空")); ok = False
         elif len(household_no) > 30:
             add(RowError(row, header["household_no"], household_no, "户号最长30个字符")); ok = False
-        elif not village_reason and household_no.isdigit():
+        elif not village_reason and household_no.isdigit() and household_no not in registered:
+            # a new number in digits follows the county's numbering (one registered before stays)
             number_reason = household_number_problem(household_no, village_text, digits_only=True)
             if number_reason:
                 add(RowError(row, header["household_no"], household_no, number_reason)); ok = False

@@ -636,3 +636,11 @@ def test_a_blank_sex_beside_a_bad_id_adds_no_error_of_its_own(village):
 def test_a_given_sex_still_has_to_agree_with_the_id(village):
     error = one_error(bad(1, sex="男", birth_date=""))
     assert (error.column, error.reason) == ("sex", "性别与身份证号不符：按身份证号应为女")
+
+
+def test_a_household_registered_before_keeps_its_number(village):
+    rows = family()[3:]
+    rows[0] = {**rows[0], "household_no": "12345"}
+    HouseholdFactory(village=village, number="12345")
+    run(csv_bytes(rows))
+    assert Household.objects.get(number="12345").members.get().id_number == OTHER_HEAD_ID
