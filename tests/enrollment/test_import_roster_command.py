@@ -158,3 +158,16 @@ def test_a_few_different_mistakes_need_no_summary(village, roster, capsys):
     path = roster(csv_bytes(rows, headers=ZH_HEADERS))
     assert manage("import_roster", str(path), "--year", "2026") == 1
     assert "按原因汇总" not in capsys.readouterr().err
+
+
+def test_max_errors_stops_the_list_and_the_summary_still_counts_all(village, roster, capsys):
+    from tests.enrollment.roster_data import many
+
+    rows = [{**row, "contribution": "300.00"} for row in many(30)]
+    path = roster(csv_bytes(rows, headers=ZH_HEADERS))
+    assert manage("import_roster", str(path), "--year", "2026", "--max-errors", "5") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 7
+    assert [line[:4] for line in lines[:5]] == ["第2行 ", "第3行 ", "第4行 ", "第5行 ", "第6行 "]
+    assert lines[5] == "……另有25处错误未逐行列出"
+    assert "（共30处错误；按原因汇总：" in lines[6] and " 30处（第2、3、4、5、6行等）" in lines[6]
