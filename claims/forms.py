@@ -58,7 +58,7 @@ class ClaimEntryForm(forms.Form):
 
     member = MemberChoiceField(label=_("参合人员"), queryset=Member.objects.none(),
                                widget=forms.RadioSelect, error_messages={
-                                   "required": _("请先按身份证号或合作医疗证号查找并选择参合人员"),
+                                   "required": _("请先按姓名、身份证号或合作医疗证号查找并选择参合人员"),
                                    "invalid_choice": _("请选择本乡镇的参合人员")})
     facility = forms.ModelChoiceField(label=_("定点医疗机构"), queryset=Facility.objects.order_by("code"),
                                       empty_label=_("请选择医疗机构"))

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, Sum, Value, When
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from claims.models import Claim, ClaimEvent, Recovery
 from claims.workflow import ACTION_WORDS
@@ -65,21 +66,39 @@ def queue_summary(claims) -> dict:
 # --- entry: finding the member ----------------------------------------------------------------
 
 
+# Which field of a member the entry page's finder matched (ID and card first, then the exact name).
+MATCH_WORDS = {"id_number": gettext_lazy("身份证号"), "card": gettext_lazy("合作医疗证号"),
+               "name": gettext_lazy("姓名")}
+
+
 def member_lookup(*, user, text: str, limit: int = 20):
-    """Members of the user's township with this resident ID number or co-op card number (the
-    whole household), each with `enrolled_years`; none for an empty text."""
-    text = (text or "").strip().replace(" ", "").upper()
+    """Members of the user's township with this resident ID number, co-op card number (the whole
+    household) or name (a part of it will do), each with `enrolled_years` and `matched` (which field
+    matched: "id_number", "card" or "name"; `matched_words` says it); ID and card matches first.
+    None for an empty text."""
+    text = (text or "").strip().replace(" ", "").replace("\u3000", "")
+    key = text.upper()
     if not text:
         return []
     members = list(
         Member.objects.for_user(user)
-        .filter(Q(id_number=text) | Q(household__card_number__iexact=text))
+        .filter(Q(id_number=key) | Q(household__card_number__iexact=key) | Q(name__contains=text))
         .select_related("household__village__township")
         .prefetch_related(Prefetch("enrollments", queryset=Enrollment.objects.order_by("-year")))
-        .order_by("household__number", "id")[:limit]
+        .annotate(match_rank=Case(When(id_number=key, then=Value(0)),
+                                  When(household__card_number__iexact=key, then=Value(1)),
+                                  When(name=text, then=Value(2)), default=Value(3)))
+        .order_by("match_rank", "household__number", "id")[:limit]
     )
     for member in members:
         member.enrolled_years = [enrollment.year for enrollment in member.enrollments.all()]
+        if member.id_number == key:
+            member.matched = "id_number"
+        elif member.household.card_number.upper() == key:
+            member.matched = "card"
+        else:
+            member.matched = "name"
+        member.matched_words = MATCH_WORDS[member.matched]
     return members
 
 

@@ -92,8 +92,8 @@ def claim_create(request):
 @capability_required("claims.enter")
 @require_http_methods(["GET"])
 def member_lookup(request):
-    """The entry page's member finder (htmx partial): by resident ID or co-op card number, own
-    township only. One match is chosen at once and the quote is asked to refresh."""
+    """The entry page's member finder (htmx partial): by name, resident ID or co-op card number,
+    own township only, each match saying which field it matched. One match is chosen at once and the quote is asked to refresh."""
     text = request.GET.get("q", "")
     members = selectors.member_lookup(user=request.user, text=text)
     response = render(request, "claims/_member_choices.html", {
@@ -103,13 +103,31 @@ def member_lookup(request):
     return response
 
 
+NOT_GIVEN = {"required", "invalid_choice"}
+
+
 def _quote_context(request, form, lines) -> dict:
     """What the quote panel shows: the breakdown explained, the refusal, or what is missing."""
     form_ok, lines_ok = form.is_valid(), lines.is_valid()
     total, outside = lines.totals() if lines_ok else (None, None)
     if not (form_ok and lines_ok):
-        missing = [str(form.fields[name].label) for name in form.errors if name in form.fields and name != "scans"]
-        problems = [str(error) for error in form.non_field_errors()] + [str(e) for e in lines.non_form_errors()]
+        # a field left empty (or a choice not in the clerk's reach) is missing; a field given but
+        # wrong says what is wrong (出院日期早于入院日期), not that it is missing
+        missing, wrong = [], []
+        for name, errors in form.errors.as_data().items():
+            if name not in form.fields or name == "scans":
+                continue
+            if all(error.code in NOT_GIVEN for error in errors):
+                missing.append(str(form.fields[name].label))
+            else:
+                label = str(form.fields[name].label)
+                for error in errors:
+                    if error.code in NOT_GIVEN:
+                        continue
+                    text = "；".join(error.messages)
+                    wrong.append(text if label in text else f"{label}：{text}")
+        problems = ([str(error) for error in form.non_field_errors()] + wrong
+                    + [str(e) for e in lines.non_form_errors()])
         for number, line_form in enumerate(lines.forms, start=1):
             for field, errors in line_form.errors.items():
                 label = line_form.fields[field].label if field in line_form.fields else ""

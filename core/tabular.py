@@ -175,6 +175,64 @@ class RowError:
         return f"第{self.row}行 {self.column}「{self.value}」：{self.reason}"
 
 
+@dataclass(frozen=True)
+class ErrorGroup:
+    """The problems of a refused file that share a column and a reason: how many, and the first
+    few rows they are on (a file with thousands of bad rows usually has a few kinds of mistake)."""
+
+    column: str
+    reason: str
+    count: int
+    rows: tuple[int, ...]
+
+    def __str__(self) -> str:
+        rows = "、".join(str(row) for row in self.rows)
+        more = "等" if self.count > len(self.rows) else ""
+        where = f"（第{rows}行{more}）" if rows else ""
+        column = f"{self.column}：" if self.column else ""
+        return f"{column}{self.reason} {self.count}处{where}"
+
+
+def _error_fields(error) -> tuple[int, str, str]:
+    """(row, column, reason) of a RowError, of its stored dict, or of a line error of a JSON-lines
+    file (`line`, `field`)."""
+    if isinstance(error, dict):  # as an import job stores them
+        return error.get("row", 0), error.get("column", ""), error.get("reason", "")
+    row = getattr(error, "row", None)
+    if row is None:
+        return getattr(error, "line", 0), getattr(error, "field", ""), error.reason
+    return row, error.column, error.reason
+
+
+def group_errors(errors: Iterable, *, first_rows: int = 5) -> list[ErrorGroup]:
+    """The errors (RowError, or their stored dicts) grouped by (column, reason), the largest group
+    first (then by the first row it is on), each with its count and its first `first_rows` rows."""
+    counts: dict[tuple[str, str], int] = {}
+    rows: dict[tuple[str, str], list[int]] = {}
+    for error in errors:
+        row, column, reason = _error_fields(error)
+        key = (column, reason)
+        counts[key] = counts.get(key, 0) + 1
+        listed = rows.setdefault(key, [])
+        if len(listed) < first_rows and row > 0 and row not in listed:
+            listed.append(row)
+    order = sorted(counts, key=lambda key: (-counts[key], rows[key][0] if rows[key] else 0))
+    return [ErrorGroup(column, reason, counts[(column, reason)], tuple(rows[(column, reason)]))
+            for column, reason in order]
+
+
+def errors_summary(errors: list, *, groups: int = 10, repeats_only: bool = False) -> str:
+    """One line saying how many problems there are of each kind (the `groups` largest kinds);
+    with `repeats_only`, "" when no kind repeats (each line already says it all)."""
+    grouped = group_errors(errors)
+    if repeats_only and all(group.count == 1 for group in grouped):
+        return ""
+    text = "；".join(str(group) for group in grouped[:groups])
+    if len(grouped) > groups:
+        text += f"；另有{len(grouped) - groups}类问题"
+    return f"按原因汇总：{text}" if text else ""
+
+
 class TableInvalid(NcmsError):
     """A file refused whole; `.errors` lists every invalid row (nothing was written)."""
 

@@ -4,6 +4,8 @@ The forms parse and give early, field-level messages (the ID checked per GB 1164
 places); the services in enrollment/services.py decide and write.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,7 @@ from enrollment.rules import (
     PHONE_MAX_DIGITS,
     InvalidIdNumber,
     digits_only,
+    household_number_problem,
     parse_resident_id,
 )
 from places.models import Village
@@ -98,6 +101,7 @@ def _check_against_id(form: forms.Form, prefix: str = "") -> None:
 
 
 SEX_CHOICES = [("", _("按身份证号"))] + list(Sex.choices)
+RELATION_CHOICES = [("", _("请选择"))] + list(Relation.choices)
 
 
 class DigitsField(forms.CharField):
@@ -127,9 +131,17 @@ class MemberForm(forms.Form):
                             help_text=_("可不填，按身份证号自动填写"))
     birth_date = forms.DateField(label=_("出生日期"), required=False, widget=date_input(),
                                  help_text=_("可不填，按身份证号自动填写"))
-    relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices)
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=RELATION_CHOICES,
+                                 error_messages={"required": _("请选择与户主的关系")})
     category = forms.ChoiceField(label=_("人员类别"), choices=Category.choices, initial=Category.ORDINARY)
     phone = phone_field(_("联系电话"))
+
+    def __init__(self, *args, household=None, **kwargs):
+        """A member added to `household` starts with no relation chosen when the household has a
+        head already (户主 would be refused), and as its head when it has none."""
+        super().__init__(*args, **kwargs)
+        if household is not None and "relation" not in self.initial:
+            self.initial["relation"] = "" if household.head_id else Relation.HEAD
 
     def clean(self):
         cleaned = super().clean()
@@ -164,7 +176,8 @@ class HouseholdForm(forms.Form):
 class HouseholdCreateForm(HouseholdForm):
     """A new household and its head (户主), registered together."""
 
-    number = forms.CharField(label=_("户号"), max_length=30, help_text=_("全县唯一；合作医疗证号为 HZ+户号"))
+    number = forms.CharField(label=_("户号"), max_length=30,
+                             help_text=_("村代码（12位）加4位序号，共16位数字，全县唯一；合作医疗证号为 HZ+户号"))
     head_name = forms.CharField(label=_("户主姓名"), max_length=30)
     head_id_number = IdNumberField(label=_("户主身份证号"))
     head_sex = forms.ChoiceField(label=_("户主性别"), choices=SEX_CHOICES, required=False)
@@ -178,6 +191,11 @@ class HouseholdCreateForm(HouseholdForm):
     def clean(self):
         cleaned = super().clean()
         _check_against_id(self, prefix="head_")
+        number, village = (cleaned.get("number") or "").strip(), cleaned.get("village")
+        if number and village is not None:
+            problem = household_number_problem(number, village.code)
+            if problem:
+                self.add_error("number", problem)
         return cleaned
 
     def household_kwargs(self) -> dict:
@@ -196,10 +214,34 @@ PAYER_CHOICES = [("", _("自动（五保、低保、贫困为民政代缴，其�
 
 
 class ContributionForm(forms.Form):
+    """One member's contribution. `amount` is the year's standard amount (the policy's
+    `contribution.individual`): the field starts with it, says it, and refuses any other amount
+    in the same words as the service (enrollment.rules.wrong_amount_message)."""
+
     contribution = MoneyField(label=_("缴费金额（元）"))
     receipt_no = forms.CharField(label=_("收据号"), max_length=40)
     paid_date = forms.DateField(label=_("缴费日期"), widget=date_input())
     payer = forms.ChoiceField(label=_("缴费方式"), choices=PAYER_CHOICES, required=False)
+
+    def __init__(self, *args, year: int, amount: Decimal | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.year, self.amount = year, amount
+        if amount is not None:
+            field = self.fields["contribution"]
+            self.initial.setdefault("contribution", amount)
+            field.help_text = _("标准金额 %(amount)s 元（%(year)s年度补偿方案规定的个人缴费），不能改为其他金额") % {
+                "amount": f"{amount:.2f}", "year": year}
+            field.error_messages = {**field.error_messages,
+                                    "required": _("请填写缴费金额：标准金额为 %(amount)s 元") % {"amount": f"{amount:.2f}"}}
+
+    def clean_contribution(self):
+        value = self.cleaned_data["contribution"]
+        if self.amount is not None and value != self.amount:
+            raise forms.ValidationError(
+                _("缴费金额应为%(year)s年度补偿方案规定的个人缴费 %(amount)s 元，个人缴纳或民政代缴都是这个金额"
+                  "（填写的是 %(given)s 元）") % {"year": self.year, "amount": f"{self.amount:.2f}", "given": f"{value:.2f}"},
+                code="bad_contribution")
+        return value
 
 
 def receipt_sequence(first: str, count: int) -> list[str]:

@@ -83,6 +83,29 @@ def make_resident_id(region: str, birth_date: date, sequence: int, sex: str) -> 
     return body + id_check_character(body)
 
 
+HOUSEHOLD_SERIAL_DIGITS = 4
+
+
+def household_number_problem(number: str, village_code: str, *, digits_only: bool = False) -> str | None:
+    """Why a household number (户号) is not built as the county builds them, or None.
+
+    A household number is its village's 12-digit code followed by a 4-digit serial: 16 digits
+    (4201021002010001), as the demo county and the clerk pages number households. The clerk's form
+    holds every new number to it. A roster (docs/contract.md, "Roster file": any number unique in
+    the county) may carry numbers of an older numbering with letters (H0001); `digits_only` checks
+    only the numbers written in digits alone, which are meant to follow the county's numbering
+    (12345 is a serial without its village code)."""
+    text = (number or "").strip()
+    if digits_only and not (text.isascii() and text.isdigit()):
+        return None
+    width = len(village_code) + HOUSEHOLD_SERIAL_DIGITS
+    if (len(text) == width and text.isascii() and text.isdigit() and text.startswith(village_code)
+            and int(text[len(village_code):]) > 0):
+        return None
+    return (f"户号应为所在村的村代码{village_code}加{HOUSEHOLD_SERIAL_DIGITS}位序号，共{width}位数字，"
+            f"例如{village_code}{1:0{HOUSEHOLD_SERIAL_DIGITS}d}")
+
+
 def no_policy_message(year: int) -> str:
     """Why no contribution of `year` is recorded before the year's policy is loaded."""
     return f"{year}年度的补偿方案还没有导入，不能登记缴费：请先导入{year}年度的补偿方案"

@@ -29,6 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from core.errors import NcmsError
+from core.tabular import group_errors
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid, roster_import
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_TIMEOUT = 60 * 60 * 24
 MAX_STORED_ERRORS = 1000
+MAX_STORED_GROUPS = 100
 RUNNABLE = {ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING}
 # first key of the advisory lock a worker holds on a job while it imports it (second key: job id)
 JOB_LOCK_CLASS = 70701
@@ -71,6 +73,13 @@ def progress_read(job: ImportJob) -> dict:
     percent = min(100, done * 100 // total) if total else (100 if job.status == ImportJob.Status.DONE else 0)
     return {"status": job.status, "status_display": str(job.get_status_display()), "done": done,
             "total": total, "percent": percent, "finished": finished}
+
+
+def error_groups_as_json(errors) -> list[dict]:
+    """The errors grouped by column and reason (core.tabular.group_errors), counted over the whole
+    list: the job keeps only the first MAX_STORED_ERRORS errors themselves."""
+    return [{"column": g.column, "reason": g.reason, "count": g.count, "rows": list(g.rows)}
+            for g in group_errors(errors)[:MAX_STORED_GROUPS]]
 
 
 def errors_as_json(errors) -> list[dict]:
@@ -113,7 +122,8 @@ def _import_job_run(job_id: int) -> None:
     except RosterInvalid as exc:
         # the database changed since the preview (someone else imported): refused whole
         _finish(job, ImportJob.Status.INVALID, errors=errors_as_json(exc.errors),
-                summary={**job.summary, "error_count": len(exc.errors), "message": exc.message})
+                summary={**job.summary, "error_count": len(exc.errors), "message": exc.message,
+                         "groups": error_groups_as_json(exc.errors)})
         return
     except NcmsError as exc:
         _finish(job, ImportJob.Status.FAILED, errors=[{"row": 0, "column": "", "value": "",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("households/<int:pk>/card.pdf", views.household_card_pdf, name="household_card_pdf"),
     # roster import and export (views_import.py)
     path("import/", views_import.roster_import, name="roster_import"),
+    path("import/template.<str:fmt>", views_import.roster_template, name="roster_template"),
     path("import/<int:pk>/", views_import.roster_import_detail, name="roster_import_detail"),
     path("import/<int:pk>/progress/", views_import.roster_import_progress, name="roster_import_progress"),
     path("export/roster.xlsx", views_import.roster_export, name="roster_export"),

@@ -138,7 +138,7 @@ def household_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def member_add(request, pk):
     household = get_object_or_404(Household.objects.for_user(request.user), pk=pk)
-    form = MemberForm(request.POST or None)
+    form = MemberForm(request.POST or None, household=household)
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_add(user=request.user, household=household, **form.service_kwargs())
@@ -177,8 +177,8 @@ def enrollment_record(request, pk):
     year = scheme_year()
     existing = Enrollment.objects.filter(member=member, year=year).select_related("recorded_by").first()
     amount = services.year_contribution(year)
-    initial = {"contribution": amount, "paid_date": timezone.localdate()}
-    form = ContributionForm(request.POST or None, initial=initial)
+    form = ContributionForm(request.POST or None, initial={"paid_date": timezone.localdate()},
+                            year=year, amount=amount)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from accounts.roles import capability_required
@@ -36,7 +37,9 @@ from enrollment import roster
 from enrollment.models import Enrollment, ImportJob, Member
 from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
 from enrollment.roster import RosterInvalid
+from enrollment.roster.columns import FIELDS
 from enrollment.tasks import (
+    error_groups_as_json,
     errors_as_json,
     import_job_enqueue,
     import_job_interrupted,
@@ -49,7 +52,7 @@ from enrollment.tasks import (
 )
 
 PREVIEW_ROWS = 5
-SHOWN_ERRORS = 500
+SHOWN_ERRORS = 200  # the detailed list; the groups above it count every error
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -70,6 +73,30 @@ class RosterUploadForm(forms.Form):
         except NcmsError as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
         return upload
+
+
+# What each column of the roster holds (docs/contract.md, "Roster file"), as the import page lists it.
+COLUMN_NOTES = {
+    "village_code": gettext_lazy("12位村代码，须是本乡镇已有的村"),
+    "household_no": gettext_lazy("全县唯一；按村代码加4位序号编号，例如 4201021002010001"),
+    "head_id_number": gettext_lazy("户主的身份证号；户主本人也要占一行"),
+    "name": gettext_lazy("1–30个字"),
+    "id_number": gettext_lazy("18位，按国家标准校验；请把该列设置为文本格式"),
+    "sex": gettext_lazy("男/女（或 M/F）；可不填，按身份证号自动填写，填了须与身份证号一致"),
+    "birth_date": gettext_lazy("如 1990-01-31；可不填，按身份证号自动填写，填了须与身份证号一致"),
+    "relation": gettext_lazy("户主、配偶、子、女、父母、孙子女、其他"),
+    "category": gettext_lazy("普通、五保、低保、贫困"),
+    "phone": gettext_lazy("可不填"),
+    "contribution": gettext_lazy("未缴费不填；填写时须等于本年度补偿方案规定的个人缴费"),
+    "paid_date": gettext_lazy("填写缴费金额时必填"),
+    "receipt_no": gettext_lazy("填写缴费金额时必填；每个收据号每年只能用一次"),
+}
+
+
+def roster_columns() -> list[dict]:
+    """The roster's columns in the file's order: Chinese and English header, required, what it holds."""
+    return [{"zh": zh, "en": en, "required": required, "note": COLUMN_NOTES[field]}
+            for field, zh, en, required in FIELDS]
 
 
 def _jobs(user):
@@ -95,6 +122,7 @@ def roster_import(request):
         form = RosterUploadForm(initial={"year": timezone.localdate().year})
     return render(request, "enrollment/import.html", {
         "form": form,
+        "columns": roster_columns(),
         "jobs": _jobs(request.user)[:20],
         "threshold": settings.ROSTER_ASYNC_THRESHOLD,
         "max_bytes": settings.ROSTER_UPLOAD_MAX_BYTES,
@@ -112,7 +140,8 @@ def _validate(job: ImportJob) -> None:
     except RosterInvalid as exc:
         job.status = ImportJob.Status.INVALID
         job.errors = errors_as_json(exc.errors)
-        job.summary = {"error_count": len(exc.errors), "message": exc.message, "preview": preview}
+        job.summary = {"error_count": len(exc.errors), "message": exc.message, "preview": preview,
+                       "groups": error_groups_as_json(exc.errors)}
     except NcmsError as exc:
         job.status = ImportJob.Status.INVALID
         job.errors = [{"row": 0, "column": "", "value": "", "reason": exc.message}]
@@ -158,14 +187,20 @@ def roster_import_detail(request, pk: int):
         return _confirm(request, job)
     summary = job.summary or {}
     shown_errors = job.errors[:SHOWN_ERRORS]
+    error_count = summary.get("error_count", len(job.errors))
+    groups = summary.get("groups")
+    if groups is None:  # a job validated before the groups were stored: group what it kept
+        groups = error_groups_as_json(job.errors)
     context = {
         "job": job,
         "plan": summary.get("plan"),
         "result": summary.get("result"),
         "preview": summary.get("preview") or {"headers": [], "rows": []},
         "errors": shown_errors,
-        "error_count": summary.get("error_count", len(job.errors)),
-        "errors_cut": summary.get("error_count", len(job.errors)) > len(shown_errors),
+        "error_count": error_count,
+        "errors_cut": error_count > len(shown_errors),
+        "errors_more": max(error_count - len(shown_errors), 0),
+        "groups": groups if any(group["count"] > 1 for group in groups) else [],
         "message": summary.get("message", ""),
         "progress": progress_read(job),
         "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
@@ -223,6 +258,39 @@ def _retry(request, job: ImportJob):
                       % {"status": job.get_status_display()})
         return redirect("enrollment:roster_import_detail", pk=job.pk)
     return _confirm(request, retried)
+
+
+TEMPLATE_FORMATS = ("csv", "xlsx")
+
+
+@capability_required("enrollment.import")
+@require_GET
+def roster_template(request, fmt: str):
+    """An empty roster with the header row in Chinese (the contract's columns, in its order), as
+    CSV (UTF-8 with BOM, so Excel reads the Chinese) or XLSX with the ID columns formatted as text."""
+    if fmt not in TEMPLATE_FORMATS:
+        return HttpResponseBadRequest(_("模板格式只能是 csv 或 xlsx"))
+    headers = [zh for _field, zh, _en, _required in FIELDS]
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerow(headers)
+        response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="roster-template.csv"'
+        return response
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "花名册"
+    sheet.append(headers)
+    text_columns = {"village_code", "household_no", "head_id_number", "id_number", "phone", "receipt_no"}
+    for position, (field, _zh, _en, _required) in enumerate(FIELDS, start=1):
+        letter = get_column_letter(position)
+        sheet.column_dimensions[letter].width = 20 if field in text_columns else 12
+        if field in text_columns:  # typed IDs stay text (Excel would turn an 18-digit ID into 4.2E+17)
+            for row in range(2, 1001):
+                sheet.cell(row=row, column=position).number_format = "@"
+    out = io.BytesIO()
+    workbook.save(out)
+    return _xlsx_response(out.getvalue(), "roster-template.xlsx")
 
 
 @capability_required("enrollment.import")

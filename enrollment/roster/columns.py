@@ -13,8 +13,8 @@ FIELDS: list[tuple[str, str, str, bool]] = [
     ("head_id_number", "户主身份证号", "head_id_number", True),
     ("name", "姓名", "name", True),
     ("id_number", "身份证号", "id_number", True),
-    ("sex", "性别", "sex", True),
-    ("birth_date", "出生日期", "birth_date", True),
+    ("sex", "性别", "sex", False),  # blank or left out: from the ID number
+    ("birth_date", "出生日期", "birth_date", False),  # blank or left out: from the ID number
     ("relation", "与户主关系", "relation", True),
     ("category", "人员类别", "category", True),
     ("phone", "联系电话", "phone", False),

@@ -25,6 +25,7 @@ from enrollment.rules import (
     PHONE_MAX_DIGITS,
     InvalidIdNumber,
     digits_only,
+    household_number_problem,
     looks_mangled_by_excel,
     no_policy_message,
     parse_resident_id,
@@ -48,7 +49,7 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     never reaches it (the receipt is unique per year in the database too).
     """
     errors: list[RowError] = []
-    place = _place_check(columns, villages, township_id, errors.append)
+    place = _place_check(columns, villages, township_id, existing.households, errors.append)
     person = _person_check(columns, today, errors.append)
     standing = _standing_check(columns, errors.append)
     payment = _payment_check(columns, year, contribution_amount, errors.append)
@@ -112,7 +113,7 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     return good
 
 
-def _place_check(columns: Columns, villages, township_id, add):
+def _place_check(columns: Columns, villages, township_id, registered, add):
     header, index = columns.header, columns.index
     i_village, i_household, i_head = index["village_code"], index["household_no"], index["head_id_number"]
     village_checks: dict[str, tuple] = {}
@@ -136,6 +137,11 @@ def _place_check(columns: Columns, villages, township_id, add):
             add(RowError(row, header["household_no"], household_no, "户号不能为空")); ok = False
         elif len(household_no) > 30:
             add(RowError(row, header["household_no"], household_no, "户号最长30个字符")); ok = False
+        elif not village_reason and household_no.isdigit() and household_no not in registered:
+            # a new number in digits follows the county's numbering (one registered before stays)
+            number_reason = household_number_problem(household_no, village_text, digits_only=True)
+            if number_reason:
+                add(RowError(row, header["household_no"], household_no, number_reason)); ok = False
         head_raw = cells[i_head]
         head_text = str(head_raw).upper()
         if not head_text:
@@ -149,7 +155,7 @@ def _place_check(columns: Columns, villages, township_id, add):
 
 def _person_check(columns: Columns, today: date, add):
     header, index = columns.header, columns.index
-    i_name, i_id, i_sex, i_birth = index["name"], index["id_number"], index["sex"], index["birth_date"]
+    i_name, i_id, i_sex, i_birth = index["name"], index["id_number"], index.get("sex"), index.get("birth_date")
     quick_id = quick_id_parser(today)
     dates: dict[str, date | None] = {}
 
@@ -173,20 +179,24 @@ def _person_check(columns: Columns, today: date, add):
                 resident = quick_id(id_text) or parse_resident_id(id_text, today=today)
             except InvalidIdNumber as exc:
                 add(RowError(row, header["id_number"], str(id_raw), str(exc))); ok = False
-        sex_text = cells[i_sex]
+        # sex and birth date follow from the ID: a blank cell (or no such column) takes them from
+        # it, a given one must agree with it
+        sex_text = cells[i_sex] if i_sex is not None else ""
         sex = SEXES.get(sex_text) or SEXES.get(sex_text.lower())
-        if sex is None:
+        if not sex_text:
+            sex = resident.sex if resident is not None else None
+        elif sex is None:
             add(RowError(row, header["sex"], sex_text, "性别应为 男 或 女（或 M、F）")); ok = False
         elif resident is not None and resident.sex != sex:
             add(RowError(row, header["sex"], sex_text,
                          f"性别与身份证号不符：按身份证号应为{SEX_WORDS[resident.sex]}")); ok = False
-        birth_text = cells[i_birth]
+        birth_text = cells[i_birth] if i_birth is not None else ""
         if birth_text in dates:
             birth = dates[birth_text]
         else:
             birth = dates[birth_text] = parse_date(birth_text)
         if not birth_text:
-            add(RowError(row, header["birth_date"], birth_text, "出生日期不能为空")); ok = False
+            birth = resident.birth_date if resident is not None else None
         elif birth is None:
             add(RowError(row, header["birth_date"], birth_text,
                          "出生日期不是有效日期，应写成 1990-01-31 的样式")); ok = False

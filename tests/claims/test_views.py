@@ -508,3 +508,43 @@ def test_login_page_round_trip(client, clerk):
     """A real login (not force_login) reaches the entry page."""
     assert client.login(username=clerk.username, password=PASSWORD)
     assert client.get(reverse("claims:claim_create")).status_code == 200
+
+
+# --- issue 14: finding the member by name; the quote names a wrong date ---------------------
+
+
+def test_member_lookup_by_name_in_own_township_only_saying_what_matched(client, clerk, member, other_member,
+                                                                        village, other_village):
+    namesake = MemberFactory(household=HouseholdFactory(village=other_village), name="王小明")
+    cousin = MemberFactory(household=HouseholdFactory(village=village), name="王小明明")
+    login(client, clerk)
+    response = client.get(reverse("claims:member_lookup"), {"q": " 王小明 "})
+    html = response.content.decode()
+    assert [m.pk for m in response.context["members"]] == [member.pk, cousin.pk]  # the exact name first
+    assert [m.matched for m in response.context["members"]] == ["name", "name"]
+    assert "按姓名找到" in html and namesake.id_number not in html
+    assert "HX-Trigger-After-Settle" not in response  # two found: the clerk chooses
+    by_id = client.get(reverse("claims:member_lookup"), {"q": member.id_number})
+    assert [m.matched for m in by_id.context["members"]] == ["id_number"]
+    assert "按身份证号找到" in by_id.content.decode()
+    by_card = client.get(reverse("claims:member_lookup"), {"q": member.household.card_number.lower()})
+    assert by_card.context["members"][0].matched == "card" and "按合作医疗证号找到" in by_card.content.decode()
+    nobody = client.get(reverse("claims:member_lookup"), {"q": other_member.name}).content.decode()
+    assert other_member.id_number not in nobody and "本乡镇没有姓名、身份证号或合作医疗证号" in nobody
+
+
+def test_claim_page_finds_the_member_by_name(client, clerk, member):
+    response = login(client, clerk).get(reverse("claims:claim_create"), {"q": member.name})
+    assert [m.pk for m in response.context["members"]] == [member.pk]
+    assert response.context["chosen"] == str(member.pk)
+
+
+def test_quote_says_discharge_before_admission_not_that_it_is_missing(client, clerk, policy, facility, member):
+    login(client, clerk)
+    html = client.post(reverse("claims:claim_quote_preview"), entry_data(
+        member, facility, admission_date="2026-03-08", discharge_date="2026-03-01")).content.decode()
+    assert "出院日期早于入院日期" in html
+    assert "请先填写" not in html
+    html = client.post(reverse("claims:claim_quote_preview"), entry_data(
+        member, facility, discharge_date="")).content.decode()
+    assert "请先填写" in html and "出院日期" in html

@@ -132,3 +132,42 @@ def test_gbk_file_through_the_command(village, roster, capsys):
     assert manage("import_roster", str(path), "--year", "2026") == 0
     assert Member.objects.get(id_number=SPOUSE_ID).name == "李秀英"
     assert Enrollment.objects.get(member__id_number=SPOUSE_ID).paid_date == date(2026, 1, 5)
+
+
+def test_repeated_mistakes_are_counted_on_the_summary_line(village, roster, capsys):
+    from tests.enrollment.roster_data import many
+
+    rows = [{**row, "contribution": "300.00"} for row in many(30)]
+    rows[0] = {**rows[0], "name": ""}
+    path = roster(csv_bytes(rows, headers=ZH_HEADERS))
+    assert manage("import_roster", str(path), "--year", "2026") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 32  # every problem on its own line, then one summary line
+    assert all(line.startswith("第") for line in lines[:31])
+    assert lines[0] == "第2行 姓名「」：姓名不能为空"
+    assert lines[1].startswith("第2行 缴费金额「300.00」：缴费金额应为2026年度")
+    summary = lines[31]
+    assert summary.startswith("CommandError: 花名册有30行不符合要求，整个文件未导入；请改正后重新导入（共31处错误；按原因汇总：")
+    assert "缴费金额：缴费金额应为2026年度补偿方案规定的个人缴费 380.00 元，个人缴纳或民政代缴都是这个金额 30处（第2、3、4、5、6行等）" in summary
+    assert "姓名：姓名不能为空 1处（第2行）" in summary
+
+
+def test_a_few_different_mistakes_need_no_summary(village, roster, capsys):
+    rows = family()
+    rows[1] = {**rows[1], "sex": "男"}
+    path = roster(csv_bytes(rows, headers=ZH_HEADERS))
+    assert manage("import_roster", str(path), "--year", "2026") == 1
+    assert "按原因汇总" not in capsys.readouterr().err
+
+
+def test_max_errors_stops_the_list_and_the_summary_still_counts_all(village, roster, capsys):
+    from tests.enrollment.roster_data import many
+
+    rows = [{**row, "contribution": "300.00"} for row in many(30)]
+    path = roster(csv_bytes(rows, headers=ZH_HEADERS))
+    assert manage("import_roster", str(path), "--year", "2026", "--max-errors", "5") == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 7
+    assert [line[:4] for line in lines[:5]] == ["第2行 ", "第3行 ", "第4行 ", "第5行 ", "第6行 "]
+    assert lines[5] == "……另有25处错误未逐行列出"
+    assert "（共30处错误；按原因汇总：" in lines[6] and " 30处（第2、3、4、5、6行等）" in lines[6]

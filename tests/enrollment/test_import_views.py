@@ -311,3 +311,56 @@ def test_many_households_in_one_file(client, clerk, village):
     client.post(job_url, {"confirm": "1"})
     assert Member.objects.count() == 60
     assert Enrollment.objects.filter(year=YEAR).count() == 60
+
+
+# --- issue 14: the columns, the template, and thousands of errors summarised ------------------
+
+def test_import_page_lists_the_columns_and_offers_templates(client, clerk):
+    client.force_login(clerk)
+    html = client.get(reverse("enrollment:roster_import")).content.decode()
+    for header in ("村代码", "household_no", "身份证号", "与户主关系", "收据号"):
+        assert header in html
+    assert reverse("enrollment:roster_template", args=["xlsx"]) in html
+    assert reverse("enrollment:roster_template", args=["csv"]) in html
+    assert "按身份证号自动填写" in html
+
+
+def test_templates_hold_the_contract_header_row_and_import_once_filled(client, clerk, village):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.enrollment.roster_data import ZH_HEADERS
+
+    client.force_login(clerk)
+    response = client.get(reverse("enrollment:roster_template", args=["csv"]))
+    assert response["Content-Disposition"] == 'attachment; filename="roster-template.csv"'
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines() == [",".join(ZH_HEADERS)]
+    response = client.get(reverse("enrollment:roster_template", args=["xlsx"]))
+    sheet = load_workbook(BytesIO(response.content)).active
+    assert [cell.value for cell in sheet[1]] == ZH_HEADERS
+    assert sheet["E2"].number_format == "@"  # the ID column stays text
+    assert client.get(reverse("enrollment:roster_template", args=["pdf"])).status_code == 400
+    data = text.encode("utf-8-sig") + csv_bytes(family()).split(b"\n", 1)[1]
+    assert upload(client, data).status_code == 302
+    assert ImportJob.objects.get().status == ImportJob.Status.READY
+
+
+def test_thousands_of_one_mistake_are_summarised_then_listed_up_to_a_cap(client, clerk, village):
+    from tests.enrollment.roster_data import many
+
+    client.force_login(clerk)
+    rows = [{**row, "contribution": "300.00"} for row in many(260)]
+    rows[0] = {**rows[0], "name": ""}
+    job_url = upload(client, csv_bytes(rows)).url
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.INVALID
+    assert job.summary["groups"][0]["count"] == 260
+    assert job.summary["groups"][0]["rows"] == [2, 3, 4, 5, 6]
+    page = client.get(job_url)
+    html = page.content.decode()
+    assert [g["count"] for g in page.context["groups"]] == [260, 1]
+    assert "按原因汇总" in html and "2、3、4、5、6 …" in html
+    assert len(page.context["errors"]) == 200
+    assert "另有 61 处未逐行列出" in html

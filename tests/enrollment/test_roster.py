@@ -426,7 +426,7 @@ def test_missing_required_headers_are_named(village):
     data = csv_bytes([], headers=["village_code", "household_no", "name"]) + b"420102100201,H1,x\n"
     errors = refused(data)
     assert errors == [RowError(1, "", "", "缺少必需的列：户主身份证号（head_id_number）、身份证号（id_number）、"
-                                          "性别（sex）、出生日期（birth_date）、与户主关系（relation）、人员类别（category）")]
+                                          "与户主关系（relation）、人员类别（category）")]
 
 
 def test_duplicate_header_is_refused(village):
@@ -595,3 +595,52 @@ def test_a_big_import_leaves_planner_statistics_for_what_it_wrote(village):
         assert cursor.fetchone()[0] == 1500
     assert {("enrollment_member", "id_number"), ("enrollment_enrollment", "member_id"),
             ("enrollment_enrollment", "year"), ("enrollment_household", "number")} <= analysed
+
+
+@pytest.mark.parametrize("number", ["12345", "4201021002010000", "4201022002010001"])
+def test_a_household_number_in_digits_is_the_village_code_and_a_serial(village, number):
+    rows = family()[3:]
+    rows[0] = {**rows[0], "household_no": number}
+    error = one_error(csv_bytes(rows))
+    assert error == RowError(2, "household_no", number,
+                             "户号应为所在村的村代码420102100201加4位序号，共16位数字，例如4201021002010001")
+
+
+def test_a_household_number_of_village_code_and_serial_or_with_letters_is_taken(village):
+    rows = family()[3:] + [person(SON_ID, "张小明", "户主", household_no="4201021002010001", head=SON_ID)]
+    assert run(csv_bytes(rows)).households_created == 2
+
+
+def test_blank_sex_and_birth_date_come_from_the_id(village):
+    rows = family()
+    rows[1] = {**rows[1], "sex": "", "birth_date": ""}
+    rows[2] = {**rows[2], "sex": "", "relation": "child"}
+    assert run(csv_bytes(rows)).members_created == 4
+    spouse, son = Member.objects.get(id_number=SPOUSE_ID), Member.objects.get(id_number=SON_ID)
+    assert (spouse.sex, spouse.birth_date) == (FEMALE, date(1972, 8, 19))
+    assert (son.sex, son.relation) == (MALE, Relation.SON)
+
+
+def test_a_roster_without_sex_and_birth_date_columns_is_imported_from_the_ids(village):
+    headers = [h for h in EN_HEADERS if h not in ("sex", "birth_date")]
+    lines = [",".join(headers)] + [",".join(row[h] for h in headers) for row in family()]
+    assert run(("\n".join(lines) + "\n").encode()).members_created == 4
+    assert Member.objects.get(id_number=HEAD_ID).birth_date == date(1970, 3, 5)
+
+
+def test_a_blank_sex_beside_a_bad_id_adds_no_error_of_its_own(village):
+    errors = refused(bad(1, id_number=BAD_CHECKSUM, sex="", birth_date=""))
+    assert [(e.row, e.column) for e in errors] == [(3, "id_number")]
+
+
+def test_a_given_sex_still_has_to_agree_with_the_id(village):
+    error = one_error(bad(1, sex="男", birth_date=""))
+    assert (error.column, error.reason) == ("sex", "性别与身份证号不符：按身份证号应为女")
+
+
+def test_a_household_registered_before_keeps_its_number(village):
+    rows = family()[3:]
+    rows[0] = {**rows[0], "household_no": "12345"}
+    HouseholdFactory(village=village, number="12345")
+    run(csv_bytes(rows))
+    assert Household.objects.get(number="12345").members.get().id_number == OTHER_HEAD_ID

@@ -20,7 +20,7 @@ NEW_ID = make_resident_id("420102", date(2001, 2, 3), 52, FEMALE)
 @pytest.fixture
 def household(clerk, village):
     return services.household_create(
-        user=clerk, village=village, number="H0001", address="东湖村1组", phone="13911112222",
+        user=clerk, village=village, number="4201021002010001", address="东湖村1组", phone="13911112222",
         bank_name="农村信用社", bank_account="6228001",
         head={"name": "刘德厚", "id_number": HEAD_ID, "category": Category.ORDINARY},
     )
@@ -101,7 +101,7 @@ def test_other_clerk_does_not_find_the_household_in_search(client, household, ot
     client.force_login(other_clerk)
     response = client.get(reverse("enrollment:household_search"), {"q": "刘德厚"})
     assert response.status_code == 200
-    assert "H0001" not in response.content.decode()
+    assert "4201021002010001" not in response.content.decode()
     assert response.context["page"].paginator.count == 0
 
 
@@ -125,11 +125,11 @@ def many_households(village):
                       id_number=make_resident_id("420102", date(1990, 1, 1) + timedelta(days=n), 11, MALE))
 
 
-@pytest.mark.parametrize("q", ["刘德", HEAD_ID, HEAD_ID[:10], "H0001", "HZH0001"])
+@pytest.mark.parametrize("q", ["刘德", HEAD_ID, HEAD_ID[:10], "4201021002010001", "HZ4201021002010001"])
 def test_search_finds_by_name_id_or_number(client, clerk, household, many_households, q):
     client.force_login(clerk)
     response = client.get(reverse("enrollment:household_search"), {"q": q})
-    assert [h.number for h in response.context["page"].object_list] == ["H0001"]
+    assert [h.number for h in response.context["page"].object_list] == ["4201021002010001"]
     assert "刘德厚" in response.content.decode()
 
 
@@ -188,14 +188,14 @@ def test_detail_shows_members_enrollments_and_change_history(client, clerk, hous
 def test_clerk_creates_household_in_the_browser(client, clerk, village):
     client.force_login(clerk)
     response = client.post(reverse("enrollment:household_create"), {
-        "village": village.pk, "number": "H0100", "address": "东湖村2组", "phone": "", "bank_name": "",
+        "village": village.pk, "number": "4201021002010100", "address": "东湖村2组", "phone": "", "bank_name": "",
         "bank_account": "", "head_name": "孙大山", "head_id_number": HEAD_ID, "head_sex": "",
         "head_birth_date": "", "head_category": Category.WUBAO, "head_phone": "",
     })
-    household = Household.objects.get(number="H0100")
+    household = Household.objects.get(number="4201021002010100")
     assert response.status_code == 302
     assert response.url == reverse("enrollment:household_detail", args=[household.pk])
-    assert household.card_number == "HZH0100"
+    assert household.card_number == "HZ4201021002010100"
     assert (household.head.name, household.head.category, household.head.sex) == ("孙大山", Category.WUBAO, MALE)
 
 
@@ -203,7 +203,7 @@ def test_create_shows_id_errors_in_clerk_words_and_writes_nothing(client, clerk,
     client.force_login(clerk)
     bad_id = HEAD_ID[:17] + ("0" if HEAD_ID[17] != "0" else "1")
     response = client.post(reverse("enrollment:household_create"), {
-        "village": village.pk, "number": "H0100", "head_name": "孙大山", "head_id_number": bad_id,
+        "village": village.pk, "number": "4201021002010100", "head_name": "孙大山", "head_id_number": bad_id,
         "head_category": Category.ORDINARY,
     })
     assert response.status_code == 200
@@ -225,10 +225,10 @@ def test_create_refuses_other_townships_village(client, clerk, other_village):
 def test_create_shows_duplicate_number_on_the_field(client, clerk, household, village):
     client.force_login(clerk)
     response = client.post(reverse("enrollment:household_create"), {
-        "village": village.pk, "number": "H0001", "head_name": "孙大山", "head_id_number": NEW_ID,
+        "village": village.pk, "number": "4201021002010001", "head_name": "孙大山", "head_id_number": NEW_ID,
         "head_category": Category.ORDINARY,
     })
-    assert response.context["form"].errors["number"] == ["户号H0001已存在，户号在全县不能重复"]
+    assert response.context["form"].errors["number"] == ["户号4201021002010001已存在，户号在全县不能重复"]
     assert Household.objects.count() == 1
 
 
@@ -329,3 +329,61 @@ def test_record_refuses_three_decimals_and_second_enrollment(client, clerk, hous
     assert "同一人每年只能参合一次" in response.context["form"].non_field_errors()[0]
     assert Enrollment.objects.count() == 1
     assert "已经登记" in client.get(url).content.decode()
+
+
+# --- issue 14: the desks a clerk works at -------------------------------------------------
+
+
+def test_record_form_says_the_standard_amount_and_refuses_another_naming_it(client, clerk, household):
+    year = timezone.localdate().year
+    client.force_login(clerk)
+    url = reverse("enrollment:enrollment_record", args=[household.head.pk])
+    response = client.get(url)
+    field = response.context["form"]["contribution"]
+    assert field.value() == Decimal("380.00")
+    assert "标准金额 380.00 元" in str(field.help_text)
+    assert "标准金额 380.00 元" in response.content.decode()
+    response = client.post(url, {"contribution": "300", "receipt_no": "R-9", "paid_date": f"{year}-01-20"})
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["contribution"]
+    assert "380.00 元" in message and "300.00 元" in message
+    response = client.post(url, {"contribution": "", "receipt_no": "R-9", "paid_date": f"{year}-01-20"})
+    assert "380.00" in response.context["form"].errors["contribution"][0]
+    assert Enrollment.objects.count() == 0
+
+
+@pytest.mark.parametrize("number", ["12345", "H0100", "420102100201", "4201021002010000", "4201022002010001",
+                                    "42010210020100001"])
+def test_create_refuses_a_household_number_not_built_from_the_village_code(client, clerk, village, number):
+    client.force_login(clerk)
+    response = client.post(reverse("enrollment:household_create"), {
+        "village": village.pk, "number": number, "head_name": "孙大山", "head_id_number": HEAD_ID,
+        "head_category": Category.ORDINARY,
+    })
+    assert response.status_code == 200
+    assert response.context["form"].errors["number"] == [
+        "户号应为所在村的村代码420102100201加4位序号，共16位数字，例如4201021002010001"]
+    assert Household.objects.count() == 0
+
+
+def test_create_takes_village_code_and_serial(client, clerk, village):
+    client.force_login(clerk)
+    response = client.post(reverse("enrollment:household_create"), {
+        "village": village.pk, "number": "4201021002010101", "head_name": "孙大山", "head_id_number": HEAD_ID,
+        "head_category": Category.ORDINARY,
+    })
+    assert response.status_code == 302
+    assert Household.objects.get().card_number == "HZ4201021002010101"
+
+
+def test_member_add_starts_without_a_relation_when_the_household_has_a_head(client, clerk, household):
+    client.force_login(clerk)
+    url = reverse("enrollment:member_add", args=[household.pk])
+    form = client.get(url).context["form"]
+    assert form["relation"].value() == ""
+    assert '<option value="" selected>请选择</option>' in str(form["relation"])
+    response = client.post(url, {"name": "刘小雨", "id_number": NEW_ID, "category": Category.ORDINARY})
+    assert response.context["form"].errors["relation"] == ["请选择与户主的关系"]
+    headless = HouseholdFactory(village=household.village)
+    assert client.get(reverse("enrollment:member_add", args=[headless.pk])).context["form"]["relation"].value() \
+        == Relation.HEAD

@@ -101,6 +101,7 @@ RULES: dict[str, Rule] = {
                                          lambda world, place: {"pk": place.member.enrollments.get().pk}, "township"),
     "enrollment:household_card_pdf": Rule("enrollment.view", pk("household"), "township"),
     "enrollment:roster_import": Rule("enrollment.import"),
+    "enrollment:roster_template": Rule("enrollment.import", lambda world, place: {"fmt": "xlsx"}),
     "enrollment:roster_import_detail": Rule("enrollment.import", pk("import_job"), "township"),
     "enrollment:roster_import_progress": Rule("enrollment.import", pk("import_job"), "township"),
     "enrollment:roster_export": Rule("enrollment.export"),

@@ -153,7 +153,7 @@ CLAIM_ENTRY = {
 POSTS: dict[str, Post] = {
     # enrollment
     "enrollment:household_create": Post(lambda w: {
-        "village": w.own.village.pk, "number": "H-NEW", "head_name": "王新", "head_id_number": _new_id(11),
+        "village": w.own.village.pk, "number": f"{w.own.village.code}9001", "head_name": "王新", "head_id_number": _new_id(11),
         "head_category": "ordinary"}, Role.TOWNSHIP_CLERK),
     "enrollment:household_edit": Post(lambda w: {"village": w.own.village.pk, "address": "新地址 1 号"},
                                       Role.TOWNSHIP_CLERK),

@@ -1,7 +1,8 @@
 """`python manage.py import_roster FILE --year Y [--dry-run]`: the contract's roster import.
 
 All or nothing: any invalid row refuses the whole file, every error goes to stderr as
-`第{row}行 {column}「{value}」：{reason}`, and the command exits non-zero having written nothing.
+`第{row}行 {column}「{value}」：{reason}`, then a summary line counting the repeated kinds of mistake
+(`--max-errors N` lists only the first N), and the command exits non-zero having written nothing.
 """
 from pathlib import Path
 
@@ -22,8 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("file", help="花名册文件（.csv 或 .xlsx）")
         parser.add_argument("--year", type=int, required=True, help="参合年度")
         parser.add_argument("--dry-run", action="store_true", help="只校验、不写入")
+        parser.add_argument("--max-errors", type=int, default=None, metavar="N",
+                            help="最多逐行列出N处错误（默认全部列出）；末行的汇总仍按全部错误统计")
 
-    def handle(self, *args, file, year, dry_run, **options):
+    def handle(self, *args, file, year, dry_run, max_errors=None, **options):
         if not Path(file).is_file():
             raise CommandError(f"找不到文件：{file}")
         if not 2000 <= year <= 2100:
@@ -32,7 +35,7 @@ class Command(BaseCommand):
         try:
             summary = roster_import(data=data, filename=path.name, year=year, dry_run=dry_run)
         except RosterInvalid as exc:
-            raise file_refused(self.stderr, exc) from exc
+            raise file_refused(self.stderr, exc, limit=max_errors) from exc
         except NcmsError as exc:
             raise CommandError(exc.message) from exc
         heading = "校验通过（试运行，未写入任何数据）" if dry_run else "导入完成"
