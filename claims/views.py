@@ -35,6 +35,7 @@ from claims.forms import (
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
+from core.uploads import stored_name
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"
@@ -348,7 +349,7 @@ def document_upload(request, pk):
 def document_download(request, pk):
     document = get_object_or_404(ClaimDocument.objects.for_user(request.user), pk=pk)
     return FileResponse(document.file.open("rb"), as_attachment=True, content_type=document.content_type,
-                        filename=document.original_name or document.file.name.rsplit("/", 1)[-1])
+                        filename=stored_name(document.original_name or document.file.name, document.content_type))
 
 
 @capability_required("claims.view")

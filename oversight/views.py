@@ -26,6 +26,7 @@ from claims.forms import RecoveryForm
 from claims.models import Claim, ClaimStatus, RecoverySource
 from claims.selectors import recoveries_from
 from core.errors import NcmsError
+from core.uploads import stored_name
 from facilities import services as registry
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township
@@ -303,4 +304,4 @@ def inspection_recover(request, pk):
 def inspection_document_download(request, pk):
     document = get_object_or_404(InspectionDocument.objects.for_user(request.user), pk=pk)
     return FileResponse(document.file.open("rb"), as_attachment=True, content_type=document.content_type,
-                        filename=document.original_name or document.file.name.rsplit("/", 1)[-1])
+                        filename=stored_name(document.original_name or document.file.name, document.content_type))

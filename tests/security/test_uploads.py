@@ -292,3 +292,23 @@ def test_csv_sniffing_rules():
 def test_roster_kind_comes_from_the_bytes_not_the_content_type():
     upload = SimpleUploadedFile("r.xlsx", xlsx_bytes(family()), content_type="text/csv")
     assert roster_file_kind(upload) == "xlsx" and upload.tell() == 0
+
+
+@pytest.mark.parametrize("add", ["claim", "inspection"])
+def test_a_disguised_file_downloads_under_the_extension_of_its_detected_type(client, clerk, claim, officer,
+                                                                            inspection, add):
+    from oversight.services import inspection_document_add
+
+    upload = SimpleUploadedFile("evil.html", PNG_THEN_HTML, content_type="text/html")
+    if add == "claim":
+        document = claim_services.claim_document_add(user=clerk, claim=claim, upload=upload)
+        client.force_login(clerk)
+        url = reverse("claims:document_download", args=[document.pk])
+    else:
+        document = inspection_document_add(user=officer, inspection=inspection, upload=upload)
+        client.force_login(officer)
+        url = reverse("oversight:inspection_document_download", args=[document.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert 'filename="evil.png"' in response["Content-Disposition"]
