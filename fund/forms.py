@@ -3,6 +3,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import date_input
 from core.money import parse_money
 from ledger.models import IncomeSource
 from places.models import Township
@@ -25,10 +26,12 @@ def _this_year() -> int:
 
 class _Booking(forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100, initial=_this_year)
-    date = forms.DateField(label=_("日期"), initial=timezone.localdate,
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    # the date picker's value is ISO whatever the language (a localised 2026/12/05 shows empty)
+    date = forms.DateField(label=_("日期"), initial=timezone.localdate, widget=date_input())
     amount = MoneyField(label=_("金额（元）"), max_length=20)
-    ref = forms.CharField(label=_("业务号"), max_length=80)
+    ref = forms.CharField(label=_("业务号"), max_length=80,
+                          help_text=_("到账或划拨凭证上的编号，如财政拨款文号、银行回单号；同一业务号只能记账一次，"
+                                      "防止同一笔钱记两次"))
 
 
 class IncomeForm(_Booking):

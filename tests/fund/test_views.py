@@ -182,3 +182,16 @@ def test_after_paying_the_cashier_returns_to_the_queue_page_they_came_from(clien
     back = reverse("fund:payout_queue") + "?page=2"
     response = client.post(reverse("fund:payout_pay"), {"pay_one": claim.pk, "next": back})
     assert response["Location"] == back
+
+
+@pytest.mark.parametrize("name", ["fund:income_create", "fund:transfer_create"])
+def test_booking_forms_prefill_an_iso_date_explain_the_ref_and_say_why_nothing_was_booked(client, fund_officer,
+                                                                                            name, clock):
+    clock("2026-12-05 00:30")  # after local midnight: the county's date, written as the date input needs
+    client.force_login(fund_officer)
+    page = client.get(reverse(name)).content.decode()
+    assert 'name="date" value="2026-12-05"' in page
+    assert "同一业务号只能记账一次" in page
+    blank = client.post(reverse(name), {"year": "", "date": "", "amount": "", "ref": ""}).content.decode()
+    assert 'id="form-errors-summary"' in blank and "未记账" in blank
+    assert LedgerTransaction.objects.count() == 0
