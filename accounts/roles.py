@@ -39,6 +39,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # claims pages (claims.views); which claims a user reaches is Claim.objects.for_user
     "claims.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "claims.enter": frozenset({Role.TOWNSHIP_CLERK}),
+    # the entry page: the township office enters claims with invoices, a facility settles a
+    # discharge at its own desk (即时结报); the page is the same, the desk decides the channel
+    "claims.entry": frozenset({Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK}),
     "claims.review": frozenset({Role.REVIEWER}),
     "claims.approve": frozenset({Role.APPROVER}),
     "claims.bulk_approve": frozenset({Role.APPROVER}),

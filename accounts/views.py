@@ -82,7 +82,7 @@ HOME_TILES: dict[str, list[tuple[str, str]]] = {
 }
 # claims pages (claims.views): entry for township clerks, the queue (workbench) for everyone else
 HOME_TILES[Role.TOWNSHIP_CLERK] += [("claims:claim_create", "住院补偿录入"), ("claims:claim_list", "住院补偿查询")]
-HOME_TILES[Role.FACILITY_CLERK] += [("claims:claim_list", "本机构住院补偿")]
+HOME_TILES[Role.FACILITY_CLERK] += [("claims:claim_create", "出院即时结报"), ("claims:claim_list", "本机构住院补偿")]
 HOME_TILES[Role.REVIEWER] = [("claims:claim_list", "补偿审核工作台")] + HOME_TILES[Role.REVIEWER]
 HOME_TILES[Role.APPROVER] = [("claims:claim_list", "补偿审批工作台")] + HOME_TILES[Role.APPROVER]
 for _role in (Role.CASHIER, Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR):
@@ -120,4 +120,5 @@ def home(request):
 # The tile labels are translated in the template ({% translate label %}), which makemessages cannot
 # see; mark the ones no template or model already uses so they reach locale/en (tests/test_i18n.py).
 _TILE_LABELS_FOR_MAKEMESSAGES = (gettext_noop("住院补偿查询"), gettext_noop("本机构住院补偿"),
-                                 gettext_noop("机构结算单"), gettext_noop("本机构结算单"), gettext_noop("追回款"))
+                                 gettext_noop("机构结算单"), gettext_noop("本机构结算单"), gettext_noop("追回款"),
+                                 gettext_noop("出院即时结报"))

@@ -72,10 +72,24 @@ class ClaimEntryForm(forms.Form):
                                  choices=[("", _("非住院分娩"))] + list(Delivery.choices))
     scans = DocumentsField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"), max_bytes=document_max_bytes)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, desk: str = "township", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = (Member.objects.for_user(user)
-                                          .select_related("household__village__township"))
+        self.desk = desk
+        if desk == "facility":
+            # a facility settles any enrolled member's stay at its own desk; the member is found by
+            # resident ID or card number only (claims.selectors.member_lookup)
+            self.fields["member"].queryset = Member.objects.select_related("household__village__township")
+            self.fields["member"].error_messages.update({
+                "required": _("请先按身份证号或合作医疗证号查找并选择参合人员"),
+                "invalid_choice": _("请先按身份证号或合作医疗证号查找并选择参合人员")})
+            self.fields["facility"].queryset = Facility.objects.filter(pk=user.facility_id)
+            self.fields["facility"].initial = user.facility_id
+            self.fields["facility"].empty_label = None
+            # the facility keeps the invoice: scans are optional at its desk
+            self.fields["scans"].required = False
+        else:
+            self.fields["member"].queryset = (Member.objects.for_user(user)
+                                              .select_related("household__village__township"))
 
     def clean_invoice_no(self):
         return self.cleaned_data["invoice_no"].strip()

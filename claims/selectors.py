@@ -13,6 +13,7 @@ from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, Sum, Va
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Role
 from claims.models import Claim, ClaimEvent, Recovery
 from claims.workflow import ACTION_WORDS
 from core.money import ZERO, to_fen
@@ -80,9 +81,15 @@ def member_lookup(*, user, text: str, limit: int = 20):
     key = text.upper()
     if not text:
         return []
+    if getattr(user, "role", None) == Role.FACILITY_CLERK and not user.is_superuser:
+        # a facility's desk: any member of the county, by the exact ID or card number the patient
+        # shows; never by name (a facility browses nobody's household)
+        found = Member.objects.filter(Q(id_number=key) | Q(household__card_number__iexact=key))
+    else:
+        found = Member.objects.for_user(user).filter(
+            Q(id_number=key) | Q(household__card_number__iexact=key) | Q(name__contains=text))
     members = list(
-        Member.objects.for_user(user)
-        .filter(Q(id_number=key) | Q(household__card_number__iexact=key) | Q(name__contains=text))
+        found
         .select_related("household__village__township")
         .prefetch_related(Prefetch("enrollments", queryset=Enrollment.objects.order_by("-year")))
         .annotate(match_rank=Case(When(id_number=key, then=Value(0)),

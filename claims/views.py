@@ -44,10 +44,16 @@ LINES_PREFIX = "lines"
 # --- township-office entry --------------------------------------------------------------------
 
 
+def _desk(user) -> str:
+    """Whose entry desk: the township office (回乡报销, with invoices and scans) or a facility's
+    (即时结报 at discharge: its own facility, the patient's share collected there)."""
+    return "township" if user_can(user, "claims.enter") else "facility"
+
+
 def _entry_forms(request):
     data = request.POST if request.method == "POST" else None
     files = request.FILES if request.method == "POST" else None
-    form = ClaimEntryForm(data, files, user=request.user)
+    form = ClaimEntryForm(data, files, user=request.user, desk=_desk(request.user))
     lines = CostLineFormSet(data, prefix=LINES_PREFIX)
     return form, lines
 
@@ -56,10 +62,13 @@ def _lookup_text(request) -> str:
     return (request.POST.get("q") if request.method == "POST" else request.GET.get("q")) or ""
 
 
-@capability_required("claims.enter")
+@capability_required("claims.entry")
 @require_http_methods(["GET", "POST"])
 def claim_create(request):
-    """A township clerk enters a claim brought in with invoices (回乡报销)."""
+    """A township clerk enters a claim brought in with invoices (回乡报销); a facility clerk
+    settles a discharge at the facility's desk (即时结报: idempotent by invoice, the patient pays
+    their share there and takes the slip)."""
+    desk = _desk(request.user)
     form, lines = _entry_forms(request)
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         total, outside = lines.totals()
@@ -67,15 +76,25 @@ def claim_create(request):
         try:
             # The claim and its scans are one step: a scan refused leaves no claim behind.
             with transaction.atomic():
-                claim = services.claim_submit(user=request.user, facts=facts, channel=Channel.TOWNSHIP,
-                                              cost_lines=lines.service_lines())
+                if desk == "facility":
+                    claim, _created = services.claim_settle(user=request.user, facts=facts,
+                                                            cost_lines=lines.service_lines())
+                else:
+                    claim = services.claim_submit(user=request.user, facts=facts, channel=Channel.TOWNSHIP,
+                                                  cost_lines=lines.service_lines())
                 for upload in form.cleaned_data["scans"]:
                     services.claim_document_add(user=request.user, claim=claim, upload=upload)
         except NcmsError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, _("住院补偿申请已提交：发票号 %(invoice)s，补偿金额 %(amount)s 元")
-                             % {"invoice": claim.invoice_no, "amount": claim.compensation})
+            if desk == "facility":
+                messages.success(request, _("已结算：发票号 %(invoice)s，合作医疗补偿 %(amount)s 元，"
+                                            "请向患者收取个人自付 %(share)s 元，并打印结算单交患者")
+                                 % {"invoice": claim.invoice_no, "amount": claim.compensation,
+                                    "share": claim.patient_pays})
+            else:
+                messages.success(request, _("住院补偿申请已提交：发票号 %(invoice)s，补偿金额 %(amount)s 元")
+                                 % {"invoice": claim.invoice_no, "amount": claim.compensation})
             return redirect("claims:claim_detail", pk=claim.pk)
     text = _lookup_text(request)
     chosen = form["member"].value()
@@ -83,14 +102,14 @@ def claim_create(request):
     if chosen and not any(str(member.pk) == str(chosen) for member in members):
         members += list(form.fields["member"].queryset.filter(pk=chosen)) if str(chosen).isdigit() else []
     return render(request, "claims/claim_form.html", {
-        "form": form, "lines": lines, "q": text, "members": members,
+        "form": form, "lines": lines, "q": text, "members": members, "desk": desk,
         "chosen": str(chosen) if chosen else (str(members[0].pk) if len(members) == 1 else ""),
         "quote": _quote_context(request, form, lines) if request.method == "POST" else None,
         "max_mb": document_max_bytes() // 1024 // 1024,
     })
 
 
-@capability_required("claims.enter")
+@capability_required("claims.entry")
 @require_http_methods(["GET"])
 def member_lookup(request):
     """The entry page's member finder (htmx partial): by name, resident ID or co-op card number,
@@ -137,7 +156,8 @@ def _quote_context(request, form, lines) -> dict:
         return {"ok": False, "missing": missing, "problems": problems, "total": total, "outside": outside}
     facts = form.facts(total_cost=total, non_reimbursable_cost=outside)
     try:
-        quote = services.claim_quote(facts=facts, channel=Channel.TOWNSHIP)
+        channel = Channel.FACILITY if form.desk == "facility" else Channel.TOWNSHIP
+        quote = services.claim_quote(facts=facts, channel=channel)
     except NcmsError as exc:
         return {"ok": False, "refusal": exc.message, "code": exc.code, "total": total, "outside": outside}
     data = form.cleaned_data
@@ -150,12 +170,13 @@ def _quote_context(request, form, lines) -> dict:
     }
 
 
-@capability_required("claims.enter")
+@capability_required("claims.entry")
 @require_POST
 def claim_quote_preview(request):
     """The quote as the clerk types (htmx partial): valued by the year's policy, nothing written."""
     form, lines = _entry_forms(request)
-    return render(request, "claims/_quote.html", {"quote": _quote_context(request, form, lines)})
+    return render(request, "claims/_quote.html", {"quote": _quote_context(request, form, lines),
+                                                  "desk": _desk(request.user)})
 
 
 # --- the workbench -----------------------------------------------------------------------------

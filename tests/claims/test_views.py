@@ -73,9 +73,9 @@ def document(claim, admin_user):
 # (url name, method, which object the url takes, capability)
 VIEWS = [
     ("claims:claim_list", "get", None, "claims.view"),
-    ("claims:claim_create", "get", None, "claims.enter"),
-    ("claims:member_lookup", "get", None, "claims.enter"),
-    ("claims:claim_quote_preview", "post", None, "claims.enter"),
+    ("claims:claim_create", "get", None, "claims.entry"),
+    ("claims:member_lookup", "get", None, "claims.entry"),
+    ("claims:claim_quote_preview", "post", None, "claims.entry"),
     ("claims:bulk_approve", "post", None, "claims.bulk_approve"),
     ("claims:claim_detail", "get", "claim", "claims.view"),
     ("claims:claim_slip_pdf", "get", "claim", "claims.view"),
@@ -548,3 +548,50 @@ def test_quote_says_discharge_before_admission_not_that_it_is_missing(client, cl
     html = client.post(reverse("claims:claim_quote_preview"), entry_data(
         member, facility, discharge_date="")).content.decode()
     assert "请先填写" in html and "出院日期" in html
+
+
+# --- the facility's desk: instant settlement at discharge (即时结报) -------------------------------
+
+
+@pytest.fixture
+def fclerk(make_user, facility):
+    return make_user(Role.FACILITY_CLERK, facility=facility, username="fclerk-desk")
+
+
+def test_a_facility_clerk_settles_a_discharge_on_the_web(client, policy, facility, member, fclerk, clock):
+    clock("2026-03-10 10:00")
+    login(client, fclerk)
+    home = client.get(reverse("home")).content.decode()
+    assert reverse("claims:claim_create") in home and "出院即时结报" in home
+    page = client.get(reverse("claims:claim_create")).content.decode()
+    assert "出院即时结报" in page and "身份证号或合作医疗证号" in page
+    quote = client.post(reverse("claims:claim_quote_preview"), entry_data(member, facility)).content.decode()
+    assert 'id="quote-collect"' in quote and "出院时向患者收取 290.00 元" in quote
+    response = client.post(reverse("claims:claim_create"), entry_data(member, facility), follow=True)
+    claim = Claim.objects.get()
+    assert (claim.channel, claim.facility, claim.submitted_by, claim.compensation, claim.patient_pays) == (
+        "facility", facility, fclerk, Decimal("810.00"), Decimal("290.00"))
+    body = response.content.decode()
+    assert "请向患者收取个人自付 290.00 元" in body and reverse("claims:claim_slip_pdf", args=[claim.pk]) in body
+    # the same discharge sent again (a double click) settles it once
+    client.post(reverse("claims:claim_create"), entry_data(member, facility))
+    assert Claim.objects.count() == 1
+
+
+def test_the_facility_desk_settles_only_at_its_own_facility(client, policy, facility, member, fclerk, clock,
+                                                              township):
+    from tests.factories import FacilityFactory
+
+    clock("2026-03-10 10:00")
+    other = FacilityFactory(code="F777", township=township)
+    login(client, fclerk)
+    response = client.post(reverse("claims:claim_create"), entry_data(member, other))
+    assert response.status_code == 200 and not Claim.objects.exists()
+
+
+def test_the_facility_desk_finds_members_by_id_or_card_never_by_name(client, policy, member, fclerk):
+    login(client, fclerk)
+    by_name = client.get(reverse("claims:member_lookup"), {"q": member.name}).content.decode()
+    assert member.id_number not in by_name
+    by_id = client.get(reverse("claims:member_lookup"), {"q": member.id_number}).content.decode()
+    assert f'value="{member.pk}"' in by_id

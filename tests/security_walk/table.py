@@ -124,9 +124,9 @@ RULES: dict[str, Rule] = {
     # claims
     "claims:claim_list": Rule("claims.view"),
     "claims:bulk_approve": post_only("claims.bulk_approve"),
-    "claims:claim_create": Rule("claims.enter"),
-    "claims:member_lookup": Rule("claims.enter", query="q=420"),
-    "claims:claim_quote_preview": post_only("claims.enter"),
+    "claims:claim_create": Rule("claims.entry"),
+    "claims:member_lookup": Rule("claims.entry", query="q=420"),
+    "claims:claim_quote_preview": post_only("claims.entry"),
     "claims:claim_detail": Rule("claims.view", pk("claim"), "claim"),
     "claims:claim_review": post_only("claims.review", pk("claim"), "claim"),
     "claims:claim_approve": post_only("claims.approve", pk("claim"), "claim"),
