@@ -74,6 +74,7 @@ def test_clerk_enters_reviewer_reviews_approver_approves(transactional_db, live_
     login_in_browser(reviewer_page, live_server, reviewer.username)
     reviewer_page.click("nav.mainnav >> text=住院补偿")
     reviewer_page.click("table.claims >> text=F001-2026-000321")
+    reviewer_page.wait_for_url(f"{live_server.url}/claims/{claim.pk}/")  # the page, not the list it leaves
     assert "审批通过" not in reviewer_page.content()
     reviewer_page.fill("form.decision textarea[name=note]", "票据齐全")
     reviewer_page.click("button[value=review]")
@@ -85,6 +86,8 @@ def test_clerk_enters_reviewer_reviews_approver_approves(transactional_db, live_
     login_in_browser(approver_page, live_server, approver.username)
     approver_page.click("nav.mainnav >> text=住院补偿")
     approver_page.click("table.claims >> text=F001-2026-000321")
+    approver_page.wait_for_url(f"{live_server.url}/claims/{claim.pk}/")
+    approver_page.wait_for_selector("#claim-status")
     assert "已由 " + reviewer.display_name + " 审核" in approver_page.content()
     approver_page.click("button[value=approve]")
     approver_page.wait_for_selector("#claim-status >> text=已审批")
