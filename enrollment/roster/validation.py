@@ -25,7 +25,6 @@ from enrollment.rules import (
     PHONE_MAX_DIGITS,
     InvalidIdNumber,
     digits_only,
-    household_number_problem,
     looks_mangled_by_excel,
     no_policy_message,
     parse_resident_id,
@@ -137,11 +136,8 @@ def _place_check(columns: Columns, villages, township_id, registered, add):
             add(RowError(row, header["household_no"], household_no, "户号不能为空")); ok = False
         elif len(household_no) > 30:
             add(RowError(row, header["household_no"], household_no, "户号最长30个字符")); ok = False
-        elif not village_reason and household_no.isdigit() and household_no not in registered:
-            # a new number in digits follows the county's numbering (one registered before stays)
-            number_reason = household_number_problem(household_no, village_text, digits_only=True)
-            if number_reason:
-                add(RowError(row, header["household_no"], household_no, number_reason)); ok = False
+        # any number unique in the county is taken from a roster (docs/contract.md, "Roster file"):
+        # a county's older numbering stays; the clerk's form numbers new households itself
         head_raw = cells[i_head]
         head_text = str(head_raw).upper()
         if not head_text:
