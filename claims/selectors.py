@@ -58,8 +58,9 @@ def queue_summary(claims) -> dict:
     """How many claims the filtered queue holds and what they add up to."""
     totals = claims.order_by().aggregate(count=Count("id"), total_cost=Sum("total_cost"),
                                          compensation=Sum("compensation"))
-    return {"count": totals["count"], "total_cost": totals["total_cost"] or ZERO,
-            "compensation": totals["compensation"] or ZERO}
+    # SQLite and PostgreSQL sums may come back with eight or more decimals: back to the fen
+    return {"count": totals["count"], "total_cost": to_fen(totals["total_cost"] or ZERO),
+            "compensation": to_fen(totals["compensation"] or ZERO)}
 
 
 # --- entry: finding the member ----------------------------------------------------------------

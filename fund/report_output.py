@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from core.money import format_percent, format_yuan
+
 from . import rules
 from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
 
@@ -184,7 +186,9 @@ def _cell(key: str, value) -> str:
     if value is None:
         return "—"
     if key in RATIO_COLUMNS:
-        return f"{(value * 100).quantize(Decimal('0.01'))}%"
+        return format_percent(value)
+    if key in MONEY_OUT:
+        return format_yuan(value)
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 

@@ -212,7 +212,7 @@ def test_quote_preview_explains_every_figure_and_writes_nothing(client, clerk, p
     assert response.status_code == 200
     assert "<html" not in html  # a partial
     assert 'id="quote-compensation">810.00<' in html and 'id="quote-patient-pays">290.00<' in html
-    assert "费用明细合计 1100.00 元，其中目录外 100.00 元" in html
+    assert "费用明细合计 1,100.00 元，其中目录外 100.00 元" in html
     assert "可报销费用 1000.00 = 总费用 1100.00 − 目录外费用 100.00" in html
     assert "起付线 100.00（乡镇卫生院）" in html
     assert "100.00–1000.00 部分：(1000.00 − 100.00) × 90% = 810.00" in html

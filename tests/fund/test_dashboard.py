@@ -75,7 +75,7 @@ def test_dashboard_shows_table_warnings_and_charts(client, users_by_role, county
     assert response.status_code == 200
     page = response.content.decode()
     assert "城关镇" in page and "河口乡" in page and "空白乡" in page
-    assert "1160.01" in page and "39.86%" in page and "2910.49" in page
+    assert "1,160.01" in page and "39.86%" in page and "2,910.49" in page
     assert 'data-kind="overspending"' in page and 'data-kind="low_participation"' in page
     for chart in ("chart-compensation", "chart-usage", "chart-participation"):
         assert f'id="{chart}"><svg' in page

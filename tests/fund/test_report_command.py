@@ -62,7 +62,7 @@ def test_pdf_contains_fund_and_township_names(county, tmp_path):  # noqa: F811
     text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, check=True, text=True).stdout
     assert "基金" in text
     assert "城关镇" in text and "河口乡" in text
-    assert "1160.01" in text
+    assert "1,160.01" in text
 
 
 def test_bad_month_is_an_error(db):

@@ -52,8 +52,8 @@ def test_roles_without_the_capability_get_403(client, users_by_role, name):
 def test_ledger_shows_balances_and_lines(client, funded, users_by_role):
     client.force_login(users_by_role[Role.AUDITOR])
     page = client.get(reverse("fund:ledger"), {"year": 2026}).content.decode()
-    assert "4700.00" in page and "300.00" in page and "5000.00" in page and "C-1" in page
-    assert "财政专户合计（含风险基金）" in page and "5000.00" in page
+    assert "4,700.00" in page and "300.00" in page and "5,000.00" in page and "C-1" in page
+    assert "财政专户合计（含风险基金）" in page and "5,000.00" in page
 
 
 def test_fund_officer_books_income_and_a_duplicate_is_refused(client, policy_2026, make_user):
