@@ -35,6 +35,7 @@ from claims.forms import (
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
+from core.money import amount_in_words
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"
@@ -344,6 +345,7 @@ def claim_slip_pdf(request, pk):
         "claim": claim, "figures": selectors.recovery_figures(claim), "explained": selectors.explain_claim(claim), "cost_lines": list(claim.cost_lines.all()),
         "county_name": settings.COUNTY_NAME, "printed": timezone.localdate(),
         "days": (claim.discharge_date - claim.admission_date).days or 1,
+        "compensation_words": amount_in_words(claim.compensation),
     }, request=request)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
