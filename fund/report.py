@@ -297,6 +297,22 @@ def township_drilldown(*, year: int, month: int, township) -> list[dict]:
     return rows
 
 
+def villages_above_population(*, year: int, month: int) -> list[dict]:
+    """Villages whose participants by the month's end outnumber their agricultural population
+    (a rate above 100%): their population is probably wrong. For the report's page, not the
+    contract's JSON. Each: township and village names and codes, population, participants, rate."""
+    populations = population_figures(year=year, group="village")
+    participants = participant_figures(year=year, month=month, group="member__household__village")
+    over = [pk for pk, count in participants.items() if count > populations.get(pk, 0) > 0]
+    rows = []
+    for village in (Village.objects.filter(pk__in=over).select_related("township").order_by("code")):
+        population, count = populations[village.pk], participants[village.pk]
+        rows.append({"township": village.township.name, "village": village.name, "code": village.code,
+                     "population": population, "participants": count,
+                     "rate": rules.ratio(count, population)})
+    return rows
+
+
 # --- stored reports (a stored report never changes; regenerating makes a new version) --------
 
 def fund_report_store(*, year: int, month: int, user=None):

@@ -155,3 +155,17 @@ def test_fund_officer_stores_new_versions(client, users_by_role, county):  # noq
     page = client.get(DASHBOARD, {"year": 2026, "month": 3}).content.decode()
     assert "第 2 版" in page and "第 1 版" in page
     assert client.get(reverse("fund_report:store")).status_code == 405
+
+
+def test_the_report_page_warns_of_a_village_above_its_population(client, users_by_role, township, village):
+    """A village whose participants outnumber its agricultural population is a warning on the
+    report's page (not in the contract's JSON, whose warning kinds stay as they are)."""
+    from tests.enrollment.test_participation import populate
+
+    populate(village, population=2, enrolled=3)
+    response = login(client, users_by_role[Role.FUND_OFFICER]).get(DASHBOARD, {"year": 2026, "month": 12})
+    page = response.content.decode()
+    assert 'data-kind="over_population"' in page
+    assert "东湖村参合人数 3 超过农业人口 2（参合率 150.00%），农业人口可能有误" in page
+    data = client.get(reverse("fund_report:download", args=["json"]), {"year": 2026, "month": 12})
+    assert data.status_code == 200 and "over_population" not in data.content.decode()
