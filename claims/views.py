@@ -35,7 +35,7 @@ from claims.forms import (
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
-from core.money import amount_in_words
+from core.money import amount_in_words, format_yuan
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"
@@ -75,7 +75,7 @@ def claim_create(request):
             add_service_error(form, exc)
         else:
             messages.success(request, _("住院补偿申请已提交：发票号 %(invoice)s，补偿金额 %(amount)s 元")
-                             % {"invoice": claim.invoice_no, "amount": claim.compensation})
+                             % {"invoice": claim.invoice_no, "amount": format_yuan(claim.compensation)})
             return redirect("claims:claim_detail", pk=claim.pk)
     text = _lookup_text(request)
     chosen = form["member"].value()
@@ -302,7 +302,7 @@ def claim_recover(request, pk):
         for error in form.errors_text():
             messages.error(request, error)
     else:
-        messages.success(request, _("已登记追回 %(amount)s 元") % {"amount": recovery.amount})
+        messages.success(request, _("已登记追回 %(amount)s 元") % {"amount": format_yuan(recovery.amount)})
     return redirect("claims:claim_detail", pk=claim.pk)
 
 

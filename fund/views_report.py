@@ -68,6 +68,7 @@ def dashboard(request):
         "stored": FundReport.objects.filter(year=year, month=month).order_by("-version"),
         "can_store": user_can(request.user, "fund.report_store"),
         "over_population": villages_above_population(year=year, month=month),
+        "warnings": report_output.display_warnings(figures),
     }
     return render(request, "fund/dashboard.html", context)
 

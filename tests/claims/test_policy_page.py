@@ -50,7 +50,7 @@ def test_shows_every_part_of_the_policy(client, users_by_role, make_user):
     assert re.search(r"五保</td> ?<td>免起付线</td> ?<td class=\"num\">10 个百分点", groups)
     assert re.search(r"低保</td> ?<td>照常</td> ?<td class=\"num\">5 个百分点", groups)
     assert "500.00" in page and "1,200.00" in page  # delivery
-    assert "K35" in page and "acute appendicitis" in page and "2,400.00" in page
+    assert "K35" in page and "急性阑尾炎" in page and "acute appendicitis" not in page and "2,400.00" in page
     assert "第 1 版" in page and admin.display_name in page
 
 

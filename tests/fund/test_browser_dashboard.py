@@ -26,7 +26,7 @@ def test_cashier_pays_then_the_fund_officer_downloads_the_report(page, live_serv
     page.check(f"#claim-{first.pk} input[type=checkbox]")
     page.check(f"#claim-{second.pk} input[type=checkbox]")
     page.click("#pay-selected")
-    page.wait_for_selector("text=已兑付 2 件，合计 2010.00 元")
+    page.wait_for_selector("text=已兑付 2 件，合计 2,010.00 元")
     assert set(Claim.objects.values_list("status", flat=True)) == {"paid"}
     assert LedgerTransaction.objects.filter(kind="payout").count() == 2
     page.click("button:has-text('退出')")

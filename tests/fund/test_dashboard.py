@@ -134,7 +134,7 @@ def test_downloads(client, users_by_role, county, tmp_path):  # noqa: F811
     assert xlsx.status_code == 200 and 'filename="fund-report-2026-03.xlsx"' in xlsx["Content-Disposition"]
     target = tmp_path / "r.xlsx"
     target.write_bytes(xlsx.content)
-    assert load_workbook(target).worksheets[0]["A3"].value == "420102100"
+    assert load_workbook(target).worksheets[0]["A2"].value == "420102100"
     pdf = client.get(reverse("fund_report:download", args=["pdf"]), {"year": 2026, "month": 3})
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     (tmp_path / "r.pdf").write_bytes(pdf.content)

@@ -159,7 +159,7 @@ def test_the_cashier_confirms_then_pays(client, users_by_role, march):
         assert claim.status == ClaimStatus.PAID
     page = client.get(_detail("F001")).content.decode()
     assert "已支付 2026-06-15" in page and "JS-F001-202603" in page and 'id="pay-form"' not in page
-    assert "已支付结算单 F001 2026年3月：2 件，实付 1945.67 元" in page
+    assert "已支付结算单 F001 2026年3月：2 件，实付 1,945.67 元" in page
     listing = client.get(reverse("fund:statements") + "?year=2026&month=3").content.decode()
     assert "已支付 2026-06-15 · JS-F001-202603" in listing
 
@@ -189,7 +189,7 @@ def test_a_statement_changed_since_the_confirmation_is_not_paid(client, users_by
                    admission_date=date(2026, 3, 20), discharge_date=date(2026, 3, 21))
     response = _pay_post(client, confirm="1", net="1945.67", claims="2")
     assert response.status_code == 302
-    assert "结算单在确认期间已有变化（现为 3 件，实付 1955.67 元）" in client.get(_detail("F001")).content.decode()
+    assert "结算单在确认期间已有变化（现为 3 件，实付 1,955.67 元）" in client.get(_detail("F001")).content.decode()
     assert not FacilityStatement.objects.exists()
 
 

@@ -150,3 +150,17 @@ def test_nav_shows_the_fund_to_its_roles(client, users_by_role):
     assert reverse("fund:payout_queue") in page and reverse("fund:ledger") in page
     client.force_login(users_by_role[Role.TOWNSHIP_CLERK])
     assert reverse("fund:ledger") not in client.get("/").content.decode()
+
+
+def test_ledger_names_accounts_in_words_and_shows_income_as_a_positive_credit(client, funded, users_by_role):
+    """10,000.00 central subsidy: its income account has a credit balance shown as 贷 10,000.00,
+    never as -10000.00; the accounts are named, not coded; the convention is explained."""
+    client.force_login(users_by_role[Role.AUDITOR])
+    page = client.get(reverse("fund:ledger"), {"year": 2026}).content.decode()
+    row = page[page.index('id="account-income_central"'):]
+    row = row[:row.index("</tr>")]
+    assert 'data-side="credit"' in row and "中央财政补助收入" in row and ">贷<" in row and "10,000.00" in row
+    assert "-10" not in row and ">income_central<" not in page and ">special<" not in page
+    special = page[page.index('id="account-special"'):]
+    assert ">借<" in special[:special.index("</tr>")]
+    assert 'id="balance-note"' in page and "收入科目为贷方余额" in page
