@@ -1,11 +1,13 @@
 """Every page of the URL walk, as an anonymous visitor and as each role: no figure is shown with
 more than two decimals (aggregate sums come back from SQLite and PostgreSQL with eight or more;
-ratios are shown as percentages with two). Charts' SVG, scripts and styles are left out: their
+ratios are shown as percentages with two): HTML, PDF (read with pdftotext) and XLSX (a number
+cell must be formatted to two places). Charts' SVG, scripts and styles are left out: their
 coordinates are no figures a reader sees."""
 from __future__ import annotations
 
 import io
 import re
+import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +26,14 @@ HIDDEN = re.compile(r"<(svg|script|style)\b.*?</\1>", re.S | re.I)
 
 def _shown(text: str) -> str:
     return HIDDEN.sub("", text)
+
+
+def _pdf_text(response, tmp_path) -> str:
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    path = tmp_path / "page.pdf"
+    path.write_bytes(content)
+    # uploaded scans of the walk are stand-ins, no real PDF: pdftotext reads nothing from them
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=False).stdout.decode()
 
 
 def _xlsx_long_figures(response) -> list[str]:
@@ -59,7 +69,7 @@ def amounts_world(world):
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role or "anonymous")
-def test_no_page_shows_an_amount_with_more_than_two_decimals(amounts_world, role):
+def test_no_page_shows_an_amount_with_more_than_two_decimals(amounts_world, role, tmp_path):
     world = amounts_world
     user = None if role is None else world.users[role]
     _admin_rows(world)
@@ -80,6 +90,8 @@ def test_no_page_shows_an_amount_with_more_than_two_decimals(amounts_world, role
                 continue  # contract outputs keep their own figures
             if "spreadsheetml" in response.get("Content-Type", ""):
                 found = _xlsx_long_figures(response)
+            elif "pdf" in response.get("Content-Type", ""):
+                found = LONG_DECIMAL.findall(_pdf_text(response, tmp_path))
             elif (text := body_text(response)) is not None:
                 found = LONG_DECIMAL.findall(_shown(text))
             else:
