@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from claims.models import Claim, ClaimEvent, Recovery
 from claims.workflow import ACTION_WORDS
-from core.money import ZERO, to_fen
+from core.money import ZERO, format_yuan, to_fen
 from enrollment.models import Category, Enrollment, Member
 from facilities.models import Level
 
@@ -60,8 +60,9 @@ def queue_summary(claims) -> dict:
     """How many claims the filtered queue holds and what they add up to."""
     totals = claims.order_by().aggregate(count=Count("id"), total_cost=Sum("total_cost"),
                                          compensation=Sum("compensation"))
-    return {"count": totals["count"], "total_cost": totals["total_cost"] or ZERO,
-            "compensation": totals["compensation"] or ZERO}
+    # SQLite and PostgreSQL sums may come back with eight or more decimals: back to the fen
+    return {"count": totals["count"], "total_cost": to_fen(totals["total_cost"] or ZERO),
+            "compensation": to_fen(totals["compensation"] or ZERO)}
 
 
 # --- entry: finding the member ----------------------------------------------------------------
@@ -162,8 +163,10 @@ def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, lev
     """The stored breakdown (`claims.rules.stored_breakdown`) as lines a clerk can check
     with a calculator: every figure with the figures it comes from.
 
-    `level` is the facility's level and `category` the member's (their codes).
+    `level` is the facility's level and `category` the member's (their codes). Amounts in the
+    explanations read as on every page: to the fen with thousands separators (core.money.format_yuan).
     """
+    m = format_yuan
     b = breakdown
     total = b.get("total_cost") or f"{Decimal(total_cost):.2f}"
     excluded = f"{Decimal(non_reimbursable_cost):.2f}"
@@ -174,7 +177,7 @@ def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, lev
         Line(_("住院总费用"), "", total),
         Line(_("目录外费用"), _("自费，不予报销"), excluded),
         Line(_("可报销费用"), _("可报销费用 %(r)s = 总费用 %(t)s − 目录外费用 %(n)s")
-             % {"r": reimbursable, "t": total, "n": excluded}, reimbursable),
+             % {"r": m(reimbursable), "t": m(total), "n": m(excluded)}, reimbursable),
     ]
     rule = b.get("rule")
     if rule == "delivery":
@@ -182,20 +185,20 @@ def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, lev
         lines.append(Line(_("住院分娩定额"), _("住院分娩（%(kind)s）按定额补偿") % {"kind": kind},
                           b.get("rule_amount") or ""))
         lines.append(Line(_("计算补偿额"), _("取定额 %(a)s 与可报销费用 %(r)s 中较小者")
-                          % {"a": b.get("rule_amount"), "r": reimbursable}, b["before_cap"]))
+                          % {"a": m(b.get("rule_amount")), "r": m(reimbursable)}, b["before_cap"]))
     elif rule == "single_disease":
         disease = b.get("single_disease") or {}
         lines.append(Line(_("单病种定额"), _("%(code)s %(name)s（%(level)s）按单病种定额补偿")
                           % {"code": disease.get("code", ""), "name": disease.get("name", ""),
                              "level": level_words}, disease.get("payment") or b.get("rule_amount") or ""))
         lines.append(Line(_("计算补偿额"), _("取定额 %(a)s 与可报销费用 %(r)s 中较小者")
-                          % {"a": disease.get("payment") or b.get("rule_amount"), "r": reimbursable},
+                          % {"a": m(disease.get("payment") or b.get("rule_amount")), "r": m(reimbursable)},
                           b["before_cap"]))
     else:
         if b.get("deductible_waived"):
             how = _("%(category)s人员免起付线") % {"category": category_words}
         else:
-            how = _("起付线 %(d)s（%(level)s）") % {"d": b["deductible"], "level": level_words}
+            how = _("起付线 %(d)s（%(level)s）") % {"d": m(b["deductible"]), "level": level_words}
         lines.append(Line(_("起付线"), how, b["deductible"]))
         points = Decimal(b.get("ratio_points") or "0")
         if points:
@@ -207,8 +210,8 @@ def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, lev
                               % {"p": _points(reduction)}, ""))
         for index, band in enumerate(b.get("bands", []), start=1):
             how = _("%(from)s–%(to)s 部分：(%(to)s − %(from)s) × %(ratio)s = %(amount)s") % {
-                "from": band["from"], "to": band["to"], "ratio": _percent(band["ratio"]),
-                "amount": band["amount"]}
+                "from": m(band["from"]), "to": m(band["to"]), "ratio": _percent(band["ratio"]),
+                "amount": m(band["amount"])}
             base = band.get("base_ratio")
             if base is not None and Decimal(base) != Decimal(band["ratio"]):
                 how += _("（方案比例 %(base)s）") % {"base": _percent(base)}
@@ -219,13 +222,13 @@ def explain_breakdown(breakdown: dict, *, total_cost, non_reimbursable_cost, lev
     compensation = b.get("compensation")
     if b.get("capped"):
         how = _("已达年度封顶线：取计算补偿额 %(a)s 与封顶线剩余 %(c)s 中较小者") % {
-            "a": b["before_cap"], "c": b["cap_remaining"]}
+            "a": m(b["before_cap"]), "c": m(b["cap_remaining"])}
     else:
-        how = _("未超过年度封顶线剩余额度 %(c)s") % {"c": b["cap_remaining"]}
+        how = _("未超过年度封顶线剩余额度 %(c)s") % {"c": m(b["cap_remaining"])}
     lines.append(Line(_("年度封顶线剩余"), _("本年度已获补偿之外的剩余额度"), b["cap_remaining"]))
     lines.append(Line(_("补偿金额"), how, compensation, strong=True))
     lines.append(Line(_("个人自付"), _("个人自付 %(p)s = 总费用 %(t)s − 补偿金额 %(c)s")
-                      % {"p": b.get("patient_pays"), "t": total, "c": compensation},
+                      % {"p": m(b.get("patient_pays")), "t": m(total), "c": m(compensation)},
                       b.get("patient_pays"), strong=True))
     return lines
 

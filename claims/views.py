@@ -36,6 +36,7 @@ from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySo
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
 from core.uploads import stored_name
+from core.money import amount_in_words, format_yuan
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"
@@ -90,11 +91,11 @@ def claim_create(request):
             if desk == "facility":
                 messages.success(request, _("已结算：发票号 %(invoice)s，合作医疗补偿 %(amount)s 元，"
                                             "请向患者收取个人自付 %(share)s 元，并打印结算单交患者")
-                                 % {"invoice": claim.invoice_no, "amount": claim.compensation,
-                                    "share": claim.patient_pays})
+                                 % {"invoice": claim.invoice_no, "amount": format_yuan(claim.compensation),
+                                    "share": format_yuan(claim.patient_pays)})
             else:
                 messages.success(request, _("住院补偿申请已提交：发票号 %(invoice)s，补偿金额 %(amount)s 元")
-                                 % {"invoice": claim.invoice_no, "amount": claim.compensation})
+                                 % {"invoice": claim.invoice_no, "amount": format_yuan(claim.compensation)})
             return redirect("claims:claim_detail", pk=claim.pk)
     text = _lookup_text(request)
     chosen = form["member"].value()
@@ -341,7 +342,7 @@ def claim_recover(request, pk):
         for error in form.errors_text():
             messages.error(request, error)
     else:
-        messages.success(request, _("已登记追回 %(amount)s 元") % {"amount": recovery.amount})
+        messages.success(request, _("已登记追回 %(amount)s 元") % {"amount": format_yuan(recovery.amount)})
     return redirect("claims:claim_detail", pk=claim.pk)
 
 
@@ -384,6 +385,7 @@ def claim_slip_pdf(request, pk):
         "claim": claim, "figures": selectors.recovery_figures(claim), "explained": selectors.explain_claim(claim), "cost_lines": list(claim.cost_lines.all()),
         "county_name": settings.COUNTY_NAME, "printed": timezone.localdate(),
         "days": (claim.discharge_date - claim.admission_date).days or 1,
+        "compensation_words": amount_in_words(claim.compensation),
     }, request=request)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")

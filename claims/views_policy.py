@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.roles import capability_required
 from claims import rules
@@ -20,6 +21,10 @@ from enrollment.models import Category
 from facilities.models import Level
 from policy.models import PolicyVersion
 from policy.rules import NEWBORN_DAYS, Policy
+
+# Chinese words for the single diseases a county's policy file commonly names (its `name` is the
+# file's own text, often English as in the contract's example): each language shows its own words.
+SINGLE_DISEASE_NAMES = {"K35": gettext_noop("急性阑尾炎")}
 
 SUBSIDY_NAMES = {"central": "中央财政补助", "provincial": "省级财政补助", "municipal": "市级财政补助", "county": "县级财政补助"}
 
@@ -30,6 +35,11 @@ def percent(ratio: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+def _single_disease_name(code: str, name: str) -> str:
+    words = SINGLE_DISEASE_NAMES.get(code.upper()) or SINGLE_DISEASE_NAMES.get(code.upper()[:3])
+    return _(words) if words else name
 
 
 def points(ratio: Decimal) -> str:
@@ -82,7 +92,7 @@ def _context(version: PolicyVersion) -> dict:
                                              if item[0] in category_names else 99)],
         "deliveries": [(_("顺产") if kind == "normal" else _("剖宫产") if kind == "caesarean" else kind,
                         rules.money_text(amount)) for kind, amount in policy.delivery.items()],
-        "single_diseases": [{"code": sd.code, "name": sd.name, "level": level_names.get(sd.level, sd.level),
+        "single_diseases": [{"code": sd.code, "name": _single_disease_name(sd.code, sd.name), "level": level_names.get(sd.level, sd.level),
                              "payment": rules.money_text(sd.payment)} for sd in policy.single_disease],
         "revisions": version.history.select_related("loaded_by").order_by("-revision", "-history_date"),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from core.errors import NcmsError
 
@@ -26,9 +27,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "resubmit": (frozenset({ClaimStatus.RETURNED}), ClaimStatus.SUBMITTED),
     "pay": (frozenset({ClaimStatus.APPROVED}), ClaimStatus.PAID),
 }
-ACTION_WORDS = {"submit": "提交", "settle": "即时结报", "review": "审核", "approve": "审批",
-                "return": "退回修改", "reject": "不予补偿", "resubmit": "重新提交", "pay": "兑付",
-                "recover": "追回"}
+ACTION_WORDS = {"submit": gettext_noop("提交"), "settle": gettext_noop("即时结报"), "review": gettext_noop("审核"), "approve": gettext_noop("审批"),
+                "return": gettext_noop("退回修改"), "reject": gettext_noop("不予补偿"), "resubmit": gettext_noop("重新提交"), "pay": gettext_noop("兑付"),
+                "recover": gettext_noop("追回")}
 
 
 def record_event(*, claim: Claim, action: str, from_status: str, to_status: str, user, note: str = "",

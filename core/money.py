@@ -105,3 +105,28 @@ def amount_in_words(amount: Decimal) -> str:
     else:
         words += "整"
     return sign + words
+
+
+def format_yuan(value) -> str:
+    """An amount as pages, PDFs and exports show it: rounded to the fen (half up), two decimals and
+    thousands separators (1082904.97 → "1,082,904.97"); "—" for None. Anything that is no number
+    is returned as it came (a dash already written, a text)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = to_fen(Decimal(str(value)) if not isinstance(value, Decimal) else value)
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+    return f"{amount:,.2f}"
+
+
+def format_percent(value) -> str:
+    """A ratio (0.1250) as a percentage with two decimals ("12.50%"), half up; "—" for None."""
+    if value is None or value == "":
+        return "—"
+    try:
+        ratio = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        percent = (ratio * 100).quantize(FEN, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+    return f"{percent:,.2f}%"

@@ -55,6 +55,12 @@ class ParticipationRow:
         return max(0, self.needed - self.participants)
 
     @property
+    def above_population(self) -> bool:
+        """More participants than agricultural population (a rate above 100%): the population
+        figure is probably wrong."""
+        return self.population > 0 and self.participants > self.population
+
+    @property
     def below_target(self) -> bool:
         return self.population > 0 and self.gap > 0
 

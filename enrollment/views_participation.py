@@ -41,6 +41,7 @@ def participation(request):
     report = participation_report(user=request.user, year=year, township=township)
     context = {
         "report": report,
+        "over_population": [row for row in report.villages if row.above_population],
         "year": year,
         "years": years,
         "township": township,

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_noop
 
 from claims.models import Claim, ClaimStatus, Recovery
 from core.errors import NcmsError
@@ -51,14 +52,14 @@ COLUMNS = [
 
 # Chinese column headers (XLSX, PDF, dashboard); msgids for the English catalogue.
 HEADERS = {
-    "township": "乡镇", "population": "农业人口", "participants": "参合人数", "participation_rate": "参合率",
-    "admissions": "本月住院人次", "admissions_ytd": "累计住院人次",
-    "total_cost": "本月住院总费用", "total_cost_ytd": "累计住院总费用",
-    "reimbursable_cost": "本月可报费用", "reimbursable_cost_ytd": "累计可报费用",
-    "compensation": "本月补偿金额", "compensation_ytd": "累计补偿金额",
-    "recovered": "本月追回金额", "recovered_ytd": "累计追回金额",
-    "avg_cost_per_admission": "次均住院费用", "compensation_ratio": "实际补偿比", "beneficiary_rate": "受益面",
-    "fund_raised": "累计筹集基金", "fund_available": "可用基金", "fund_usage_rate": "基金使用率",
+    "township": gettext_noop("乡镇"), "population": gettext_noop("农业人口"), "participants": gettext_noop("参合人数"), "participation_rate": gettext_noop("参合率"),
+    "admissions": gettext_noop("本月住院人次"), "admissions_ytd": gettext_noop("累计住院人次"),
+    "total_cost": gettext_noop("本月住院总费用"), "total_cost_ytd": gettext_noop("累计住院总费用"),
+    "reimbursable_cost": gettext_noop("本月可报费用"), "reimbursable_cost_ytd": gettext_noop("累计可报费用"),
+    "compensation": gettext_noop("本月补偿金额"), "compensation_ytd": gettext_noop("累计补偿金额"),
+    "recovered": gettext_noop("本月追回金额"), "recovered_ytd": gettext_noop("累计追回金额"),
+    "avg_cost_per_admission": gettext_noop("次均住院费用"), "compensation_ratio": gettext_noop("实际补偿比"), "beneficiary_rate": gettext_noop("受益面"),
+    "fund_raised": gettext_noop("累计筹集基金"), "fund_available": gettext_noop("可用基金"), "fund_usage_rate": gettext_noop("基金使用率"),
 }
 RATIO_COLUMNS = {"participation_rate", "compensation_ratio", "beneficiary_rate", "fund_usage_rate"}
 MONEY_OUT = {"total_cost", "total_cost_ytd", "reimbursable_cost", "reimbursable_cost_ytd", "compensation",
@@ -294,6 +295,22 @@ def township_drilldown(*, year: int, month: int, township) -> list[dict]:
         row = _row(populations.get(village["pk"], 0), participants.get(village["pk"], 0),
                    claims.get(village["pk"], _empty_claims()))
         rows.append({"village": village["code"], "name": village["name"], **row})
+    return rows
+
+
+def villages_above_population(*, year: int, month: int) -> list[dict]:
+    """Villages whose participants by the month's end outnumber their agricultural population
+    (a rate above 100%): their population is probably wrong. For the report's page, not the
+    contract's JSON. Each: township and village names and codes, population, participants, rate."""
+    populations = population_figures(year=year, group="village")
+    participants = participant_figures(year=year, month=month, group="member__household__village")
+    over = [pk for pk, count in participants.items() if count > populations.get(pk, 0) > 0]
+    rows = []
+    for village in (Village.objects.filter(pk__in=over).select_related("township").order_by("code")):
+        population, count = populations[village.pk], participants[village.pk]
+        rows.append({"township": village.township.name, "village": village.name, "code": village.code,
+                     "population": population, "participants": count,
+                     "rate": rules.ratio(count, population)})
     return rows
 
 

@@ -13,11 +13,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from core.money import format_percent, format_yuan, to_ratio
 
 from core.tabular import text_cell
 
 from . import rules
 from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
+from .rules import OVERSPENDING_FACTOR, UNDERUSE_FACTOR
 
 CJK_FONT = "Noto Sans CJK SC"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,8 +61,8 @@ def chart_monthly_compensation(*, year: int, month: int) -> str:
     plt = _pyplot()
     data = monthly_compensation(year=year, month=month)
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    bars = ax.bar([f"{m}月" for m, _ in data], [_num(v) for _, v in data], color="#2f6fb0")
-    for bar, (_, value) in zip(bars, data):
+    bars = ax.bar([f"{m}月" for m, _value in data], [_num(v) for _month, v in data], color="#2f6fb0")
+    for bar, (_month, value) in zip(bars, data):
         if value:
             ax.annotate(f"{value:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=7)
@@ -132,35 +137,85 @@ def as_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+# The warnings' kinds in words (the contract's codes stay in the JSON); msgids for the catalogue.
+WARNING_WORDS = {
+    "overspending": gettext_noop("基金超支风险"),
+    "underuse": gettext_noop("基金使用不足"),
+    "low_participation": gettext_noop("参合率低"),
+}
+
+
+def warning_message(warning: dict, figures: dict) -> str:
+    """A warning's sentence in the active language, from its kind and the report's figures (the
+    same Chinese sentence as the contract's message; English when English is chosen)."""
+    kind, month = warning["kind"], figures["month"]
+    rows = {row["township"]: row for row in figures["rows"]}
+    line = Decimal(month) / Decimal(12)
+    if kind in ("overspending", "underuse"):
+        rate = (rows.get("county") or {}).get("fund_usage_rate")
+        if rate is None:
+            return warning["message"]
+        rate = Decimal(str(rate))
+        if kind == "overspending":
+            text = _("全县基金使用率 %(rate)s 超过 %(month)s 月进度 %(line)s 的 110%%（%(limit)s），基金有超支风险。")
+            factor = OVERSPENDING_FACTOR
+        else:
+            text = _("全县基金使用率 %(rate)s 低于 %(month)s 月进度 %(line)s 的 85%%（%(limit)s），基金结余过多。")
+            factor = UNDERUSE_FACTOR
+        return text % {"rate": format_percent(rate), "month": month, "line": format_percent(to_ratio(line)),
+                       "limit": format_percent(to_ratio(line * factor))}
+    if kind == "low_participation":
+        row = rows.get(warning["township"])
+        if row is None or row.get("participation_rate") is None:
+            return warning["message"]
+        return _("%(name)s参合率 %(rate)s 低于 95%%。") % {
+            "name": row["name"], "rate": format_percent(Decimal(str(row["participation_rate"])))}
+    return warning["message"]
+
+
+def display_warnings(figures: dict) -> list[dict]:
+    """The report's warnings for a page, PDF or spreadsheet: kind (the code, for data attributes),
+    words (the kind in the active language), township name and message in the active language."""
+    names = {row["township"]: row["name"] for row in figures["rows"]}
+    return [{"kind": w["kind"], "words": _(WARNING_WORDS.get(w["kind"], w["kind"])),
+             "township": names.get(w["township"], w["township"]), "message": warning_message(w, figures)}
+            for w in figures["warnings"]]
+
+
 def report_xlsx(figures: dict) -> bytes:
-    """One sheet: a Chinese header row, then the contract's keys, then one row per township and
-    the county. Money and ratios are written as exact decimals (ratios shown as percentages)."""
+    """One sheet: a header row in the active language (Chinese unless English is chosen), then one
+    row per township and the county. Money and ratios are written as exact numbers, formatted
+    '#,##0.00' and '0.00%'. A second sheet lists the warnings in words."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = f"{figures['year']}年{figures['month']}月"
+    sheet.title = (_("%(year)s年%(month)s月") % {"year": figures["year"], "month": figures["month"]}).replace("/", "-")
     keys = ["township", "name", *COLUMNS]
-    sheet.append([HEADERS.get(key, "名称") for key in keys])
-    sheet.append(keys)
+    headers = {**HEADERS, "township": gettext_noop("乡镇代码"), "name": gettext_noop("乡镇名称")}
+    sheet.append([_(headers[key]) for key in keys])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in figures["rows"]:
-        sheet.append([text_cell(row[key]) for key in keys])
+        values = [row[key] for key in keys]
+        if row["township"] == "county":
+            values[0] = _("全县")
+        sheet.append([text_cell(value) for value in values])
     for index, key in enumerate(keys, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 14
         fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
         if fmt:
-            for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = fmt
-    sheet.freeze_panes = "C3"
-    warnings = workbook.create_sheet("预警")
-    warnings.append(["类型", "乡镇", "说明"])
-    warnings.append(["kind", "township", "message"])
-    for warning in figures["warnings"]:
-        warnings.append([text_cell(warning["kind"]), text_cell(warning["township"]), text_cell(warning["message"])])
+    sheet.freeze_panes = "C2"
+    warnings = workbook.create_sheet(_("预警"))
+    warnings.append([_("类型"), _("乡镇"), _("说明")])
+    for cell in warnings[1]:
+        cell.font = Font(bold=True)
+    for warning in display_warnings(figures):
+        warnings.append([text_cell(warning["words"]), text_cell(warning["township"]), text_cell(warning["message"])])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -172,6 +227,7 @@ def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
     svgs = charts(figures)
     html = render_to_string("fund/report_pdf.html", {
         "figures": figures, "headers": table_headers(), "rows": display_rows(figures),
+        "warnings": display_warnings(figures),
         "charts": {name: as_data_uri(svg) for name, svg in svgs.items()},
         "generated_at": timezone.localtime(), "county_name": settings.COUNTY_NAME,
     })
@@ -186,7 +242,9 @@ def _cell(key: str, value) -> str:
     if value is None:
         return "—"
     if key in RATIO_COLUMNS:
-        return f"{(value * 100).quantize(Decimal('0.01'))}%"
+        return format_percent(value)
+    if key in MONEY_OUT:
+        return format_yuan(value)
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import capability_required, user_can
 from claims.models import Claim, ClaimStatus
 from core.errors import NcmsError
-from core.money import ZERO
+from core.money import ZERO, format_yuan
 from core.tabular import text_cell
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
@@ -50,8 +50,10 @@ def ledger(request):
     balances = ledger_selectors.balances_by_account(year=year)
     special_total = sum((amount for account, amount in balances if account.code in ("special", "reserve")),
                         Decimal("0.00"))
+    rows = [{"account": account, "amount": amount, "shown": abs(amount),
+             "side": "debit" if amount > 0 else ("credit" if amount < 0 else "")} for account, amount in balances]
     return render(request, "fund/ledger.html", {
-        "year": year, "years": ledger_selectors.ledger_years(), "balances": balances, "special_total": special_total,
+        "year": year, "years": ledger_selectors.ledger_years(), "balances": rows, "special_total": special_total,
         "page": page, "can_income": user_can(request.user, "fund.income"),
         "can_transfer": user_can(request.user, "fund.transfer"), "can_pay": user_can(request.user, "fund.pay"),
     })
@@ -70,7 +72,7 @@ def income_create(request):
             add_service_error(form, exc)
         else:
             messages.success(request, _("已登记收入 %(amount)s 元（业务号 %(ref)s）")
-                             % {"amount": data["amount"], "ref": entry.ref})
+                             % {"amount": format_yuan(data["amount"]), "ref": entry.ref})
             return redirect(f"{reverse('fund:ledger')}?year={entry.year}")
     return render(request, "fund/booking_form.html", {"form": form, "title": _("登记基金收入")})
 
@@ -88,7 +90,7 @@ def transfer_create(request):
             add_service_error(form, exc)
         else:
             messages.success(request, _("已划拨 %(amount)s 元至支出户（业务号 %(ref)s）")
-                             % {"amount": data["amount"], "ref": entry.ref})
+                             % {"amount": format_yuan(data["amount"]), "ref": entry.ref})
             return redirect(f"{reverse('fund:ledger')}?year={entry.year}")
     available = AccountBalance.objects.filter(account__code__in=["special", "reserve"]).select_related(
         "account").order_by("-year", "account__order")
@@ -165,9 +167,9 @@ def payout_pay(request):
     file_url = f"{reverse('fund:bank_file')}?{urlencode([('claim', claim.pk) for claim in paid])}"
     if replayed:
         messages.success(request, _("这批兑付已经完成（重复提交，没有再次付款）：%(count)s 件，合计 %(total)s 元")
-                         % {"count": len(paid), "total": total})
+                         % {"count": len(paid), "total": format_yuan(total)})
     else:
-        messages.success(request, _("已兑付 %(count)s 件，合计 %(total)s 元") % {"count": len(paid), "total": total})
+        messages.success(request, _("已兑付 %(count)s 件，合计 %(total)s 元") % {"count": len(paid), "total": format_yuan(total)})
     request.session["fund_last_batch"] = file_url
     return redirect(next_url)
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import capability_required, user_can
 from claims.models import Recovery
 from core.errors import NcmsError
+from core.money import format_yuan
 
 from .forms import RefundForm
 from .recoveries import recovery_rows
@@ -56,5 +57,5 @@ def refund_create(request, pk):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已登记退款 %(amount)s 元（补偿申请 %(invoice)s，业务号 %(ref)s）") % {
-            "amount": refund.amount, "invoice": recovery.claim.invoice_no, "ref": refund.ref})
+            "amount": format_yuan(refund.amount), "invoice": recovery.claim.invoice_no, "ref": refund.ref})
     return redirect(back)

@@ -23,7 +23,7 @@ from places.models import Township
 
 from . import report_output
 from .models import FundReport
-from .report import monthly_report_figures, to_contract_json, township_drilldown
+from .report import monthly_report_figures, to_contract_json, township_drilldown, villages_above_population
 
 DRILL_COLUMNS = ["population", "participants", "participation_rate", "admissions", "admissions_ytd",
                  "total_cost_ytd", "compensation", "compensation_ytd", "avg_cost_per_admission",
@@ -67,6 +67,8 @@ def dashboard(request):
         "drill_headers": [(key, dict(report_output.table_headers())[key]) for key in DRILL_COLUMNS],
         "stored": FundReport.objects.filter(year=year, month=month).order_by("-version"),
         "can_store": user_can(request.user, "fund.report_store"),
+        "over_population": villages_above_population(year=year, month=month),
+        "warnings": report_output.display_warnings(figures),
     }
     return render(request, "fund/dashboard.html", context)
 

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
-from core.money import ZERO, amount_in_words
+from core.money import ZERO, amount_in_words, format_yuan
 from core.tabular import text_cell
 from facilities.models import Facility
 
@@ -163,7 +163,7 @@ def statement_pay_view(request, code: str, year: int, month: int):
     shown = (request.POST.get("net", ""), request.POST.get("claims", ""))
     if not statement.paid and shown != (str(statement.net), str(len(statement.claims))):
         messages.error(request, _("结算单在确认期间已有变化（现为 %(count)s 件，实付 %(net)s 元），请重新核对后再支付，"
-                                  "本次未支付") % {"count": len(statement.claims), "net": statement.net})
+                                  "本次未支付") % {"count": len(statement.claims), "net": format_yuan(statement.net)})
         return redirect(detail)
     try:
         payment = statement_pay(user=request.user, facility=facility, year=year, month=month, on=paid_on, ref=ref)
@@ -176,7 +176,7 @@ def statement_pay_view(request, code: str, year: int, month: int):
     else:
         messages.success(request, _("已支付结算单 %(code)s %(year)s年%(month)s月：%(count)s 件，实付 %(net)s 元")
                          % {"code": facility.code, "year": year, "month": month, "count": len(paid.claims),
-                            "net": paid.net})
+                            "net": format_yuan(paid.net)})
     return redirect(detail)
 
 

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts.roles import user_can
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
@@ -66,18 +67,18 @@ INCOME_CODES = frozenset(income_code(source) for source in IncomeSource.values)
 
 # (code, name, kind, parent code, order)
 CHART: tuple[tuple[str, str, str, str | None, int], ...] = (
-    (SPECIAL, "财政专户", AccountKind.MONEY, None, 10),
-    (RESERVE, "风险基金", AccountKind.MONEY, SPECIAL, 11),
-    (EXPENDITURE, "支出户", AccountKind.MONEY, None, 20),
-    (income_code(IncomeSource.INDIVIDUAL), "个人缴费收入", AccountKind.INCOME, None, 30),
-    (income_code(IncomeSource.CENTRAL), "中央财政补助收入", AccountKind.INCOME, None, 31),
-    (income_code(IncomeSource.PROVINCIAL), "省级财政补助收入", AccountKind.INCOME, None, 32),
-    (income_code(IncomeSource.COUNTY), "县级财政补助收入", AccountKind.INCOME, None, 33),
-    (income_code(IncomeSource.INTEREST), "利息收入", AccountKind.INCOME, None, 34),
-    (income_code(IncomeSource.OTHER), "其他收入", AccountKind.INCOME, None, 35),
-    (COMPENSATION, "补偿支出", AccountKind.EXPENSE, None, 40),
-    (RECOVERED, "追回补偿收入", AccountKind.INCOME, None, 50),
-    (PENALTY, "违规扣罚收入", AccountKind.INCOME, None, 51),
+    (SPECIAL, gettext_noop("财政专户"), AccountKind.MONEY, None, 10),
+    (RESERVE, gettext_noop("风险基金"), AccountKind.MONEY, SPECIAL, 11),
+    (EXPENDITURE, gettext_noop("支出户"), AccountKind.MONEY, None, 20),
+    (income_code(IncomeSource.INDIVIDUAL), gettext_noop("个人缴费收入"), AccountKind.INCOME, None, 30),
+    (income_code(IncomeSource.CENTRAL), gettext_noop("中央财政补助收入"), AccountKind.INCOME, None, 31),
+    (income_code(IncomeSource.PROVINCIAL), gettext_noop("省级财政补助收入"), AccountKind.INCOME, None, 32),
+    (income_code(IncomeSource.COUNTY), gettext_noop("县级财政补助收入"), AccountKind.INCOME, None, 33),
+    (income_code(IncomeSource.INTEREST), gettext_noop("利息收入"), AccountKind.INCOME, None, 34),
+    (income_code(IncomeSource.OTHER), gettext_noop("其他收入"), AccountKind.INCOME, None, 35),
+    (COMPENSATION, gettext_noop("补偿支出"), AccountKind.EXPENSE, None, 40),
+    (RECOVERED, gettext_noop("追回补偿收入"), AccountKind.INCOME, None, 50),
+    (PENALTY, gettext_noop("违规扣罚收入"), AccountKind.INCOME, None, 51),
 )
 
 
@@ -101,6 +102,11 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def credit_normal(self) -> bool:
+        """Income accounts carry a credit balance (贷方余额): what the fund has received."""
+        return self.kind == AccountKind.INCOME
 
 
 class TransactionKind(models.TextChoices):

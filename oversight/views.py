@@ -27,6 +27,7 @@ from claims.models import Claim, ClaimStatus, RecoverySource
 from claims.selectors import recoveries_from
 from core.errors import NcmsError
 from core.uploads import stored_name
+from core.money import format_yuan
 from facilities import services as registry
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township
@@ -296,7 +297,7 @@ def inspection_recover(request, pk):
             messages.error(request, error)
     else:
         messages.success(request, _("已登记追回 %(amount)s 元（补偿申请 %(invoice)s）") % {
-            "amount": recovery.amount, "invoice": claim.invoice_no})
+            "amount": format_yuan(recovery.amount), "invoice": claim.invoice_no})
     return redirect("oversight:inspection_detail", pk=inspection.pk)
 
 

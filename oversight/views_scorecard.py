@@ -39,15 +39,24 @@ COLUMNS = [
 ]
 
 
-def _month(request) -> tuple[int, int]:
+def last_complete_month(today=None) -> tuple[int, int]:
+    """The month before the county's local date: the last month whose figures are complete."""
+    today = today or timezone.localdate()
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+
+
+def _month(request, *, complete: bool = False) -> tuple[int, int]:
+    """The year and month asked for; without them the current month, or with `complete` the last
+    complete month (the ranking compares whole months, never the current partial one)."""
     today = timezone.localdate()
+    default = last_complete_month(today) if complete else (today.year, today.month)
     try:
-        year = int(request.GET.get("year", today.year))
-        month = int(request.GET.get("month", today.month))
+        year = int(request.GET.get("year", default[0]))
+        month = int(request.GET.get("month", default[1]))
     except ValueError:
-        return today.year, today.month
+        return default
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
-        return today.year, today.month
+        return default
     return year, month
 
 
@@ -184,7 +193,7 @@ RANKED = [
 
 @capability_required("facilities.view")
 def ranking(request):
-    year, month = _month(request)
+    year, month = _month(request, complete=True)
     result = indicators(year=year, month=month, months=month)  # the calendar year up to the month
     facilities = {f.pk: f for f in Facility.objects.for_user(request.user)}
     current = [(facilities[pk], per_month[(year, month)]) for pk, per_month in result.facilities.items()

@@ -89,7 +89,7 @@ def member_claims(*, id_number: str, name: str, year: int):
     member = Member.objects.filter(id_number=id_number).only("pk", "name", "id_number").first()
     if member is None or member.name != name:
         return None
-    claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility")
+    claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility", "rejection_reason")
               .order_by("-admission_date", "-pk"))
     return member, _in_fen(claims)
 

@@ -27,3 +27,23 @@ def test_what_is_not_an_amount_is_a_value_error(text, reason):
 ])
 def test_amount_in_chinese_capital_numerals(amount, words):
     assert amount_in_words(Decimal(amount)) == words
+
+
+@pytest.mark.parametrize("value,shown", [
+    (Decimal("1082904.97000000"), "1,082,904.97"), (Decimal("562079.860000000"), "562,079.86"),
+    (Decimal("8879.79000000000"), "8,879.79"), (Decimal("0.005"), "0.01"), (Decimal("-1234.5"), "-1,234.50"),
+    (None, "—"), (Decimal("810"), "810.00"), ("1100.00", "1,100.00"),
+])
+def test_an_amount_is_shown_to_the_fen_with_thousands_separators(value, shown):
+    from core.money import format_yuan
+
+    assert format_yuan(value) == shown
+
+
+@pytest.mark.parametrize("value,shown", [
+    (Decimal("0.1250"), "12.50%"), (Decimal("0.0903"), "9.03%"), (Decimal("1.2"), "120.00%"), (None, "—"),
+])
+def test_a_ratio_is_shown_as_a_percentage(value, shown):
+    from core.money import format_percent
+
+    assert format_percent(value) == shown

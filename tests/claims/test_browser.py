@@ -51,7 +51,7 @@ def test_clerk_enters_reviewer_reviews_approver_approves(transactional_db, live_
     # the quote appears while typing, without a page load
     page.wait_for_selector("#quote-compensation >> text=810.00")
     assert page.inner_text("#quote-patient-pays") == "190.00"
-    assert "可报销费用 1000.00 = 总费用 1000.00 − 目录外费用 0.00" in page.inner_text("#quote")
+    assert "可报销费用 1,000.00 = 总费用 1,000.00 − 目录外费用 0.00" in page.inner_text("#quote")
     # one more line, outside the catalogue: the patient pays it, the quote follows
     page.click("#add-cost-line")
     page.select_option("select[name='lines-3-category']", "materials")
@@ -59,7 +59,7 @@ def test_clerk_enters_reviewer_reviews_approver_approves(transactional_db, live_
     page.fill("input[name='lines-3-amount']", "100.00")
     page.wait_for_selector("#quote-patient-pays >> text=290.00")
     assert page.inner_text("#quote-compensation") == "810.00"
-    assert "可报销费用 1000.00 = 总费用 1100.00 − 目录外费用 100.00" in page.inner_text("#quote")
+    assert "可报销费用 1,000.00 = 总费用 1,100.00 − 目录外费用 100.00" in page.inner_text("#quote")
     page.set_input_files("input[name=scans]", str(scan))
     page.click("#submit-claim")
     page.wait_for_selector("#claim-status >> text=已提交")

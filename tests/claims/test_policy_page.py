@@ -39,18 +39,18 @@ def test_shows_every_part_of_the_policy(client, users_by_role, make_user):
     page = text_of(client.get(URL, {"year": "2026"}))
 
     levels = page[page.index('id="levels"'):page.index("</table>", page.index('id="levels"'))]
-    assert "400.00" in levels and "100.00" in levels and "1000.00" in levels and "2000.00" in levels
+    assert "400.00" in levels and "100.00" in levels and "1,000.00" in levels and "2,000.00" in levels
     assert "75%" in levels and "80%" in levels and "90%" in levels and "60%" in levels and "50%" in levels
-    assert "0.00 – 10000.00" in levels and "10000.00 以上" in levels
-    assert "380.00" in page and "420.00" in page and "1020.00" in page  # individual, central, total
+    assert "0.00 – 10,000.00" in levels and "10,000.00 以上" in levels
+    assert "380.00" in page and "420.00" in page and "1,020.00" in page  # individual, central, total
     assert "3%" in page  # risk reserve
-    assert "200000.00" in page and "出院后 90 天内" in page
+    assert "200,000.00" in page and "出院后 90 天内" in page
     assert "未经转诊到县外市级医院、省级医院住院的，各段补偿比例降低 10 个百分点" in page
     groups = page[page.index('id="groups"'):]
     assert re.search(r"五保</td> ?<td>免起付线</td> ?<td class=\"num\">10 个百分点", groups)
     assert re.search(r"低保</td> ?<td>照常</td> ?<td class=\"num\">5 个百分点", groups)
-    assert "500.00" in page and "1200.00" in page  # delivery
-    assert "K35" in page and "acute appendicitis" in page and "2400.00" in page
+    assert "500.00" in page and "1,200.00" in page  # delivery
+    assert "K35" in page and "急性阑尾炎" in page and "acute appendicitis" not in page and "2,400.00" in page
     assert "第 1 版" in page and admin.display_name in page
 
 
@@ -63,7 +63,7 @@ def test_year_selector_and_revisions(client, users_by_role):
 
     page = text_of(client.get(URL, {"year": "2026"}))
     assert '<option value="2026" selected>2026</option>' in page and '<option value="2025">2025</option>' in page
-    assert "150000.00" in page and "200000.00" not in page and "第 2 版" in page
+    assert "150,000.00" in page and "200,000.00" not in page and "第 2 版" in page
     assert "替换（第2版）" in page
 
     other = text_of(client.get(URL, {"year": "2025"}))

@@ -212,11 +212,11 @@ def test_quote_preview_explains_every_figure_and_writes_nothing(client, clerk, p
     assert response.status_code == 200
     assert "<html" not in html  # a partial
     assert 'id="quote-compensation">810.00<' in html and 'id="quote-patient-pays">290.00<' in html
-    assert "费用明细合计 1100.00 元，其中目录外 100.00 元" in html
-    assert "可报销费用 1000.00 = 总费用 1100.00 − 目录外费用 100.00" in html
+    assert "费用明细合计 1,100.00 元，其中目录外 100.00 元" in html
+    assert "可报销费用 1,000.00 = 总费用 1,100.00 − 目录外费用 100.00" in html
     assert "起付线 100.00（乡镇卫生院）" in html
-    assert "100.00–1000.00 部分：(1000.00 − 100.00) × 90% = 810.00" in html
-    assert "个人自付 290.00 = 总费用 1100.00 − 补偿金额 810.00" in html
+    assert "100.00–1,000.00 部分：(1,000.00 − 100.00) × 90% = 810.00" in html
+    assert "个人自付 290.00 = 总费用 1,100.00 − 补偿金额 810.00" in html
     assert (Claim.objects.count(), CostLine.objects.count(), ClaimEvent.objects.count()) == (0, 0, 0)
 
 
@@ -372,12 +372,12 @@ def test_claim_page_explains_the_breakdown_with_events_and_documents(client, use
     reviewer = users_by_role[Role.REVIEWER]
     services.claim_review(user=reviewer, claim=claim, note="材料齐全")
     html = login(client, users_by_role[Role.AUDITOR]).get(reverse("claims:claim_detail", args=[claim.pk])).content.decode()
-    assert "可报销费用 11000.00 = 总费用 12345.60 − 目录外费用 1345.60" in html
+    assert "可报销费用 11,000.00 = 总费用 12,345.60 − 目录外费用 1,345.60" in html
     assert "起付线 400.00（县级医院）" in html
-    assert "400.00–10000.00 部分：(10000.00 − 400.00) × 75% = 7200.00" in html
-    assert "10000.00–11000.00 部分：(11000.00 − 10000.00) × 80% = 800.00" in html
-    assert "未超过年度封顶线剩余额度 200000.00" in html
-    assert "个人自付 4345.60 = 总费用 12345.60 − 补偿金额 8000.00" in html
+    assert "400.00–10,000.00 部分：(10,000.00 − 400.00) × 75% = 7,200.00" in html
+    assert "10,000.00–11,000.00 部分：(11,000.00 − 10,000.00) × 80% = 800.00" in html
+    assert "未超过年度封顶线剩余额度 200,000.00" in html
+    assert "个人自付 4,345.60 = 总费用 12,345.60 − 补偿金额 8,000.00" in html
     assert "发票.pdf" in html and reverse("claims:document_download", args=[claim.documents.get().pk]) in html
     timeline = html[html.index('<ol class="timeline">'):]
     assert timeline.index("提交") < timeline.index("审核") < timeline.index(reviewer.display_name) < timeline.index("材料齐全")

@@ -169,3 +169,21 @@ def test_clerk_export_holds_only_their_township(client, county, clerk):
     rows, _sheet = read_xlsx(client.get(EXPORT, {"year": 2026}))
     assert [row[2] for row in rows[1:]] == ["城关镇", "城关镇", "城关镇"]
     assert [row[4] for row in rows[1:]] == [None, "西湖村", "东湖村"]
+
+
+def test_a_village_above_its_population_is_a_warning_on_the_page(client, township, village, users_by_role):
+    """3 participants of a population of 2 (150%): the population is probably wrong."""
+    populate(village, population=2, enrolled=3)
+    (row,) = participation_report(user=users_by_role[Role.AUDITOR], year=2026).villages
+    assert row.above_population and row.rate_percent == Decimal("150.00")
+    client.force_login(users_by_role[Role.AUDITOR])
+    html = client.get(URL, {"year": 2026}).content.decode()
+    warning = html[html.index('id="over-population"'):]
+    assert "东湖村参合人数 3 超过农业人口 2（参合率 150.00%），农业人口可能有误" in warning
+    assert "over-population" in html[html.index('id="villages"'):]
+
+
+def test_no_warning_at_or_below_the_population(client, township, village, users_by_role):
+    populate(village, population=3, enrolled=3)
+    client.force_login(users_by_role[Role.AUDITOR])
+    assert 'id="over-population"' not in client.get(URL, {"year": 2026}).content.decode()

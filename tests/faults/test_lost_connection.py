@@ -89,7 +89,7 @@ def test_lost_after_the_payout_committed_the_same_form_again_pays_nothing_twice(
 
     assert response.status_code == 302
     page = client.get(response.url)
-    assert "这批兑付已经完成（重复提交，没有再次付款）：2 件，合计 2010.00 元" in messages_of(page)
+    assert "这批兑付已经完成（重复提交，没有再次付款）：2 件，合计 2,010.00 元" in messages_of(page)
     assert payouts() == 2
     assert expenditure() == Decimal("2990.00")
     assert AccountBalance.objects.get(account__code="compensation", year=2026).balance == Decimal("2010.00")

@@ -17,8 +17,8 @@ def test_cashier_pays_a_batch(page, live_server, funded, cashier, village):
     page.check(f"#claim-{first.pk} input[type=checkbox]")
     page.check(f"#claim-{second.pk} input[type=checkbox]")
     page.dblclick("#pay-selected")
-    page.wait_for_selector("text=已兑付 2 件，合计 2010.00 元")
-    assert page.inner_text("#expenditure-2026") == "2990.00"
+    page.wait_for_selector("text=已兑付 2 件，合计 2,010.00 元")
+    assert page.inner_text("#expenditure-2026") == "2,990.00"
     with page.expect_download() as download:
         page.click("#last-batch-file")
     assert download.value.suggested_filename.endswith(".xlsx")

@@ -26,7 +26,7 @@ def test_cashier_pays_then_the_fund_officer_downloads_the_report(page, live_serv
     page.check(f"#claim-{first.pk} input[type=checkbox]")
     page.check(f"#claim-{second.pk} input[type=checkbox]")
     page.click("#pay-selected")
-    page.wait_for_selector("text=已兑付 2 件，合计 2010.00 元")
+    page.wait_for_selector("text=已兑付 2 件，合计 2,010.00 元")
     assert set(Claim.objects.values_list("status", flat=True)) == {"paid"}
     assert LedgerTransaction.objects.filter(kind="payout").count() == 2
     page.click("button:has-text('退出')")
@@ -37,7 +37,7 @@ def test_cashier_pays_then_the_fund_officer_downloads_the_report(page, live_serv
     page.wait_for_selector("#fund-report")
     assert page.url.startswith(f"{live_server.url}/fund/report/")
     county_row = page.inner_text("#fund-report tr.county")
-    assert "2010.00" in county_row  # compensation paid this month
+    assert "2,010.00" in county_row  # compensation paid this month
     with page.expect_download() as download:
         page.click("#download-pdf")
     assert download.value.suggested_filename.endswith(".pdf")

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Role
 from claims.models import Claim, Recovery
 from claims.services import claim_approve, claim_review, claim_settle
+from core.money import format_yuan
 from fund.models import FacilityStatement
 from fund.selectors import reconciliation
 from fund.statements import statement_pay
@@ -118,7 +119,7 @@ def test_a_facility_is_paid_its_statement_less_what_it_owes(browser, live_server
     assert "重复收取检查费" in page.inner_text("#statement-withheld")
     page.click("#pay-form button[type=submit]")
     confirm = page.inner_text("#confirm-pay")
-    assert "3" in confirm and f"{net}" in confirm
+    assert "3" in confirm and format_yuan(net) in confirm
     page.click("#confirm-button")
     page.wait_for_selector("#paid-state >> text=已支付")
     page.goto(f"{live_server.url}/fund/statements/?year=2026&month=6")
@@ -138,7 +139,7 @@ def test_a_facility_is_paid_its_statement_less_what_it_owes(browser, live_server
     page.click("text=本机构结算单")
     page.click(f"a[href*='/facilities/statements/{facility.code}/2026/6/']")
     assert "已支付" in page.inner_text("#paid-state")
-    assert f"{net}" in page.content()
+    assert format_yuan(net) in page.content()
     context.close()
 
     statement = FacilityStatement.objects.get(facility=facility, year=2026, month=6)

@@ -75,7 +75,7 @@ def test_dashboard_shows_table_warnings_and_charts(client, users_by_role, county
     assert response.status_code == 200
     page = response.content.decode()
     assert "城关镇" in page and "河口乡" in page and "空白乡" in page
-    assert "1160.01" in page and "39.86%" in page and "2910.49" in page
+    assert "1,160.01" in page and "39.86%" in page and "2,910.49" in page
     assert 'data-kind="overspending"' in page and 'data-kind="low_participation"' in page
     for chart in ("chart-compensation", "chart-usage", "chart-participation"):
         assert f'id="{chart}"><svg' in page
@@ -134,7 +134,7 @@ def test_downloads(client, users_by_role, county, tmp_path):  # noqa: F811
     assert xlsx.status_code == 200 and 'filename="fund-report-2026-03.xlsx"' in xlsx["Content-Disposition"]
     target = tmp_path / "r.xlsx"
     target.write_bytes(xlsx.content)
-    assert load_workbook(target).worksheets[0]["A3"].value == "420102100"
+    assert load_workbook(target).worksheets[0]["A2"].value == "420102100"
     pdf = client.get(reverse("fund_report:download", args=["pdf"]), {"year": 2026, "month": 3})
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     (tmp_path / "r.pdf").write_bytes(pdf.content)
@@ -155,3 +155,17 @@ def test_fund_officer_stores_new_versions(client, users_by_role, county):  # noq
     page = client.get(DASHBOARD, {"year": 2026, "month": 3}).content.decode()
     assert "第 2 版" in page and "第 1 版" in page
     assert client.get(reverse("fund_report:store")).status_code == 405
+
+
+def test_the_report_page_warns_of_a_village_above_its_population(client, users_by_role, township, village):
+    """A village whose participants outnumber its agricultural population is a warning on the
+    report's page (not in the contract's JSON, whose warning kinds stay as they are)."""
+    from tests.enrollment.test_participation import populate
+
+    populate(village, population=2, enrolled=3)
+    response = login(client, users_by_role[Role.FUND_OFFICER]).get(DASHBOARD, {"year": 2026, "month": 12})
+    page = response.content.decode()
+    assert 'data-kind="over_population"' in page
+    assert "东湖村参合人数 3 超过农业人口 2（参合率 150.00%），农业人口可能有误" in page
+    data = client.get(reverse("fund_report:download", args=["json"]), {"year": 2026, "month": 12})
+    assert data.status_code == 200 and "over_population" not in data.content.decode()

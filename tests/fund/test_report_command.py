@@ -39,11 +39,12 @@ def test_xlsx_reads_back(county, tmp_path):  # noqa: F811
     call_command("fund_report", "--year", "2026", "--month", "3", "--format", "xlsx", "--output", str(target))
     sheet = load_workbook(target).worksheets[0]
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert values[0][:5] == ["乡镇", "名称", "农业人口", "参合人数", "参合率"]
-    assert values[1] == ["township", "name", *COLUMNS]
-    by_code = {row[0]: dict(zip(values[1], row)) for row in values[2:]}
-    assert list(by_code) == ["420102100", "420102200", "420102300", "county"]
-    county_row = by_code["county"]
+    assert values[0][:5] == ["乡镇代码", "乡镇名称", "农业人口", "参合人数", "参合率"]
+    assert all(not str(header).isascii() for header in values[0])  # Chinese headers only, no row of keys
+    keys = ["township", "name", *COLUMNS]
+    by_code = {row[0]: dict(zip(keys, row)) for row in values[1:]}
+    assert list(by_code) == ["420102100", "420102200", "420102300", "全县"]
+    county_row = by_code["全县"]
     # openpyxl reads numbers back as float: compare the exact text of the JSON
     expected = monthly_report(year=2026, month=3)["rows"][-1]
     for key in COLUMNS:  # openpyxl reads numbers back as int/float: compare as decimals
@@ -52,7 +53,9 @@ def test_xlsx_reads_back(county, tmp_path):  # noqa: F811
     assert county_row["compensation_ytd"] == 1160.01
     assert by_code["420102300"]["participation_rate"] is None
     warnings = list(load_workbook(target)["预警"].iter_rows(values_only=True))
-    assert warnings[2][:2] == ("overspending", "county")
+    assert warnings[0] == ("类型", "乡镇", "说明")
+    assert warnings[1][:2] == ("基金超支风险", "示范县") and "基金有超支风险" in warnings[1][2]
+    assert all(kind not in str(warnings) for kind in ("overspending", "underuse", "low_participation"))
 
 
 def test_pdf_contains_fund_and_township_names(county, tmp_path):  # noqa: F811
@@ -62,7 +65,7 @@ def test_pdf_contains_fund_and_township_names(county, tmp_path):  # noqa: F811
     text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, check=True, text=True).stdout
     assert "基金" in text
     assert "城关镇" in text and "河口乡" in text
-    assert "1160.01" in text
+    assert "1,160.01" in text
 
 
 def test_bad_month_is_an_error(db):

@@ -80,10 +80,10 @@ def test_the_fund_roles_read_the_months_statements(client, users_by_role, march,
     assert response.status_code == 200
     html = response.content.decode()
     row = re.search(r'<tr id="statement-F001">(.*?)</tr>', html, re.S).group(1)
-    assert "2045.67" in row and "100.00" in row and "1945.67" in row and "未支付" in row
+    assert "2,045.67" in row and "100.00" in row and "1,945.67" in row and "未支付" in row
     assert march["facility"].name in row
     assert 'id="statement-F900"' in html
-    assert ">2245.67<" in html  # the month's total net
+    assert ">2,245.67<" in html  # the month's total net
     assert _detail("F001") in html
 
 
@@ -92,7 +92,7 @@ def test_the_list_defaults_to_the_last_complete_month(client, users_by_role, mar
     assert response.status_code == 200
     assert "2026-05" in response.content.decode()
     # March's claims are still unpaid: May's statement holds them
-    assert "1945.67" in response.content.decode()
+    assert "1,945.67" in response.content.decode()
 
 
 @pytest.mark.parametrize("role", NOT_READERS)
@@ -159,7 +159,7 @@ def test_the_cashier_confirms_then_pays(client, users_by_role, march):
         assert claim.status == ClaimStatus.PAID
     page = client.get(_detail("F001")).content.decode()
     assert "已支付 2026-06-15" in page and "JS-F001-202603" in page and 'id="pay-form"' not in page
-    assert "已支付结算单 F001 2026年3月：2 件，实付 1945.67 元" in page
+    assert "已支付结算单 F001 2026年3月：2 件，实付 1,945.67 元" in page
     listing = client.get(reverse("fund:statements") + "?year=2026&month=3").content.decode()
     assert "已支付 2026-06-15 · JS-F001-202603" in listing
 
@@ -189,7 +189,7 @@ def test_a_statement_changed_since_the_confirmation_is_not_paid(client, users_by
                    admission_date=date(2026, 3, 20), discharge_date=date(2026, 3, 21))
     response = _pay_post(client, confirm="1", net="1945.67", claims="2")
     assert response.status_code == 302
-    assert "结算单在确认期间已有变化（现为 3 件，实付 1955.67 元）" in client.get(_detail("F001")).content.decode()
+    assert "结算单在确认期间已有变化（现为 3 件，实付 1,955.67 元）" in client.get(_detail("F001")).content.decode()
     assert not FacilityStatement.objects.exists()
 
 
@@ -249,7 +249,7 @@ def test_the_pdf_holds_the_claims_the_penalty_and_the_net_in_words(client, users
     assert "结算单" in text and march["facility"].name in text and "2026年3月" in text
     for claim in march["claims"]:
         assert claim.invoice_no in text
-    assert "挂床住院" in text and "1945.67" in text
+    assert "挂床住院" in text and "1,945.67" in text
     assert "壹仟玖佰肆拾伍元陆角柒分" in text
     for words in ("经办人", "审核人", "机构签章"):
         assert words in text
@@ -269,7 +269,7 @@ def test_the_facility_clerk_reads_their_own_statements_only(client, users_by_rol
     listing = client.get(reverse("facility_statements:statements"))
     assert listing.status_code == 200
     html = listing.content.decode()
-    assert "JS-F001-202603" in html and "1945.67" in html and _own("F001") in html
+    assert "JS-F001-202603" in html and "1,945.67" in html and _own("F001") in html
     assert "F900" not in html
 
     page = client.get(_own("F001"))
@@ -290,7 +290,7 @@ def test_the_facility_clerk_reads_their_own_statements_only(client, users_by_rol
 def test_the_facility_clerk_sees_this_months_unpaid_statement(client, users_by_role, march):
     html = _login(client, users_by_role, Role.FACILITY_CLERK).get(
         reverse("facility_statements:statements")).content.decode()
-    assert 'id="pending-statements"' in html and "2026-06" in html and "1945.67" in html
+    assert 'id="pending-statements"' in html and "2026-06" in html and "1,945.67" in html
     assert 'id="no-paid"' in html
 
 

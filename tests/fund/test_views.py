@@ -52,8 +52,8 @@ def test_roles_without_the_capability_get_403(client, users_by_role, name):
 def test_ledger_shows_balances_and_lines(client, funded, users_by_role):
     client.force_login(users_by_role[Role.AUDITOR])
     page = client.get(reverse("fund:ledger"), {"year": 2026}).content.decode()
-    assert "4700.00" in page and "300.00" in page and "5000.00" in page and "C-1" in page
-    assert "财政专户合计（含风险基金）" in page and "5000.00" in page
+    assert "4,700.00" in page and "300.00" in page and "5,000.00" in page and "C-1" in page
+    assert "财政专户合计（含风险基金）" in page and "5,000.00" in page
 
 
 def test_fund_officer_books_income_and_a_duplicate_is_refused(client, policy_2026, make_user):
@@ -195,3 +195,17 @@ def test_booking_forms_prefill_an_iso_date_explain_the_ref_and_say_why_nothing_w
     blank = client.post(reverse(name), {"year": "", "date": "", "amount": "", "ref": ""}).content.decode()
     assert 'id="form-errors-summary"' in blank and "未记账" in blank
     assert LedgerTransaction.objects.count() == 0
+
+
+def test_ledger_names_accounts_in_words_and_shows_income_as_a_positive_credit(client, funded, users_by_role):
+    """10,000.00 central subsidy: its income account has a credit balance shown as 贷 10,000.00,
+    never as -10000.00; the accounts are named, not coded; the convention is explained."""
+    client.force_login(users_by_role[Role.AUDITOR])
+    page = client.get(reverse("fund:ledger"), {"year": 2026}).content.decode()
+    row = page[page.index('id="account-income_central"'):]
+    row = row[:row.index("</tr>")]
+    assert 'data-side="credit"' in row and "中央财政补助收入" in row and ">贷<" in row and "10,000.00" in row
+    assert "-10" not in row and ">income_central<" not in page and ">special<" not in page
+    special = page[page.index('id="account-special"'):]
+    assert ">借<" in special[:special.index("</tr>")]
+    assert 'id="balance-note"' in page and "收入科目为贷方余额" in page

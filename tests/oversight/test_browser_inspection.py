@@ -52,8 +52,8 @@ def test_fund_officer_records_an_inspection(transactional_db, live_server, page,
     page.wait_for_url(f"{live_server.url}/facilities/{facility.pk}/")
     row = page.inner_text("#inspection-list tbody tr")
     assert "2026-06-15" in row and "王检查、赵监督" in row and "挂床住院 2 例，无每日费用" in row
-    assert "3000.00" in row and "检查报告.pdf" in row
-    assert "待从后续结算款中扣减的处罚：3000.00 元" in page.inner_text("#outstanding-deduction")
+    assert "3,000.00" in row and "检查报告.pdf" in row
+    assert "待从后续结算款中扣减的处罚：3,000.00 元" in page.inner_text("#outstanding-deduction")
     recorded = Inspection.objects.get()
     assert (recorded.penalty_amount, recorded.deduct_from_settlements, recorded.recorded_by) == (
         Decimal("3000.00"), True, officer)

@@ -138,8 +138,8 @@ def test_inspectors_record_from_the_facility_page(client, facility, users_by_rol
     assert [(d.original_name, d.content_type) for d in recorded.documents.order_by("id")] == [
         ("report.pdf", "application/pdf"), ("p.png", "image/png")]
     html = client.get(page_of(facility)).content.decode()
-    assert "超标准收费" in html and "1200.50" in html and "report.pdf" in html
-    assert "待从后续结算款中扣减的处罚：1200.50 元" in html
+    assert "超标准收费" in html and "1,200.50" in html and "report.pdf" in html
+    assert "待从后续结算款中扣减的处罚：1,200.50 元" in html
 
 
 @pytest.mark.parametrize("changes,files,message", [

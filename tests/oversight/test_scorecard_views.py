@@ -149,3 +149,24 @@ def test_queue_flagged_filter_is_scoped(client, facility, county, claims, make_u
     client.force_login(county_clerk)
     response = client.get("/claims/", {"flagged": "on", "status": ""})
     assert [c.invoice_no for c in response.context["page"].object_list] == ["F101-1"]
+
+
+def test_scorecard_and_ranking_show_ratios_as_percentages(client, facility, county, claims, users_by_role):
+    """0.0625 of the cost outside the catalogue reads 6.25%, never a bare decimal; the footnote that
+    explained decimals is gone; the cost per admission shows its thousands separator."""
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    for url in (scorecard(facility), RANKING):
+        html = client.get(url, Q).content.decode()
+        assert "6.25%" in html and "0.0625" not in html, url
+        assert "1,600.00" in html, url
+        assert "0.1250 即" not in html
+
+
+@pytest.mark.parametrize("now,expected", [("2026-04-01 00:30", (2026, 3)), ("2027-01-01 00:10", (2026, 12)),
+                                          ("2026-03-31 23:50", (2026, 2))])
+def test_ranking_defaults_to_the_last_complete_month(client, users_by_role, clock, now, expected):
+    clock(now)  # the county's local date, whatever the UTC date is
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    response = client.get(RANKING)
+    assert (response.context["year"], response.context["month"]) == expected
+    assert (client.get(RANKING, Q).context["month"]) == 3  # an explicit month is kept

@@ -80,7 +80,7 @@ def test_notice_page_shows_masked_lines_period_and_phone(posted, client, village
 
     notice = Notice.objects.get(village=village, month=3)
     html = client.get(reverse("publicity:notice_detail", args=[notice.pk])).content.decode()
-    assert "李*" in html and "王*国" in html and "810.00" in html and "1310.00" in html
+    assert "李*" in html and "王*国" in html and "810.00" in html and "1,310.00" in html
     assert notice.objection_until.isoformat() in html
     assert settings.COUNTY_REPORT_PHONE in html
     assert "东湖村 2026年3月住院补偿公示" in html
@@ -222,8 +222,8 @@ def test_lookup_is_throttled(posted, client):
 def test_fund_summary_by_quarter(posted, client):
     html = client.get(reverse("publicity:fund_summary"), {"year": "2026"}).content.decode()
     # 10,000.00 income in Q1; 2,510.00 paid in March, 399.50 in April
-    assert "10000.00" in html and "2510.00" in html and "7490.00" in html
-    assert "399.50" in html and "7090.50" in html
+    assert "10,000.00" in html and "2,510.00" in html and "7,490.00" in html
+    assert "399.50" in html and "7,090.50" in html
 
 
 def test_an_objection_after_the_period_is_refused_on_the_server(posted, client, clock):
