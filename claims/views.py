@@ -35,8 +35,8 @@ from claims.forms import (
 from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
-from core.uploads import stored_name
 from core.money import amount_in_words, format_yuan
+from core.uploads import stored_name
 
 PAGE_SIZE = 20
 LINES_PREFIX = "lines"

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.money import format_percent, format_yuan, to_ratio
-
 from core.tabular import text_cell
 
 from . import rules

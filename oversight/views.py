@@ -26,8 +26,8 @@ from claims.forms import RecoveryForm
 from claims.models import Claim, ClaimStatus, RecoverySource
 from claims.selectors import recoveries_from
 from core.errors import NcmsError
-from core.uploads import stored_name
 from core.money import format_yuan
+from core.uploads import stored_name
 from facilities import services as registry
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township
