@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
-from claims.models import Claim, ClaimEvent, Recovery
+from claims.models import Claim, ClaimEvent, ClaimStatus, Recovery
 from claims.workflow import ACTION_WORDS
 from core.money import ZERO, format_yuan, to_fen
 from enrollment.models import Category, Enrollment, Member
@@ -26,7 +26,10 @@ from facilities.models import Level
 def claim_queue(*, user, q: str = "", township=None, facility=None, level: str = "", status: str = "",
                 amount_min: Decimal | None = None, amount_max: Decimal | None = None,
                 flagged: bool = False):
-    """The claims the user reaches, filtered; newest first. `amount_*` bound the compensation.
+    """The claims the user reaches, filtered. A work queue (a status that waits for someone's step:
+    submitted, reviewed, approved, returned) is oldest first, so January's claims are not buried
+    on page 4; the whole list (no status, or a final one) newest first. `amount_*` bound the
+    compensation.
 
     `flagged`: claims that stand out: those carrying a flag stored by facility oversight's nightly job.
     """
@@ -53,7 +56,12 @@ def claim_queue(*, user, q: str = "", township=None, facility=None, level: str =
         # through their foreign key to the claim rather than by importing their model
         flag = Claim._meta.get_field("flags").related_model
         claims = claims.filter(Exists(flag.objects.filter(claim=OuterRef("pk"))))
-    return claims.prefetch_related("flags").order_by("-created_at", "-id")
+    order = ("created_at", "id") if status in WAITING else ("-created_at", "-id")
+    return claims.prefetch_related("flags").order_by(*order)
+
+
+# the states a claim waits in for someone's step: their queues serve the oldest first
+WAITING = frozenset({ClaimStatus.SUBMITTED, ClaimStatus.REVIEWED, ClaimStatus.APPROVED, ClaimStatus.RETURNED})
 
 
 def queue_summary(claims) -> dict:

@@ -44,3 +44,22 @@ def server_error(request, *args, **kwargs):
 
 
 handler500 = server_error
+
+
+def permission_denied(request, exception=None):
+    """403: the site's Chinese page with its navigation; the admin keeps Django's plain page (its
+    pages are not the site's: the site's layout does not render inside the admin's namespace)."""
+    if request.path.startswith("/admin/"):
+        return defaults.permission_denied(request, exception, template_name="403_plain.html")
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception=None):
+    """404: as 403, the site's page outside the admin."""
+    if request.path.startswith("/admin/"):
+        return defaults.page_not_found(request, exception, template_name="404_plain.html")
+    return defaults.page_not_found(request, exception)
+
+
+handler403 = permission_denied
+handler404 = page_not_found

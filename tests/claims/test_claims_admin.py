@@ -15,6 +15,9 @@ from tests.factories import UserFactory
 # the apps' models as config/urls.py does (settings: SimpleAdminConfig)
 admin.autodiscover()
 urlpatterns = [path("admin/", admin.site.urls)]
+# refusals answered as config.urls answers them in the admin (the site's own pages are not here)
+handler403 = "config.urls.permission_denied"
+handler404 = "config.urls.page_not_found"
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 
