@@ -187,7 +187,7 @@ STORAGES = {
         # the PDFs a command renders); production serves the collected, hashed files
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or EMBEDDED_KEY
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.storage.StaticFiles",  # WhiteNoise's hashed files, never strict (config/storage.py)
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
