@@ -135,6 +135,7 @@ def payout_queue(*, user, year: int | None = None, township=None, q: str = ""):
     claims = (Claim.objects.for_user(user).filter(status=ClaimStatus.APPROVED, channel=Channel.TOWNSHIP)
               .exclude(approved_by=user)
               .select_related("member__household__village__township", "facility")
+              .prefetch_related("flags")  # a flagged claim carries its flag in the queue
               .order_by("approved_at", "pk"))
     if year:
         claims = claims.filter(year=year)

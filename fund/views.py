@@ -29,6 +29,7 @@ from ledger.models import AccountBalance, LedgerTransaction
 
 from . import selectors, services
 from .forms import IncomeForm, PayoutFilterForm, TransferForm, add_service_error
+from .models import PayoutBatch
 
 PAGE_SIZE = 30
 
@@ -109,6 +110,9 @@ def payout_queue(request):
     expenditure = AccountBalance.objects.filter(account__code="expenditure").order_by("-year")
     return render(request, "fund/payout_queue.html", {"form": form, "page": page, "expenditure": expenditure,
                                                        "last_batch": request.session.pop("fund_last_batch", None),
+                                                       # the bank files of the user's recent batches,
+                                                       # still there after a reload
+                                                       "recent_batches": _recent_batches(request.user),
                                                        # the claims this user approved: paid by another
                                                        "held": selectors.held_for_another_cashier(user=request.user),
                                                        # the request's idempotency key: a resend of
@@ -116,6 +120,17 @@ def payout_queue(request):
                                                        "idempotency_key": uuid.uuid4().hex,
                                                        "query": urlencode({k: v for k, v in request.GET.items()
                                                                            if k != "page"})})
+
+
+def _recent_batches(user, limit: int = 5) -> list:
+    """The user's last payout batches, each with its claims' count and its bank file's address."""
+    batches = list(PayoutBatch.objects.filter(created_by=user).prefetch_related("claims").order_by("-created_at",
+                                                                                                    "-id")[:limit])
+    for batch in batches:
+        ids = sorted(claim.pk for claim in batch.claims.all())
+        batch.count = len(ids)
+        batch.file_url = f"{reverse('fund:bank_file')}?{urlencode([('claim', pk) for pk in ids])}"
+    return batches
 
 
 def _claims_in_scope(request, ids, statuses):

@@ -242,6 +242,7 @@ def browser():
 def page(browser):
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the user says yes to each confirmation
     page.set_default_timeout(15000)
     yield page
     context.close()

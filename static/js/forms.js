@@ -5,6 +5,16 @@
 //   repeated payout or booking anyway); the clicked button's name and value still go along, and a
 //   button with formmethod="get" (a filter) is left alone.
 // <select data-autosubmit>: choosing a value submits its form (e.g. the policy year).
+// <button data-confirm="…">: a step that moves money or decides a claim asks first; cancelling
+//   sends nothing (runs before data-submit-once, in the capture phase).
+document.addEventListener("submit", function (event) {
+  const button = event.submitter;
+  const question = button && button.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
 document.addEventListener("submit", function (event) {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) return;

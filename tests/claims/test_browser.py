@@ -16,6 +16,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def new_page(browser):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the user says yes to each confirmation
     page.set_default_timeout(15000)
     return context, page
 

@@ -596,3 +596,11 @@ def test_the_facility_desk_finds_members_by_id_or_card_never_by_name(client, pol
     assert member.id_number not in by_name
     by_id = client.get(reverse("claims:member_lookup"), {"q": member.id_number}).content.decode()
     assert f'value="{member.pk}"' in by_id
+
+
+def test_approving_a_claim_without_scans_warns_and_asks(client, users_by_role, policy, member, admin_user):
+    claim = submit(member, admin_user)
+    services.claim_review(user=users_by_role[Role.REVIEWER], claim=claim)
+    page = login(client, users_by_role[Role.APPROVER]).get(reverse("claims:claim_detail", args=[claim.pk]))
+    html = page.content.decode()
+    assert 'id="no-scans-warning"' in html and "没有扫描件，仍然审批通过" in html

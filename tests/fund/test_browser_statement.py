@@ -31,6 +31,7 @@ PDF = b"%PDF-1.4\n%inspection report\n"
 def new_page(browser):
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the user says yes to each confirmation
     page.set_default_timeout(15000)
     return context, page
 

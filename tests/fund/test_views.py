@@ -209,3 +209,22 @@ def test_ledger_names_accounts_in_words_and_shows_income_as_a_positive_credit(cl
     special = page[page.index('id="account-special"'):]
     assert ">借<" in special[:special.index("</tr>")]
     assert 'id="balance-note"' in page and "收入科目为贷方余额" in page
+
+
+def test_the_payout_queue_shows_flags_and_keeps_recent_batches(client, funded, cashier, village):
+    from django.utils import timezone
+
+    from oversight.models import ClaimFlag
+
+    flagged, other = approved_claim(village, "810.00"), approved_claim(village, "120.00")
+    ClaimFlag.objects.create(claim=flagged, kind="readmission_15d", detail="出院后 5 天再次入院",
+                             computed_at=timezone.now())
+    client.force_login(cashier)
+    page = client.get(reverse("fund:payout_queue")).content.decode()
+    row = page[page.index(f'id="claim-{flagged.pk}"'):]
+    assert "flag-readmission_15d" in row[:row.index("</tr>")]
+    assert 'data-amount="810.00"' in page
+    client.post(reverse("fund:payout_pay"), {"pay_one": other.pk, "idempotency_key": "k" * 32})
+    again = client.get(reverse("fund:payout_queue")).content.decode()
+    again = client.get(reverse("fund:payout_queue")).content.decode()  # a reload: still offered
+    assert 'id="recent-batches"' in again and f"claim={other.pk}" in again

@@ -13,6 +13,7 @@ def phone(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                   device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the user says yes to each confirmation
     page.set_default_timeout(15000)
     yield page
     context.close()
