@@ -58,7 +58,6 @@ class RefundForm(forms.Form):
     """A household's refund of a township-channel recovery (退款): fund.refunds decides."""
 
     amount = MoneyField(label=_("退款金额（元）"), max_length=20, error_messages={"required": _("请填写退款金额")})
-    date = forms.DateField(label=_("到账日期"), initial=timezone.localdate,
-                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    date = forms.DateField(label=_("到账日期"), initial=timezone.localdate, widget=date_input(),
                            error_messages={"required": _("请填写到账日期"), "invalid": _("日期格式应为 YYYY-MM-DD")})
     ref = forms.CharField(label=_("业务号（收据号）"), max_length=80, error_messages={"required": _("请填写业务号")})

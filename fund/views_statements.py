@@ -189,11 +189,6 @@ def statement_pdf(request, code: str, year: int, month: int):
 STATEMENT_BANK_FILE_HEADER = ["机构代码", "机构名称", "开户银行", "银行账号", "实付金额", "业务号", "支付日期"]
 
 
-def _text(value: str) -> str:
-    """A text cell a spreadsheet never reads as a formula (core.tabular.text_cell)."""
-    return text_cell(value or "")
-
-
 @capability_required("fund.statements")
 def statement_bank_file(request):
     """The facilities' bank file of a month: one row per paid statement, net as a number, a total row."""
@@ -207,8 +202,8 @@ def statement_bank_file(request):
     sheet.title = f"{year}-{month:02d}"
     sheet.append(STATEMENT_BANK_FILE_HEADER)
     for stored in paid:
-        sheet.append([_text(stored.facility.code), _text(stored.facility.name), _text(stored.bank_name),
-                      _text(stored.bank_account), stored.net, _text(stored.ref), stored.paid_on])
+        sheet.append([text_cell(stored.facility.code), text_cell(stored.facility.name), text_cell(stored.bank_name),
+                      text_cell(stored.bank_account), stored.net, text_cell(stored.ref), stored.paid_on])
         row = sheet.max_row
         sheet.cell(row=row, column=4).number_format = "@"
         sheet.cell(row=row, column=5).number_format = "0.00"

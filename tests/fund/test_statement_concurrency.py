@@ -1,13 +1,11 @@
 """Statements and recoveries under concurrency, on PostgreSQL (two threads, two connections):
 two cashiers paying the same statement at once pay it once; two recoveries of the same claim at
 once never exceed its compensation."""
-import threading
 import time
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from accounts.models import Role
 from claims import recovery as claims_recovery
@@ -21,30 +19,9 @@ from fund.services import claims_pay_batch
 from fund.statements import statement_pay
 from ledger.models import LedgerTransaction
 from tests.fund.conftest import approved_claim
+from tests.fund.test_concurrency import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def at_once(jobs):
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except NcmsError as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture
