@@ -53,15 +53,11 @@ class MemberChoiceField(forms.ModelChoiceField):
         return f"{member.name} {member.id_number}"
 
 
-class ClaimEntryForm(forms.Form):
-    """The facts of a township-office claim (回乡报销), as typed from the invoices."""
+class StayForm(forms.Form):
+    """The facts of one stay as typed from the invoices: dates, invoice, diagnosis, referral,
+    delivery, and the scans. Entry (`ClaimEntryForm`) adds who and where; a correction
+    (`ClaimCorrectionForm`) keeps the claim's member and facility."""
 
-    member = MemberChoiceField(label=_("参合人员"), queryset=Member.objects.none(),
-                               widget=forms.RadioSelect, error_messages={
-                                   "required": _("请先按姓名、身份证号或合作医疗证号查找并选择参合人员"),
-                                   "invalid_choice": _("请选择本乡镇的参合人员")})
-    facility = forms.ModelChoiceField(label=_("定点医疗机构"), queryset=Facility.objects.order_by("code"),
-                                      empty_label=_("请选择医疗机构"))
     admission_date = forms.DateField(label=_("入院日期"), widget=date_input())
     discharge_date = forms.DateField(label=_("出院日期"), widget=date_input())
     invoice_no = forms.CharField(label=_("发票号"), max_length=60)
@@ -71,6 +67,43 @@ class ClaimEntryForm(forms.Form):
     delivery = forms.ChoiceField(label=_("分娩方式"), required=False,
                                  choices=[("", _("非住院分娩"))] + list(Delivery.choices))
     scans = DocumentsField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"), max_bytes=document_max_bytes)
+
+    def clean_invoice_no(self):
+        return self.cleaned_data["invoice_no"].strip()
+
+    def clean_diagnosis_code(self):
+        return self.cleaned_data["diagnosis_code"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        admission, discharge = cleaned.get("admission_date"), cleaned.get("discharge_date")
+        if admission and discharge and discharge < admission:
+            self.add_error("discharge_date", _("出院日期早于入院日期"))
+        return cleaned
+
+    def _facts(self, *, id_number: str, facility_code: str, total_cost: Decimal,
+               non_reimbursable_cost: Decimal) -> ClaimFacts:
+        data = self.cleaned_data
+        return ClaimFacts(
+            id_number=id_number, facility=facility_code,
+            admission_date=data["admission_date"], discharge_date=data["discharge_date"],
+            total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost,
+            referred=data["referred"], diagnosis=data["diagnosis_code"],
+            diagnosis_text=data["diagnosis_text"].strip(), delivery=data["delivery"] or None,
+            invoice_no=data["invoice_no"],
+        )
+
+
+class ClaimEntryForm(StayForm):
+    """A new claim: the member found and chosen, the facility, and the stay."""
+
+    member = MemberChoiceField(label=_("参合人员"), queryset=Member.objects.none(),
+                               widget=forms.RadioSelect, error_messages={
+                                   "required": _("请先按姓名、身份证号或合作医疗证号查找并选择参合人员"),
+                                   "invalid_choice": _("请选择本乡镇的参合人员")})
+    facility = forms.ModelChoiceField(label=_("定点医疗机构"), queryset=Facility.objects.order_by("code"),
+                                      empty_label=_("请选择医疗机构"))
+    field_order = ["member", "facility"]
 
     def __init__(self, *args, user, desk: str = "township", **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,29 +124,32 @@ class ClaimEntryForm(forms.Form):
             self.fields["member"].queryset = (Member.objects.for_user(user)
                                               .select_related("household__village__township"))
 
-    def clean_invoice_no(self):
-        return self.cleaned_data["invoice_no"].strip()
-
-    def clean_diagnosis_code(self):
-        return self.cleaned_data["diagnosis_code"].strip().upper()
-
-    def clean(self):
-        cleaned = super().clean()
-        admission, discharge = cleaned.get("admission_date"), cleaned.get("discharge_date")
-        if admission and discharge and discharge < admission:
-            self.add_error("discharge_date", _("出院日期早于入院日期"))
-        return cleaned
-
     def facts(self, *, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
         data = self.cleaned_data
-        return ClaimFacts(
-            id_number=data["member"].id_number, facility=data["facility"].code,
-            admission_date=data["admission_date"], discharge_date=data["discharge_date"],
-            total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost,
-            referred=data["referred"], diagnosis=data["diagnosis_code"],
-            diagnosis_text=data["diagnosis_text"].strip(), delivery=data["delivery"] or None,
-            invoice_no=data["invoice_no"],
-        )
+        return self._facts(id_number=data["member"].id_number, facility_code=data["facility"].code,
+                           total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost)
+
+
+class ClaimCorrectionForm(StayForm):
+    """A returned claim corrected (退回修改): the same member and facility, the stay's facts and
+    bill as the reviewer asked; scans already on the claim stay, more may be added."""
+
+    desk = "township"
+
+    def __init__(self, *args, claim, **kwargs):
+        kwargs.setdefault("initial", {
+            "admission_date": claim.admission_date, "discharge_date": claim.discharge_date,
+            "invoice_no": claim.invoice_no, "diagnosis_code": claim.diagnosis_code,
+            "diagnosis_text": claim.diagnosis_text, "referred": claim.referred,
+            "delivery": claim.delivery or "",
+        })
+        super().__init__(*args, **kwargs)
+        self.claim = claim
+        self.fields["scans"].required = False
+
+    def facts(self, *, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
+        return self._facts(id_number=self.claim.member.id_number, facility_code=self.claim.facility.code,
+                           total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost)
 
 
 class CostLineForm(forms.Form):
@@ -135,6 +171,10 @@ class BaseCostLineFormSet(forms.BaseFormSet):
             return
         if not self.lines():
             raise forms.ValidationError(_("请至少填写一条费用明细"), code="no_lines")
+
+    def get_form_kwargs(self, index):
+        # a row prefilled from a claim being corrected may be cleared to drop that line
+        return {**super().get_form_kwargs(index), "empty_permitted": True, "use_required_attribute": False}
 
     def lines(self) -> list[dict]:
         return [form.cleaned_data for form in self.forms

@@ -15,7 +15,7 @@ tests, benches): each lives in the module of the rule it implements.
 """
 from .documents import claim_document_add
 from .recovery import claim_recover, recovered_total
-from .settlement import Quote, claim_quote, claim_resubmit, claim_settle, claim_submit
+from .settlement import Quote, claim_quote, claim_requote, claim_resubmit, claim_settle, claim_submit
 from .workflow import (
     ACTION_WORDS,
     TRANSITIONS,
@@ -31,7 +31,7 @@ from .workflow import (
 
 __all__ = [
     "ACTION_WORDS", "TRANSITIONS", "Quote", "claim_approve", "claim_document_add", "claim_quote",
-    "claim_reject", "claim_resubmit", "claim_return", "claim_review", "claim_settle", "claim_submit",
+    "claim_reject", "claim_requote", "claim_resubmit", "claim_return", "claim_review", "claim_settle", "claim_submit",
     "check_not_approver", "check_not_reviewer", "claim_recover", "claim_transition", "claims_bulk_approve",
     "recovered_total",
 ]

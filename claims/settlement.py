@@ -1,6 +1,6 @@
 """Entering a claim and valuing it against the database: the township office's `claim_submit`, the
 facility's instant settlement at discharge `claim_settle` (idempotent by invoice), the corrected
-claim's `claim_resubmit`, and `claim_quote`, which values without writing. The checks are the
+claim's `claim_resubmit`, and `claim_quote` and `claim_requote`, which value without writing. The checks are the
 contract's refusals (docs/contract.md, "quote_claims lines"; `claims.eligibility`), the
 valuation its six steps (docs/contract.md, "Policy file"; `claims.rules`), under the member's cap
 lock (`claims.cap`).
@@ -113,6 +113,15 @@ def claim_quote(*, facts: ClaimFacts, used_extra: Decimal = ZERO, channel: str =
         facility = lookups.facility_by_code(facts.facility)
     checked = _check_and_value(facts=facts, channel=channel, member=lookups.member_of_year(facts.id_number, facts.year),
                                facility=facility, used_extra=used_extra, submitted_on=today)
+    return Quote(facts=facts, valuation=checked.valuation)
+
+
+def claim_requote(*, claim: Claim, facts: ClaimFacts) -> Quote:
+    """Value a returned claim's correction as `claim_resubmit` would, writing nothing: the claim's
+    own member, facility and channel, the claim itself left out of the stays and invoices."""
+    member = lookups.member_of_year(facts.id_number, facts.year)
+    checked = _check_and_value(facts=facts, channel=claim.channel, exclude_claim=claim.pk,
+                               member=member, facility=claim.facility)
     return Quote(facts=facts, valuation=checked.valuation)
 
 

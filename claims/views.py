@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import capability_required, user_can
 from claims import selectors, services
 from claims.forms import (
+    ClaimCorrectionForm,
     ClaimEntryForm,
     CostLineFormSet,
     DocumentForm,
@@ -32,7 +33,7 @@ from claims.forms import (
     default_status,
     document_max_bytes,
 )
-from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, RecoverySource
+from claims.models import Channel, Claim, ClaimDocument, ClaimStatus, CostCategory, RecoverySource
 from claims.rules import stored_breakdown
 from core.errors import NcmsError
 from core.money import amount_in_words, format_yuan
@@ -127,8 +128,9 @@ def member_lookup(request):
 NOT_GIVEN = {"required", "invalid_choice"}
 
 
-def _quote_context(request, form, lines) -> dict:
-    """What the quote panel shows: the breakdown explained, the refusal, or what is missing."""
+def _quote_context(request, form, lines, *, claim: Claim | None = None) -> dict:
+    """What the quote panel shows: the breakdown explained, the refusal, or what is missing.
+    `claim`: a returned claim being corrected, valued as its resubmission would be."""
     form_ok, lines_ok = form.is_valid(), lines.is_valid()
     total, outside = lines.totals() if lines_ok else (None, None)
     if not (form_ok and lines_ok):
@@ -157,17 +159,21 @@ def _quote_context(request, form, lines) -> dict:
         return {"ok": False, "missing": missing, "problems": problems, "total": total, "outside": outside}
     facts = form.facts(total_cost=total, non_reimbursable_cost=outside)
     try:
-        channel = Channel.FACILITY if form.desk == "facility" else Channel.TOWNSHIP
-        quote = services.claim_quote(facts=facts, channel=channel)
+        if claim is not None:
+            quote = services.claim_requote(claim=claim, facts=facts)
+        else:
+            channel = Channel.FACILITY if form.desk == "facility" else Channel.TOWNSHIP
+            quote = services.claim_quote(facts=facts, channel=channel)
     except NcmsError as exc:
         return {"ok": False, "refusal": exc.message, "code": exc.code, "total": total, "outside": outside}
     data = form.cleaned_data
+    facility, member = (claim.facility, claim.member) if claim is not None else (data["facility"], data["member"])
     breakdown = stored_breakdown(quote.valuation)
     return {
         "ok": True, "total": total, "outside": outside, "compensation": quote.compensation,
         "patient_pays": quote.patient_pays,
         "lines": selectors.explain_breakdown(breakdown, total_cost=total, non_reimbursable_cost=outside,
-                                             level=data["facility"].level, category=data["member"].category),
+                                             level=facility.level, category=member.category),
     }
 
 
@@ -321,6 +327,70 @@ def claim_reject(request, pk):
     return _act(request, pk, lambda claim: services.claim_reject(user=request.user, claim=claim, reason=reason,
                                                                  note=note.strip()),
                 _("补偿申请 %(invoice)s 不予补偿"))
+
+
+def _correction_forms(request, claim: Claim):
+    data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
+    form = ClaimCorrectionForm(data, files, claim=claim)
+    initial = [{"category": line.category, "amount": line.amount, "in_catalog": line.in_catalog}
+               for line in claim.cost_lines.all()]
+    if not initial:
+        # a claim entered without a bill by category: its totals as one line each
+        initial = [{"category": CostCategory.OTHER, "amount": claim.total_cost - claim.non_reimbursable_cost,
+                    "in_catalog": True}]
+        if claim.non_reimbursable_cost:
+            initial.append({"category": CostCategory.OTHER, "amount": claim.non_reimbursable_cost,
+                            "in_catalog": False})
+    lines = CostLineFormSet(data, prefix=LINES_PREFIX, initial=initial)
+    return form, lines
+
+
+@capability_required("claims.enter")
+@require_http_methods(["GET", "POST"])
+def claim_correct(request, pk):
+    """Correct a returned claim (退回修改) as the reviewer asked: the stay's facts, the bill by
+    category, more scans; the live quote values it as its resubmission will. The member and the
+    facility stay the claim's. Submitting resubmits it, valued again by the year's policy."""
+    claim = _scoped_claim(request, pk)
+    if claim.status != ClaimStatus.RETURNED:
+        messages.error(request, _("只有退回修改的申请才能修改；这件申请现在是“%(status)s”")
+                       % {"status": claim.get_status_display()})
+        return redirect("claims:claim_detail", pk=claim.pk)
+    form, lines = _correction_forms(request, claim)
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        total, outside = lines.totals()
+        facts = form.facts(total_cost=total, non_reimbursable_cost=outside)
+        try:
+            with transaction.atomic():
+                claim = services.claim_resubmit(user=request.user, claim=claim, facts=facts,
+                                                cost_lines=lines.service_lines())
+                for upload in form.cleaned_data["scans"]:
+                    services.claim_document_add(user=request.user, claim=claim, upload=upload)
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("补偿申请 %(invoice)s 已修改并重新提交，补偿金额 %(amount)s 元")
+                             % {"invoice": claim.invoice_no, "amount": format_yuan(claim.compensation)})
+            return redirect("claims:claim_detail", pk=claim.pk)
+    return render(request, "claims/claim_correct.html", {
+        "claim": claim, "form": form, "lines": lines, "desk": "township",
+        "quote": _quote_context(request, form, lines, claim=claim) if request.method == "POST" else None,
+        "documents": list(claim.documents.all()), "max_mb": document_max_bytes() // 1024 // 1024,
+    })
+
+
+@capability_required("claims.enter")
+@require_POST
+def claim_correct_quote(request, pk):
+    """The correction's live quote (htmx partial): nothing written."""
+    claim = _scoped_claim(request, pk)
+    if claim.status != ClaimStatus.RETURNED:
+        return render(request, "claims/_quote.html", {"quote": {
+            "ok": False, "refusal": _("只有退回修改的申请才能修改"), "total": None}, "desk": "township"})
+    form, lines = _correction_forms(request, claim)
+    return render(request, "claims/_quote.html", {"quote": _quote_context(request, form, lines, claim=claim),
+                                                  "desk": "township"})
 
 
 @capability_required("claims.enter")

@@ -134,6 +134,9 @@ RULES: dict[str, Rule] = {
     "claims:claim_reject": post_only("claims.reject", pk("claim"), "claim"),
     "claims:claim_recover": post_only("claims.recover", pk("claim"), "claim"),
     "claims:claim_resubmit": post_only("claims.enter", pk("claim"), "claim"),
+    # the walk's claim is submitted, not returned: the correction page sends the clerk back to it
+    "claims:claim_correct": Rule("claims.enter", pk("claim"), "claim", ok=302),
+    "claims:claim_correct_quote": post_only("claims.enter", pk("claim"), "claim"),
     "claims:document_upload": post_only("claims.enter", pk("claim"), "claim"),
     "claims:claim_slip_pdf": Rule("claims.view", pk("claim"), "claim"),
     "claims:document_download": Rule("claims.view", pk("document"), "claim"),

@@ -186,6 +186,8 @@ POSTS: dict[str, Post] = {
     "claims:claim_return": Post(lambda w: {"note": "请补发票"}, Role.REVIEWER),
     "claims:claim_reject": Post(lambda w: {"reason": _reason().pk, "note": "材料不全"}, Role.REVIEWER),
     "claims:claim_resubmit": Post(lambda w: {}, Role.TOWNSHIP_CLERK, prepare=_status("claim", "returned")),
+    "claims:claim_correct": Post(lambda w: {**CLAIM_ENTRY, "invoice_no": w.own.claim.invoice_no}, Role.TOWNSHIP_CLERK,
+                                 prepare=_status("claim", "returned")),
     "claims:claim_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "重复收费"},
                                  Role.REVIEWER, prepare=_paid("claim")),
     "claims:document_upload": Post(lambda w: {"scans": _pdf()}, Role.TOWNSHIP_CLERK),
@@ -228,6 +230,7 @@ POST_WITHOUT_WRITES = {
     "logout": "ends the session of whoever posts",
     "claims:claim_quote_preview": "values a claim, writes nothing",
     "api:quote": "values a claim, writes nothing (tests/claims/test_api.py)",
+    "claims:claim_correct_quote": "values a correction, writes nothing (tests/claims/test_correction.py)",
     "admin:logout": "ends the session",
 }
 
