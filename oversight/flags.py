@@ -271,9 +271,9 @@ def month_flags(*, year: int, month: int) -> list[tuple[int, str, str, str, str]
                 gap, near["prev_invoice"], near["prev_code"], near["prev_code"] == facts.facility_code)))
         if near["max_prev"] is not None and near["max_prev"] > facts.admission:
             other = near["prev_invoice"] if near["prev_discharge"] and near["prev_discharge"] > facts.admission else ""
-            found.append((rules.OVERLAPPING_STAY, f"与同一人员的另一次住院{('（' + other + '）') if other else ''}时间重叠"))
+            found.append((rules.OVERLAPPING_STAY, rules.overlap_detail(other)))
         elif near["next_admission"] is not None and near["next_admission"] < facts.discharge:
-            found.append((rules.OVERLAPPING_STAY, f"与同一人员的另一次住院（{near['next_invoice']}）时间重叠"))
+            found.append((rules.OVERLAPPING_STAY, rules.overlap_detail(near["next_invoice"])))
         found += rules.claim_flags(facts, yardsticks=yardsticks)
         out += [(facts.id, facts.invoice_no, facts.facility_code, kind, detail) for kind, detail in found]
     order = {kind: i for i, kind in enumerate(rules.KINDS)}

@@ -4,12 +4,15 @@ The tables keep the names they were created with in the facility registry's app.
 """
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.scoping import scope_by_facility
 from claims.models import Claim
 from core.models import MoneyField, StoredDocument
+
+from .rules import KIND_WORDS, THIS_FACILITY, detail_parse
 
 
 class InspectionQuerySet(models.QuerySet):
@@ -120,6 +123,15 @@ class ClaimFlag(models.Model):
 
     @property
     def kind_words(self) -> str:
-        from .rules import KIND_WORDS
-
         return _(KIND_WORDS.get(self.kind, self.kind))
+
+    @property
+    def detail_words(self) -> str:
+        """The detail in the reader's language: stored in Chinese, refilled from its template."""
+        parsed = detail_parse(self.detail)
+        if parsed is None:
+            return self.detail
+        template, values = parsed
+        if values.get("where") == THIS_FACILITY:
+            values["where"] = gettext(THIS_FACILITY)
+        return gettext(template) % values

@@ -38,6 +38,7 @@ Kinds (`KINDS`):
 """
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 from datetime import date
@@ -119,6 +120,44 @@ def share_threshold(stats: Robust) -> float | None:
     return stats.threshold(SHARE_FLOOR)
 
 
+# The words of each flag's detail, one template each: the flag stores them filled in Chinese (the
+# county's record); `detail_parse` finds a stored detail's template and values again, so a page can
+# show it in the reader's language (ClaimFlag.detail_words).
+DETAIL_COST = gettext_noop("总费用 %(total)s 元，高于同级别同病种（%(group)s，%(n)s 例）中位数 %(median)s 元的异常上限 %(bound)s 元")
+DETAIL_LONG_STAY = gettext_noop("住院 %(days)s 天，超过 %(limit)s 天")
+DETAIL_LONG_STAY_GROUP = gettext_noop("住院 %(days)s 天，高于同级别同病种（%(group)s，%(n)s 例）中位数 %(median)s 天的异常上限 %(bound)s 天")
+DETAIL_SHARE = gettext_noop("目录外费用占 %(share)s，同级别机构中位数 %(median)s，异常上限 %(bound)s")
+DETAIL_NO_BEDS = gettext_noop("住院 %(days)s 天，费用明细中没有床位费")
+DETAIL_SAME_DAY = gettext_noop("出院当日同日转入（上次住院 %(invoice)s，%(where)s）")
+DETAIL_READMISSION = gettext_noop("距上次出院 %(gap)s 天再次入院（上次住院 %(invoice)s，%(where)s）")
+DETAIL_OVERLAP = gettext_noop("与同一人员的另一次住院（%(invoice)s）时间重叠")
+DETAIL_OVERLAP_UNNAMED = gettext_noop("与同一人员的另一次住院时间重叠")
+THIS_FACILITY = gettext_noop("本院")
+DETAILS = (DETAIL_COST, DETAIL_LONG_STAY, DETAIL_LONG_STAY_GROUP, DETAIL_SHARE, DETAIL_NO_BEDS, DETAIL_SAME_DAY,
+           DETAIL_READMISSION, DETAIL_OVERLAP, DETAIL_OVERLAP_UNNAMED)
+
+
+def _detail_pattern(template: str) -> re.Pattern:
+    escaped = re.escape(template)
+    return re.compile("^" + re.sub(r"%\\\(([a-z_]+)\\\)s", r"(?P<\1>.+?)", escaped) + "$")
+
+
+_DETAIL_PATTERNS = [(template, _detail_pattern(template)) for template in DETAILS]
+
+
+def detail_parse(detail: str) -> tuple[str, dict[str, str]] | None:
+    """The template a stored flag detail was written from and its values; None for other words."""
+    for template, pattern in _DETAIL_PATTERNS:
+        match = pattern.match(detail)
+        if match:
+            return template, match.groupdict()
+    return None
+
+
+def overlap_detail(other_invoice: str) -> str:
+    return DETAIL_OVERLAP % {"invoice": other_invoice} if other_invoice else DETAIL_OVERLAP_UNNAMED
+
+
 def yuan(fen: float) -> str:
     """A threshold in fen as yuan with two places (for the words of a flag)."""
     return str((Decimal(str(fen)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
@@ -137,10 +176,10 @@ def readmission(admission: date, previous_discharge: date | None) -> int | None:
 
 
 def readmission_detail(gap: int, previous_invoice: str, previous_facility: str, same_facility: bool) -> str:
-    where = "本院" if same_facility else previous_facility
+    where = THIS_FACILITY if same_facility else previous_facility
     if gap == 0:
-        return f"出院当日同日转入（上次住院 {previous_invoice}，{where}）"
-    return f"距上次出院 {gap} 天再次入院（上次住院 {previous_invoice}，{where}）"
+        return DETAIL_SAME_DAY % {"invoice": previous_invoice, "where": where}
+    return DETAIL_READMISSION % {"gap": gap, "invoice": previous_invoice, "where": where}
 
 
 def overlaps(a_in: date, a_out: date, b_in: date, b_out: date) -> bool:
@@ -212,24 +251,23 @@ def claim_flags(claim: ClaimFacts, *, groups: dict[tuple[str, str], tuple[Robust
     if dx:
         bound, stats = yardsticks.cost.get(key, NO_BOUND)
         if bound is not None and claim.total_fen > bound:
-            flags.append((COST_OUTLIER, f"总费用 {yuan(claim.total_fen)} 元，高于同级别同病种（{dx}，"
-                                        f"{stats.n} 例）中位数 {yuan(stats.median)} 元的异常上限 "
-                                        f"{yuan(bound)} 元"))
+            flags.append((COST_OUTLIER, DETAIL_COST % {"total": yuan(claim.total_fen), "group": dx, "n": stats.n,
+                                                       "median": yuan(stats.median), "bound": yuan(bound)}))
         bound, stats = yardsticks.los.get(key, (float(LONG_STAY_DAYS), None))
     else:
         bound, stats = float(LONG_STAY_DAYS), None
     if los > bound:
         if bound >= LONG_STAY_DAYS:
-            words = f"住院 {los} 天，超过 {LONG_STAY_DAYS} 天"
+            words = DETAIL_LONG_STAY % {"days": los, "limit": LONG_STAY_DAYS}
         else:
-            words = (f"住院 {los} 天，高于同级别同病种（{dx}，{stats.n} 例）中位数 "
-                     f"{stats.median:g} 天的异常上限 {bound:.1f} 天")
+            words = DETAIL_LONG_STAY_GROUP % {"days": los, "group": dx, "n": stats.n,
+                                              "median": f"{stats.median:g}", "bound": f"{bound:.1f}"}
         flags.append((LONG_STAY, words))
     bound, stats = yardsticks.share.get(claim.level, NO_BOUND)
     if bound is not None and claim.total_fen and claim.non_reimbursable_fen / claim.total_fen > bound:
         share = claim.non_reimbursable_fen / claim.total_fen
-        flags.append((NON_REIMBURSABLE_SHARE, f"目录外费用占 {percent(share)}，同级别机构中位数 "
-                                              f"{percent(stats.median)}，异常上限 {percent(bound)}"))
+        flags.append((NON_REIMBURSABLE_SHARE, DETAIL_SHARE % {"share": percent(share), "median": percent(stats.median),
+                                                              "bound": percent(bound)}))
     if claim.cost_lines and los >= 1 and claim.beds_fen == 0:
-        flags.append((NO_DAILY_CHARGES, f"住院 {los} 天，费用明细中没有床位费"))
+        flags.append((NO_DAILY_CHARGES, DETAIL_NO_BEDS % {"days": los}))
     return flags

@@ -79,3 +79,41 @@ def test_history_verbs_flags_and_single_diseases_in_english(client, users_by_rol
         assert word not in page, page[max(0, page.index(word) - 300):page.index(word) + 50]
     policy = client.get(reverse("claims:policy_detail"), {"year": 2026}).content.decode()
     assert "急性阑尾炎" not in policy and "Acute appendicitis" in policy
+
+
+def test_a_flags_explanation_is_in_the_readers_language(client, users_by_role, clock):
+    """The flag's detail is stored in Chinese and shown refilled from its template: English words
+    with the same figures in English mode, the stored words in Chinese mode."""
+    from oversight import rules
+    from oversight.models import ClaimFlag
+    from tests.factories import ClaimFactory
+
+    clock("2026-06-15 10:00")
+    claim = ClaimFactory(status="submitted", admission_date=date(2026, 3, 1), discharge_date=date(2026, 3, 8))
+    details = {
+        "cost_outlier": rules.claim_flags(rules.ClaimFacts(
+            id=1, invoice_no="A", facility_code="F001", level="county", member_id=1, admission=date(2026, 3, 1),
+            discharge=date(2026, 3, 8), diagnosis_code="J18.9", total_fen=900000, non_reimbursable_fen=10000),
+            groups={("county", "J18"): (rules.Robust(23, 101100.0, 550.0), rules.Robust(23, 7.0, 1.0))})[0][1],
+        "readmission_15d": rules.readmission_detail(3, "INV-0001", "F002", same_facility=True),
+        "overlapping_stay": rules.overlap_detail("INV-0002"),
+    }
+    for kind, detail in details.items():
+        ClaimFlag.objects.create(claim=claim, kind=kind, detail=detail, computed_at=timezone.now())
+    assert details["readmission_15d"] == "距上次出院 3 天再次入院（上次住院 INV-0001，本院）"
+    url = reverse("claims:claim_detail", args=[claim.pk])
+    chinese = client.force_login(users_by_role[Role.REVIEWER]) or client.get(url).content.decode()
+    for detail in details.values():
+        assert detail in chinese
+    page = english(client, users_by_role[Role.REVIEWER]).get(url).content.decode()
+    assert "Readmitted 3 days after the previous discharge (previous stay INV-0001, this facility)" in page
+    assert "Overlaps another stay of the same person (INV-0002)" in page
+    assert "Total cost 9000.00 yuan, above the outlier bound" in page
+    for detail in details.values():
+        assert detail not in page
+    # every template reads back from the words it writes
+    for template in rules.DETAILS:
+        values = {name: f"v{index}" for index, name in enumerate(
+            ("total", "group", "n", "median", "bound", "days", "limit", "share", "invoice", "where", "gap"))}
+        written = template % values
+        assert rules.detail_parse(written) == (template, {k: v for k, v in values.items() if f"%({k})s" in template})
