@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.roles import user_can
 from core.errors import NcmsError
-from core.money import ZERO, parse_money
+from core.money import ZERO, positive_amount
 
 from .cap import lock_cap, refresh_cap
 from .models import Claim, ClaimStatus, Recovery, RecoverySource
@@ -52,12 +52,7 @@ def claim_recover(*, user, claim: Claim, amount, reason: str, on: date | None = 
         raise NcmsError("请填写追回原因", code="missing_reason")
     if len(reason) > REASON_MAX:
         raise NcmsError(f"追回原因最多 {REASON_MAX} 个字", code="bad_reason")
-    try:
-        value = parse_money(amount)
-    except ValueError as exc:
-        raise NcmsError(f"追回金额「{amount}」不正确：{exc}", code="bad_amount") from None
-    if value <= ZERO:
-        raise NcmsError("追回金额必须大于 0", code="bad_amount")
+    value = positive_amount(amount, words="追回金额")
     today = timezone.localdate()
     on = on or today
     if on > today:

@@ -21,12 +21,19 @@ class MoneyField(forms.DecimalField):
         kwargs.setdefault("max_digits", 18)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("min_value", Decimal("0"))
-        kwargs.setdefault("error_messages", {
+        kwargs["error_messages"] = {
             "invalid": _("请输入金额，例如 380.00"),
             "max_decimal_places": _("金额最多两位小数（分）"),
             "min_value": _("金额不能为负数"),
-        })
+            **kwargs.get("error_messages", {}),
+        }
         super().__init__(**kwargs)
+
+    def to_python(self, value):
+        # 1,000.00 as a clerk may type it from a paper voucher
+        if isinstance(value, str):
+            value = value.strip().replace(",", "")
+        return super().to_python(value)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -4,6 +4,8 @@ Contract: compute with Decimal and round once, at the end of a computation, ROUN
 """
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from core.errors import NcmsError
+
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")  # no money, written with its two places
 RATIO_PLACES = Decimal("0.0001")
@@ -42,6 +44,18 @@ def parse_money(text) -> Decimal:
     if value != in_fen:
         raise ValueError("金额最多两位小数")
     return in_fen
+
+
+def positive_amount(value, *, words: str = "金额") -> Decimal:
+    """A sum of money a service is asked to book or record: text or Decimal in fen, above zero.
+    Raises NcmsError `bad_amount` naming `words` (追回金额, 退款金额, …) and the value given."""
+    try:
+        amount = parse_money(value)
+    except ValueError as exc:
+        raise NcmsError(f"{words}「{value}」不正确：{exc}", code="bad_amount") from None
+    if amount <= ZERO:
+        raise NcmsError(f"{words}必须大于 0", code="bad_amount")
+    return amount
 
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from claims.models import Channel, Recovery
 from core.errors import NcmsError
-from core.money import ZERO, parse_money
+from core.money import ZERO, positive_amount
 from ledger.models import EXPENDITURE, RECOVERED, TransactionKind
 from ledger.services import chart_ensure, lock_balances, post, require_capability
 
@@ -39,12 +39,7 @@ def refund_record(*, user, recovery: Recovery, amount, on: date, ref: str) -> Re
     Refused: a facility's recovery; more than what is outstanding; a date after today or before
     the recovery; a ref used before."""
     require_capability(user, "fund.refund", "登记追回退款")
-    try:
-        value = parse_money(amount)
-    except ValueError as exc:
-        raise NcmsError(f"退款金额「{amount}」不正确：{exc}", code="bad_amount") from None
-    if value <= ZERO:
-        raise NcmsError("退款金额必须大于 0", code="bad_amount")
+    value = positive_amount(amount, words="退款金额")
     ref = (ref or "").strip()
     if not ref or len(ref) > 80:
         raise NcmsError("请填写业务号（如收据号），最多 80 个字符", code="missing_ref")

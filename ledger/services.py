@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.roles import user_can
 from core.errors import NcmsError
-from core.money import ZERO, parse_money, to_fen
+from core.money import ZERO, positive_amount, to_fen
 from policy.models import PolicyVersion
 
 from .models import (
@@ -92,13 +92,7 @@ def require_capability(user, capability: str, words: str) -> None:
 
 
 def _amount(value, *, words: str = "金额") -> Decimal:
-    try:
-        amount = parse_money(value)
-    except ValueError as exc:
-        raise NcmsError(f"{words}不正确：{exc}", code="bad_amount") from None
-    if amount <= ZERO:
-        raise NcmsError(f"{words}必须大于0", code="bad_amount")
-    return amount
+    return positive_amount(value, words=words)
 
 
 def _year(year) -> int:

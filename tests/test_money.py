@@ -47,3 +47,17 @@ def test_a_ratio_is_shown_as_a_percentage(value, shown):
     from core.money import format_percent
 
     assert format_percent(value) == shown
+
+
+@pytest.mark.parametrize("value,message", [
+    ("0", "退款金额必须大于 0"), ("-1.00", "退款金额必须大于 0"),
+    ("1.001", "退款金额「1.001」不正确：金额最多两位小数"), ("abc", "退款金额「abc」不正确：不是有效的金额"),
+])
+def test_positive_amount_refuses_naming_what_and_why(value, message):
+    from core.errors import NcmsError
+    from core.money import positive_amount
+
+    with pytest.raises(NcmsError) as refused:
+        positive_amount(value, words="退款金额")
+    assert (refused.value.code, refused.value.message) == ("bad_amount", message)
+    assert positive_amount("1,000.5") == Decimal("1000.50")
