@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from claims.models import Claim, ClaimStatus
 from core.money import ZERO, to_fen
-from enrollment.models import Member
+from enrollment.models import Enrollment, Member
 from ledger.models import COMPENSATION
 from ledger.selectors import account_balance, income_total
 from places.models import Township, Village
@@ -79,19 +79,64 @@ def fund_summary(year: int) -> list[Quarter]:
     return quarters
 
 
-def member_claims(*, id_number: str, name: str, year: int):
-    """(member, claims of the year) when the ID number and the full name both match, else None.
-    The caller gives the same answer for an unknown ID number as for a mismatch."""
+LOOKUP_YEARS = 3
+
+
+@dataclass(frozen=True)
+class YearOfCover:
+    """A scheme year as the villager's own page shows it: their own contribution (None: not
+    paid), and how many of their household's members have paid."""
+
+    year: int
+    own: Enrollment | None
+    household_paid: int
+    household_size: int
+
+
+@dataclass(frozen=True)
+class VillagerPage:
+    """What a villager sees of themselves after the lookup: their claims of the last three years
+    (this year first), their household's cover this year and next, and the co-op card number.
+    Nothing about anyone else: the household only as counts."""
+
+    member: Member
+    claims_by_year: list[tuple[int, list[Claim]]]
+    cover: list[YearOfCover]
+    card_number: str
+
+
+def villager_page(*, id_number: str, name: str, today: date) -> VillagerPage | None:
+    """The villager's own page when the ID number and the full name both match, else None. The
+    caller gives the same answer for an unknown ID number as for a mismatch."""
+    found = _matching_member(id_number, name)
+    if found is None:
+        return None
+    member = found
+    years = list(range(today.year, today.year - LOOKUP_YEARS, -1))
+    claims = _in_fen(Claim.objects.filter(member=member, year__in=years).with_recovered()
+                     .select_related("facility", "rejection_reason").order_by("-admission_date", "-pk"))
+    by_year = [(year, [claim for claim in claims if claim.year == year]) for year in years]
+    cover_years = [today.year, today.year + 1]
+    household = list(Member.objects.filter(household_id=member.household_id).values_list("pk", flat=True))
+    paid = list(Enrollment.objects.filter(member_id__in=household, year__in=cover_years))
+    own = {enrollment.year: enrollment for enrollment in paid if enrollment.member_id == member.pk}
+    counts = {year: sum(1 for enrollment in paid if enrollment.year == year) for year in cover_years}
+    cover = [YearOfCover(year=year, own=own.get(year), household_paid=counts[year], household_size=len(household))
+             for year in cover_years]
+    return VillagerPage(member=member, claims_by_year=by_year, cover=cover,
+                        card_number=member.household.card_number)
+
+
+def _matching_member(id_number: str, name: str) -> Member | None:
     id_number = (id_number or "").strip().upper()
     name = (name or "").strip()
     if not id_number or not name:
         return None
-    member = Member.objects.filter(id_number=id_number).only("pk", "name", "id_number").first()
+    member = (Member.objects.filter(id_number=id_number).select_related("household")
+              .only("pk", "name", "id_number", "household__card_number").first())
     if member is None or member.name != name:
         return None
-    claims = (Claim.objects.filter(member=member, year=year).with_recovered().select_related("facility", "rejection_reason")
-              .order_by("-admission_date", "-pk"))
-    return member, _in_fen(claims)
+    return member
 
 
 def _in_fen(claims) -> list[Claim]:

@@ -190,9 +190,11 @@ def case_status(request):
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def claim_lookup(request):
-    """Own-claim lookup: the ID number and the full name must both match; an unknown ID number
-    gets exactly the same answer as a mismatch. The entered values are never echoed back."""
-    year = timezone.localdate().year
+    """The villager's own page: the ID number and the full name must both match; an unknown ID
+    number gets exactly the same answer as a mismatch. The entered values are never echoed back.
+    It shows their own claims of the last three years, their household's cover this year and next
+    (the household as counts only) and the co-op card number; name and ID masked."""
+    today = timezone.localdate()
     found = None
     searched = False
     form = LookupForm(request.POST or None)
@@ -201,12 +203,11 @@ def claim_lookup(request):
             return _throttled(request)
         if form.is_valid():
             searched = True
-            found = selectors.member_claims(id_number=form.cleaned_data["id_number"],
-                                            name=form.cleaned_data["name"], year=year)
+            found = selectors.villager_page(id_number=form.cleaned_data["id_number"],
+                                            name=form.cleaned_data["name"], today=today)
         form = LookupForm()  # never echo an ID number or a name back into the page
-    context = _context(form=form, year=year, searched=searched)
+    context = _context(form=form, year=today.year, searched=searched, first_year=today.year - selectors.LOOKUP_YEARS + 1)
     if found is not None:
-        member, claims = found
-        context.update(masked_name=rules.mask_name(member.name), masked_id=rules.mask_id(member.id_number),
-                       claims=claims)
+        context.update(masked_name=rules.mask_name(found.member.name), masked_id=rules.mask_id(found.member.id_number),
+                       villager=found)
     return render(request, "publicity/lookup.html", context)

@@ -1,7 +1,8 @@
 """The public site: no login, nothing unmasked, honeypot, throttling, the own-claim lookup."""
 import re
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -200,16 +201,46 @@ def test_lookup_needs_both_and_answers_alike_for_unknown_and_mismatch(posted, cl
 
 
 def test_lookup_year_turns_at_the_countys_midnight(posted, client, clock):
-    """At 00:30 on 1 January in the county it is still 31 December in UTC: the lookup already shows
-    the new year, where the member has no claim yet."""
+    """At 00:30 on 1 January in the county it is still 31 December in UTC: the lookup already
+    starts with the new year, where the member has no claim yet, and still shows last year's."""
     member = Member.objects.get(name="陈小龙")
     url = reverse("publicity:claim_lookup")
     clock("2026-12-31 23:30")
     before = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
-    assert "99.50" in before
+    assert "99.50" in before and "2027年暂无住院补偿记录" not in before
+    assert before.index("2026年") < before.index("99.50")
     clock("2027-01-01 00:30")
     after = client.post(url, {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
-    assert "2027年暂无住院补偿记录" in after and "99.50" not in after
+    assert "2027年暂无住院补偿记录" in after
+    assert after.index("2027年暂无住院补偿记录") < after.index("99.50")  # last year's claim below
+
+
+def test_the_villagers_own_page_claims_of_three_years_cover_and_card(posted, client, clock):
+    """Their own claims of this year and the two before (none older), their own contribution this
+    year and next and their household's as counts, the card number; nobody else's name or ID."""
+    from claims.models import Claim
+    from enrollment.models import Enrollment
+
+    clock("2028-06-15 10:00")
+    member = Member.objects.get(name="陈小龙")
+    own_2026 = list(Claim.objects.filter(member=member, year=2026).values_list("invoice_no", flat=True))
+    assert own_2026
+    from tests.factories import EnrollmentFactory, MemberFactory
+
+    MemberFactory(household=member.household, name="陈大山")  # a household of two, one paid this year
+    EnrollmentFactory(member=member, year=2028, contribution=Decimal("400.00"), paid_date=date(2028, 1, 10))
+    household = Member.objects.filter(household_id=member.household_id).count()
+    assert household == 2 and not Enrollment.objects.filter(member=member, year=2029).exists()
+    html = client.post(reverse("publicity:claim_lookup"), {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "2028年暂无住院补偿记录" in html and "2027年暂无住院补偿记录" in html and "99.50" in html
+    assert member.household.card_number in html
+    assert f"{household} 人中已缴费 1 人" in html  # this year
+    assert "已缴费 400.00 元（2028-01-10）" in html and "尚未缴费" in html  # next year: not yet
+    assert f"{household} 人中已缴费 0 人" in html
+    assert_nothing_unmasked(html, "the villager's page")
+    clock("2029-06-15 10:00")  # 2026 is now four years back: not shown
+    html = client.post(reverse("publicity:claim_lookup"), {"id_number": member.id_number, "name": "陈小龙"}).content.decode()
+    assert "99.50" not in html and "2027年暂无住院补偿记录" in html
 
 
 def test_lookup_is_throttled(posted, client):
