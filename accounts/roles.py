@@ -67,8 +67,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
     "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
-    # publicity (publicity.views_staff): the queue of villagers' objections and reports
-    "publicity.view": COUNTY_ROLES,
+    # publicity (publicity.views_staff): the queue of villagers' objections and reports and the
+    # months' notices; a township clerk reads those of the township (scoping) and answers them,
+    # the county handles them (investigates, resolves) and posts a month's notices
+    "publicity.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    "publicity.answer": frozenset({Role.TOWNSHIP_CLERK}),
     "publicity.handle": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),
     # operations (config.ops): the background queue, workers and import jobs; the county office
     # (fund officer), the system administrator and the auditor, who reads everything

@@ -108,8 +108,10 @@ for _role in (Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR):
     HOME_TILES[_role] += [("ops_queue", "后台任务队列")]
 
 # publicity (publicity.views_staff): the queue of villagers' objections and reports
-for _role in (Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR, Role.APPROVER, Role.AUDITOR, Role.CASHIER):
-    HOME_TILES[_role] += [("publicity_staff:case_list", "公示异议与举报")]
+# and the months' notices; a township clerk sees and answers those of the township
+for _role in (Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR, Role.APPROVER, Role.AUDITOR, Role.CASHIER,
+              Role.TOWNSHIP_CLERK):
+    HOME_TILES[_role] += [("publicity_staff:case_list", "公示异议与举报"), ("publicity_staff:notice_months", "补偿公示")]
 
 
 def home(request):
@@ -121,4 +123,4 @@ def home(request):
 # see; mark the ones no template or model already uses so they reach locale/en (tests/test_i18n.py).
 _TILE_LABELS_FOR_MAKEMESSAGES = (gettext_noop("住院补偿查询"), gettext_noop("本机构住院补偿"),
                                  gettext_noop("机构结算单"), gettext_noop("本机构结算单"), gettext_noop("追回款"),
-                                 gettext_noop("出院即时结报"))
+                                 gettext_noop("出院即时结报"), gettext_noop("补偿公示"))

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.roles import user_can
+from accounts.scoping import is_county_wide, scope_by_township
+from claims.models import Claim
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, MoneyField
 
 POSTED = "公示一经发布不能修改或删除；更正请发布补充公示"
@@ -120,10 +122,24 @@ class CaseStatus(models.TextChoices):
     RESOLVED = "resolved", _("已办结")
 
 
-class CaseQuerySet(models.QuerySet):
+class ObjectionQuerySet(models.QuerySet):
     def for_user(self, user):
-        """County-wide: whoever may read the queue (publicity.view) sees every case."""
-        return self if user_can(user, "publicity.view") else self.none()
+        """County roles every objection; a township clerk those to its villages' notices."""
+        if not user_can(user, "publicity.view"):
+            return self.none()
+        return scope_by_township(self, user, "line__notice__village__township")
+
+
+class ReportQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """County roles every report; a township clerk those about a facility located in the
+        township or naming (by invoice number) a claim of the township."""
+        if not user_can(user, "publicity.view"):
+            return self.none()
+        if is_county_wide(user):
+            return self
+        invoices = Claim.objects.for_user(user).exclude(invoice_no="").values("invoice_no")
+        return self.filter(Q(facility__township_id=user.township_id) | Q(invoice_no__in=invoices))
 
 
 class _Case(models.Model):
@@ -137,9 +153,12 @@ class _Case(models.Model):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("办结人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    # the township office's answer (乡镇答复) after looking into it; the county resolves the case
+    answer = models.TextField(_("乡镇答复"), blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("答复人"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
-
-    objects = CaseQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -152,6 +171,7 @@ class Objection(_Case):
     line = models.ForeignKey(NoticeLine, verbose_name=_("公示明细"), on_delete=models.PROTECT,
                              related_name="objections")
 
+    objects = ObjectionQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta(_Case.Meta):
@@ -171,6 +191,7 @@ class Report(_Case):
                                  on_delete=models.PROTECT, related_name="+")
     invoice_no = models.CharField(_("发票号"), max_length=60, blank=True)
 
+    objects = ReportQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta(_Case.Meta):

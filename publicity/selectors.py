@@ -10,7 +10,9 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from accounts.scoping import scope_by_township
 from claims.models import Claim, ClaimStatus
+from core.dates import month_span
 from core.money import ZERO, to_fen
 from enrollment.models import Enrollment, Member
 from ledger.models import COMPENSATION
@@ -163,3 +165,45 @@ def case_claims(kind: str, case) -> list[Claim]:
             claims = claims.filter(facility_id=case.facility_id)
     return _in_fen(claims.filter(status=ClaimStatus.PAID).with_recovered()
                    .select_related("member", "facility").order_by("pk"))
+
+
+@dataclass(frozen=True)
+class NoticeMonth:
+    """One month of a year on the staff's notices page, over the villages the user reaches."""
+
+    month: int
+    notices: int
+    lines: int
+    compensation: Decimal
+    waiting: int  # paid claims of the month (by paid date) on no notice yet
+    begun: bool  # the month has begun (a month to come cannot be posted)
+
+
+def _notices_for(user):
+    return scope_by_township(Notice.objects.all(), user, "village__township")
+
+
+def notice_months(*, user, year: int, today: date) -> list[NoticeMonth]:
+    """Each month of `year`: the notices posted (originals and addenda), their lines and what they
+    posted, and the paid claims still waiting; a township clerk's villages only."""
+    posted = {row["month"]: row for row in _notices_for(user).filter(year=year).values("month").annotate(
+        notice_count=Count("pk", distinct=True), line_count=Count("lines"),
+        posted_total=Sum("lines__compensation"))}
+    claims = Claim.objects.for_user(user).filter(status=ClaimStatus.PAID, notice_line__isnull=True)
+    rows = []
+    for month in range(1, 13):
+        start, end = month_span(year, month)
+        begun = (year, month) <= (today.year, today.month)
+        waiting = claims.filter(paid_at__gte=start, paid_at__lt=end).count() if begun else 0
+        row = posted.get(month, {})
+        rows.append(NoticeMonth(month=month, notices=row.get("notice_count", 0), lines=row.get("line_count", 0),
+                                compensation=to_fen(Decimal(row.get("posted_total") or 0)), waiting=waiting,
+                                begun=begun))
+    return rows
+
+
+def month_notices(*, user, year: int, month: int):
+    """The month's notices of the villages the user reaches, with their line count and total."""
+    return (_notices_for(user).filter(year=year, month=month).select_related("village__township")
+            .annotate(line_count=Count("lines"), total=Sum("lines__compensation"))
+            .order_by("village__code", "number"))

@@ -3,8 +3,7 @@ reports, and the staff's work on them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,14 +12,11 @@ from django.utils import timezone
 
 from accounts.roles import user_can
 from claims.models import Claim, ClaimStatus, Recovery
+from core.dates import month_span
 from core.errors import NcmsError
 
 from . import cache, rules
 from .models import CaseStatus, Notice, NoticeCorrection, NoticeLine, Objection, Report
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
@@ -29,9 +25,7 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
         raise NcmsError(f"月份 {month} 不对，应为 1 到 12", code="invalid_month")
     if not 2000 <= int(year) <= 2100:
         raise NcmsError(f"年度 {year} 不对", code="invalid_year")
-    start = date(year, month, 1)
-    end = date(year + (month == 12), month % 12 + 1, 1)
-    return _local_midnight(start), _local_midnight(end)
+    return month_span(int(year), int(month))
 
 
 def unposted_claims(*, year: int, month: int):
@@ -187,6 +181,34 @@ def case_investigate(*, user, case):
     case.status = CaseStatus.INVESTIGATING
     case._history_user = user
     case.save(update_fields=["status"])
+    return case
+
+
+ANSWER_MAX = 2000
+
+
+@transaction.atomic
+def case_answer(*, user, case, answer: str):
+    """The township office's answer to a case about its villages or facilities (乡镇答复): kept
+    with who and when (a later answer replaces it, the history keeps both); a case still
+    received moves to investigating. Resolving stays the county's (`case_resolve`)."""
+    if not user_can(user, "publicity.answer"):
+        raise NcmsError("您没有答复的权限", code="forbidden")
+    answer = (answer or "").strip()
+    if len(answer) < 5:
+        raise NcmsError("请写明答复内容（至少 5 个字）", code="missing_answer")
+    if len(answer) > ANSWER_MAX:
+        raise NcmsError(f"答复内容最多 {ANSWER_MAX} 个字", code="bad_answer")
+    case = type(case).objects.select_for_update().get(pk=case.pk)
+    if case.status == CaseStatus.RESOLVED:
+        raise NcmsError("已经办结，不能再答复", code="bad_status")
+    if case.status == CaseStatus.RECEIVED:
+        case.status = CaseStatus.INVESTIGATING
+    case.answer = answer
+    case.answered_by = user
+    case.answered_at = timezone.now()
+    case._history_user = user
+    case.save(update_fields=["status", "answer", "answered_by", "answered_at"])
     return case
 
 

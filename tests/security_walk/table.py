@@ -177,7 +177,7 @@ RULES: dict[str, Rule] = {
     "publicity:case_status": Rule(PUBLIC, anonymous=200),
     "publicity:claim_lookup": Rule(PUBLIC, anonymous=200),
     "publicity:fund_summary": Rule(PUBLIC, anonymous=200),
-    # the county's queue of objections and reports
+    # the queue of objections and reports (a township clerk's: those of the township)
     "publicity_staff:case_list": Rule("publicity.view"),
     "publicity_staff:case_detail": Rule("publicity.view", lambda world, place: {"kind": "objection",
                                                                                  "pk": world.objection.pk}, "county"),
@@ -185,6 +185,12 @@ RULES: dict[str, Rule] = {
         "kind": "objection", "pk": world.objection.pk}, "county"),
     "publicity_staff:case_action": post_only("publicity.handle", lambda world, place: {
         "kind": "report", "pk": world.report.pk}, "county", checked_first=False),
+    # the township's answer (the walk's cases are of the own township: its clerk reaches them)
+    "publicity_staff:case_answer": post_only("publicity.answer", lambda world, place: {
+        "kind": "objection", "pk": world.objection.pk}, "county", checked_first=False),
+    # the months' notices (a township clerk's villages only); the county posts a month
+    "publicity_staff:notice_months": Rule("publicity.view"),
+    "publicity_staff:notice_post": post_only("publicity.handle", checked_first=False),
     # the REST API (claims.api): token or session; 401 without either; OpenAPI document and its pages
     # for logged-in users only (tests/claims/test_api.py)
     "api:quote": Rule("api.settle", anonymous=401, every_role=403),  # POST only: GET has no capability

@@ -208,6 +208,9 @@ POSTS: dict[str, Post] = {
     "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},
                                          Role.REVIEWER, prepare=_paid_claim_today),
     "publicity_staff:case_action": Post(lambda w: {"action": "investigate"}, Role.FUND_OFFICER),
+    "publicity_staff:case_answer": Post(lambda w: {"answer": "经村委会核实，住院属实"}, Role.TOWNSHIP_CLERK),
+    "publicity_staff:notice_post": Post(lambda w: {"year": _today()[:4], "month": str(int(_today()[5:7]))},
+                                        Role.FUND_OFFICER, prepare=_paid("claim")),
     # facilities
     "oversight:facility_suspend": Post(lambda w: {"from_date": "2026-06-01", "reason": "违规"}, Role.FUND_OFFICER),
     "oversight:facility_reinstate": Post(lambda w: {"on_date": "2026-07-01", "reason": "整改完毕"},
