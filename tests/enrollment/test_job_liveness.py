@@ -20,6 +20,7 @@ from enrollment.tasks import import_job_interrupted, import_jobs_redeliver, job_
 from tests.enrollment.roster_data import many
 from tests.enrollment.test_tasks import counts, upload_and_validate
 from tests.faults.conftest import other_connection
+from tests.fund.test_concurrency import at_once
 
 ROWS = 5
 
@@ -200,3 +201,26 @@ def test_a_sweep_overtaken_by_another_changes_nothing(client, clerk, village, se
     job.refresh_from_db()
     assert job.summary["redeliveries"] == 1
     assert sent == [(job.pk, job.task_id)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_the_same_instant_hand_each_job_out_once(client, clerk, village, sent, monkeypatch):
+    """Two beats by mistake, or a sweep slower than a minute: two real connections race."""
+    interrupted = [left_importing(client, clerk).pk for _ in range(3)]
+    check = tasks.import_job_interrupted
+
+    def slow(job):  # widen the race: each sweep holds a job's row a moment after reading it
+        found = check(job)
+        time.sleep(0.2)
+        return found
+
+    monkeypatch.setattr(tasks, "import_job_interrupted", slow)
+
+    first, second = at_once([import_jobs_redeliver, import_jobs_redeliver])
+
+    assert sorted(first["redelivered"] + second["redelivered"]) == interrupted
+    assert sorted(job_id for job_id, _task in sent) == interrupted
+    for job in ImportJob.objects.filter(pk__in=interrupted):
+        assert job.status == ImportJob.Status.QUEUED and job.summary["redeliveries"] == 1
+        assert (job.pk, job.task_id) in sent
