@@ -36,3 +36,15 @@ app.conf.beat_schedule["nightly claim flags"] = {
     "task": "oversight.tasks.claim_flags_refresh",
     "schedule": crontab(minute=30, hour=1),
 }
+
+# Interrupted background jobs (a worker killed, its machine stopped): every minute, an import job
+# whose worker's heartbeat expired (JOB_HEARTBEAT_TIMEOUT, 60 s) is handed out again, at most
+# JOB_REDELIVER_MAX times, so it runs again within about two minutes of its worker's death instead
+# of waiting for the broker's visibility timeout. Safe to run twice at once (see
+# enrollment.tasks.import_job_redeliver).
+app.conf.beat_schedule["redeliver interrupted jobs"] = {
+    "task": "enrollment.import_jobs_redeliver",
+    "schedule": 60.0,
+    # a sweep still waiting when the next one is due (workers down) is dropped, not piled up
+    "options": {"expires": 55},
+}

@@ -6,7 +6,8 @@ Shows, without waiting long on anything:
   worker dies);
 - what each worker is running and has reserved (`celery inspect`, answered within
   OPS_INSPECT_TIMEOUT seconds, or "no worker answered");
-- the latest roster import jobs (the app's own job records) with their progress.
+- the latest roster import jobs (the app's own job records) with their progress, and which of
+  them were interrupted (their worker died; the sweep hands them out again).
 Redis down or no worker never makes the page fail: it says so. Flower (`make flower`) is the full
 view for operators; this page is the one a county officer opens from the system itself.
 """
@@ -25,6 +26,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.roles import capability_required
 from enrollment.models import ImportJob
+from enrollment.tasks import import_job_interrupted
 
 from .celery import app as celery_app
 from .health import redis_client
@@ -118,8 +120,11 @@ def queue(request):
     jobs = (ImportJob.objects.for_user(request.user).select_related("township")
             .only("original_name", "year", "status", "total_rows", "processed_rows", "task_id",
                   "created_at", "finished_at", "township__name")[:RECENT_JOBS])
+    jobs = list(jobs)
     return render(request, "ops/queue.html", {
         "status": queue_status(getattr(settings, "OPS_INSPECT_TIMEOUT", INSPECT_TIMEOUT_SECONDS)),
         "jobs": jobs,
+        # their worker died (enrollment.tasks): the sweep hands them out again
+        "interrupted": {job.pk for job in jobs if import_job_interrupted(job)},
         "pending_states": {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING, ImportJob.Status.VALIDATING},
     })

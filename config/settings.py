@@ -236,6 +236,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# A task handed to a worker stays in Redis, unacknowledged (acks_late), until it ends; if the
+# worker dies, Redis hands it out again once it has been out this many seconds. Longer than any
+# task runs (a duplicate would run alongside it: harmless, every task is safe to run twice, but
+# wasted); no task is sent with a countdown or an ETA, which this would also delay.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900"))}
+# Liveness of background jobs (core/jobs.py): a worker on a job refreshes its heartbeat every
+# JOB_HEARTBEAT_INTERVAL seconds; a job whose heartbeat is older than JOB_HEARTBEAT_TIMEOUT seconds
+# (and, on PostgreSQL, whose lock nobody holds) was interrupted. The sweep (config/celery.py) hands
+# an interrupted job out again, at most JOB_REDELIVER_MAX times, then fails it for a person to retry.
+JOB_HEARTBEAT_INTERVAL = int(os.environ.get("JOB_HEARTBEAT_INTERVAL", "15"))
+JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT", "60"))
+JOB_REDELIVER_MAX = int(os.environ.get("JOB_REDELIVER_MAX", "3"))
+if not 0 < JOB_HEARTBEAT_INTERVAL < JOB_HEARTBEAT_TIMEOUT:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_INTERVAL must be above 0 and below JOB_HEARTBEAT_TIMEOUT")
 # Above this many data rows, a browser roster import runs as a background task with progress.
 ROSTER_ASYNC_THRESHOLD = int(os.environ.get("ROSTER_ASYNC_THRESHOLD", "3000"))
 

@@ -10,24 +10,31 @@ When things fail:
   file is kept and nothing was imported, and the clerk retries it from the job page
   (`import_job_retry`) once the queue is back; never a 500, and the uploaded file is never lost.
 - A worker killed in the middle: the import is one transaction, so PostgreSQL rolls all of it
-  back when the worker's connection dies. While it runs, the worker holds a session advisory
-  lock on the job (`_job_lock`), which dies with its connection: a job left "importing" whose
-  lock nobody holds was interrupted (`import_job_interrupted`) and may be retried. A second
-  delivery of the task (acks_late: Redis hands an unacknowledged task out again) waits for that
-  lock and then finds the job done.
+  back when the worker's connection dies. While it runs, the worker beats a heartbeat for the job
+  and holds a session advisory lock on it (core.jobs): a job left "importing" (or "queued" and
+  taken by a worker) whose heartbeat expired and whose lock nobody holds was interrupted
+  (`import_job_interrupted`): within JOB_HEARTBEAT_TIMEOUT seconds the job page and its progress
+  say so, with the retry button.
+- Interrupted jobs are handed out again by the periodic `import_jobs_redeliver` (config/celery.py,
+  every minute), up to JOB_REDELIVER_MAX times; after that the job is failed with a message and
+  waits for the clerk's retry. The killed run's own message also comes back from Redis after the
+  broker's visibility timeout (acks_late): that second delivery waits for the lock and finds the
+  job done, or runs it if nothing else has.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import contextmanager
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from core import jobs
 from core.errors import NcmsError
 from core.tabular import group_errors
 from enrollment.models import ImportJob
@@ -38,10 +45,23 @@ log = logging.getLogger(__name__)
 PROGRESS_TIMEOUT = 60 * 60 * 24
 MAX_STORED_ERRORS = 1000
 MAX_STORED_GROUPS = 100
+INTERRUPTED_DISPLAY = gettext_lazy("已中断")
 RUNNABLE = {ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING}
 # first key of the advisory lock a worker holds on a job while it imports it (second key: job id)
 JOB_LOCK_CLASS = 70701
 ENQUEUE_FAILED = "后台任务队列暂时不可用，导入没有开始，未导入任何数据；文件已保存，请稍后点击“重新导入”"
+GIVEN_UP = ("导入中断了 {count} 次（处理导入的后台进程意外停止），系统不再自动重新导入；未导入任何数据，"
+            "文件已保存，可以点击“重新导入”")
+
+
+def job_name(job_id: int) -> str:
+    """The job's name for its heartbeat (core.jobs)."""
+    return f"importjob:{job_id}"
+
+
+def job_lock(job_id: int) -> tuple[int, int]:
+    """The advisory lock a worker holds on the job while it imports it."""
+    return (JOB_LOCK_CLASS, job_id)
 
 
 def progress_key(job_id: int) -> str:
@@ -61,8 +81,15 @@ def progress_write(job_id: int, *, done: int, total: int, status: str) -> None:
 
 
 def progress_read(job: ImportJob) -> dict:
-    """The latest progress of a job: the cache while it runs, the row once it is finished."""
+    """The latest progress of a job: the cache while it runs, the row once it is finished.
+
+    An interrupted job (its worker died) says so, "status": "interrupted", with nothing done: its
+    rows were rolled back. It is not finished: it runs again, handed out by the sweep or retried.
+    """
     finished = job.status in {ImportJob.Status.DONE, ImportJob.Status.FAILED, ImportJob.Status.INVALID}
+    if not finished and import_job_interrupted(job):
+        return {"status": "interrupted", "status_display": str(INTERRUPTED_DISPLAY), "done": 0,
+                "total": job.total_rows, "percent": 0, "finished": False, "interrupted": True}
     cached = None if finished else cache.get(progress_key(job.pk))
     if cached and cached.get("status") == job.status:
         done, total = cached["done"], cached["total"]
@@ -72,7 +99,7 @@ def progress_read(job: ImportJob) -> dict:
         done = total
     percent = min(100, done * 100 // total) if total else (100 if job.status == ImportJob.Status.DONE else 0)
     return {"status": job.status, "status_display": str(job.get_status_display()), "done": done,
-            "total": total, "percent": percent, "finished": finished}
+            "total": total, "percent": percent, "finished": finished, "interrupted": False}
 
 
 def error_groups_as_json(errors) -> list[dict]:
@@ -93,7 +120,7 @@ def import_job_run(job_id: int) -> None:
     Scheme rule: a township clerk's upload carries the clerk's township, and `roster_import`
     refuses rows of villages outside it.
     """
-    with _job_lock(job_id):
+    with jobs.heartbeat(job_name(job_id)), jobs.advisory_lock(job_lock(job_id)):
         _import_job_run(job_id)
 
 
@@ -153,51 +180,20 @@ def _finish(job: ImportJob, status: str, *, errors: list, summary: dict, process
     cache.delete(progress_key(job.pk))
 
 
-@contextmanager
-def _job_lock(job_id: int):
-    """Hold the job's session advisory lock (PostgreSQL) while importing it.
-
-    A session lock, not a transaction one: the import opens its own outermost transaction
-    (enrollment.roster), and the lock must outlive the short transaction that marks the job
-    "importing". If the worker dies, its connection closes and PostgreSQL drops the lock with the
-    import's uncommitted rows. A second delivery of the task waits here, then finds the job done.
-    """
-    if connection.vendor != "postgresql":
-        yield  # embedded mode: imports run in the request, one writer at a time
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, job_id])
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, job_id])
-        except DatabaseError:
-            log.warning("import job %s: connection lost before its lock was released (it goes with it)",
-                        job_id)
-
-
 def import_job_running(job_id: int) -> bool:
-    """Whether a worker is importing the job now (holds its lock). PostgreSQL only: elsewhere
-    (embedded mode, imports in the request) this cannot be known and the answer is False."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " AND classid = %s AND objid = %s AND objsubid = 2)",
-            [JOB_LOCK_CLASS, job_id],
-        )
-        return cursor.fetchone()[0]
+    """Whether a worker is on the job now: its heartbeat is fresh, or it holds the job's lock."""
+    return jobs.job_alive(job_name(job_id), job_lock(job_id))
 
 
 def import_job_interrupted(job: ImportJob) -> bool:
-    """A job left "importing" that no worker imports any more (its worker was killed): nothing of
-    it was written, and it may be retried. Known on PostgreSQL only (see import_job_running)."""
-    return (job.status == ImportJob.Status.IMPORTING and connection.vendor == "postgresql"
-            and not import_job_running(job.pk))
+    """A job left "importing", or "queued" and taken by a worker, that no worker is on any more
+    (its worker was killed, its machine stopped): nothing of it was written, and it runs again
+    (the sweep, or the clerk's retry). A job still waiting in the queue is not interrupted."""
+    if job.status == ImportJob.Status.IMPORTING:
+        return jobs.job_lost(job_name(job.pk), job_lock(job.pk), started=True)
+    if job.status == ImportJob.Status.QUEUED:
+        return jobs.job_lost(job_name(job.pk), job_lock(job.pk), started=False)
+    return False
 
 
 def import_job_retryable(job: ImportJob) -> bool:
@@ -207,7 +203,7 @@ def import_job_retryable(job: ImportJob) -> bool:
     if job.status in {ImportJob.Status.FAILED, ImportJob.Status.QUEUED}:
         return True
     if job.status == ImportJob.Status.IMPORTING:
-        return not import_job_running(job.pk)
+        return import_job_interrupted(job)
     return False
 
 
@@ -253,6 +249,7 @@ def import_job_retry(job_id: int) -> ImportJob | None:
         job.task_id = ""
         job.save(update_fields=["status", "errors", "summary", "processed_rows", "finished_at", "task_id"])
     cache.delete(progress_key(job.pk))
+    jobs.forget(job_name(job.pk))
     return job
 
 
@@ -265,3 +262,69 @@ def roster_import_job(job_id: int) -> str:
     """Run a confirmed browser roster import in the worker; returns the job's final status."""
     import_job_run(job_id)
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
+
+
+def redeliver_max() -> int:
+    return int(getattr(settings, "JOB_REDELIVER_MAX", 3))
+
+
+def import_job_redeliver(job_id: int) -> str:
+    """Hand an interrupted job out again: "redelivered" (queued under a new task id, sent to the
+    worker once committed), "failed" (interrupted JOB_REDELIVER_MAX times already: failed with a
+    message, the clerk may retry it), or "" (not interrupted, or another sweep took it).
+
+    Safe when sweeps overlap: the row is locked and skipped by a concurrent sweep (PostgreSQL), and
+    the change is made only if the job is still as it was read (its status and task id), which
+    holds on every database.
+    """
+    with transaction.atomic():
+        job = (ImportJob.objects.select_for_update(skip_locked=True)
+               .filter(pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING]).first())
+        if job is None or not import_job_interrupted(job):
+            return ""
+        summary = dict(job.summary or {})
+        count = summary.get("redeliveries", 0)
+        # when each interruption was found (by the sweep: the system, not a person)
+        summary["interruptions"] = [*summary.get("interruptions", []), timezone.now().isoformat()]
+        unchanged = ImportJob.objects.filter(pk=job.pk, status=job.status, task_id=job.task_id)
+        if count >= redeliver_max():
+            message = GIVEN_UP.format(count=count + 1)
+            summary["message"] = message
+            if not unchanged.update(
+                    status=ImportJob.Status.FAILED, summary=summary, processed_rows=0, finished_at=timezone.now(),
+                    errors=[{"row": 0, "column": "", "value": "", "reason": message}]):
+                return ""
+            outcome, task_id = "failed", ""
+        else:
+            summary["redeliveries"] = count + 1
+            task_id = new_task_id()
+            if not unchanged.update(status=ImportJob.Status.QUEUED, task_id=task_id, summary=summary,
+                                    processed_rows=0):
+                return ""
+            outcome = "redelivered"
+        # before the task is sent: the dead worker's marks would make the job look interrupted
+        # again, and removing them later could remove those of the worker that takes it
+        cache.delete(progress_key(job_id))
+        jobs.forget(job_name(job_id))
+        if task_id:
+            transaction.on_commit(lambda: import_job_enqueue(job_id, task_id))
+    if outcome == "failed":
+        log.warning("import job %s: interrupted %s times, failed (no more automatic redelivery)",
+                    job_id, count + 1)
+    else:
+        log.warning("import job %s: interrupted (its worker stopped), redelivered as task %s (%s of %s)",
+                    job_id, task_id, count + 1, redeliver_max())
+    return outcome
+
+
+@shared_task(name="enrollment.import_jobs_redeliver")
+def import_jobs_redeliver() -> dict:
+    """Periodic (config/celery.py): every interrupted import job is handed out again or failed.
+    Returns the ids of each outcome, for the log."""
+    outcomes: dict[str, list[int]] = {"redelivered": [], "failed": []}
+    pending = ImportJob.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING])
+    for job_id in pending.order_by("pk").values_list("pk", flat=True):
+        outcome = import_job_redeliver(job_id)
+        if outcome:
+            outcomes[outcome].append(job_id)
+    return outcomes

@@ -42,13 +42,13 @@ from enrollment.tasks import (
     error_groups_as_json,
     errors_as_json,
     import_job_enqueue,
-    import_job_interrupted,
     import_job_retry,
     import_job_retryable,
     import_job_run,
     new_task_id,
     progress_read,
     progress_write,
+    redeliver_max,
 )
 
 PREVIEW_ROWS = 5
@@ -191,6 +191,8 @@ def roster_import_detail(request, pk: int):
     groups = summary.get("groups")
     if groups is None:  # a job validated before the groups were stored: group what it kept
         groups = error_groups_as_json(job.errors)
+    progress = progress_read(job)
+    interrupted = progress["interrupted"]
     context = {
         "job": job,
         "plan": summary.get("plan"),
@@ -202,9 +204,14 @@ def roster_import_detail(request, pk: int):
         "errors_more": max(error_count - len(shown_errors), 0),
         "groups": groups if any(group["count"] > 1 for group in groups) else [],
         "message": summary.get("message", ""),
-        "progress": progress_read(job),
-        "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
-        "interrupted": import_job_interrupted(job),
+        "progress": progress,
+        "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING} and not interrupted,
+        "interrupted": interrupted,
+        # handed out again by the periodic sweep (config/celery.py) where tasks go to workers
+        "redelivery": interrupted and not settings.CELERY_TASK_ALWAYS_EAGER
+        and summary.get("redeliveries", 0) < redeliver_max(),
+        "redeliveries": summary.get("redeliveries", 0),
+        "redeliver_max": redeliver_max(),
         "retryable": import_job_retryable(job),
         "background": job.total_rows > settings.ROSTER_ASYNC_THRESHOLD,
         "threshold": settings.ROSTER_ASYNC_THRESHOLD,

@@ -121,3 +121,24 @@ def test_the_claim_total_cost_ceiling_comes_from_the_environment():
     for wrong in ("abc", "0", "-1", "1E+16", "Infinity"):
         refused = run_with({"DEBUG": "1", "CLAIM_TOTAL_COST_MAX": wrong}, "-c", script)
         assert refused.returncode != 0 and "CLAIM_TOTAL_COST_MAX" in refused.stderr, wrong
+
+
+def test_the_brokers_visibility_timeout_and_the_job_heartbeat_come_from_the_environment():
+    script = ("import django, json; django.setup(); from django.conf import settings as s; "
+              "from config.celery import app; "
+              "print(json.dumps({'visibility': app.conf.broker_transport_options['visibility_timeout'],"
+              " 'beat': [s.JOB_HEARTBEAT_INTERVAL, s.JOB_HEARTBEAT_TIMEOUT, s.JOB_REDELIVER_MAX],"
+              " 'sweep': app.conf.beat_schedule['redeliver interrupted jobs']['schedule']}))")
+    defaults = run_with({"DEBUG": "1"}, "-c", script)
+    assert defaults.returncode == 0, defaults.stderr
+    # a dead worker's task comes back from Redis after 15 minutes; its import job after about two
+    assert json.loads(defaults.stdout) == {"visibility": 900, "beat": [15, 60, 3], "sweep": 60.0}
+
+    chosen = run_with({"DEBUG": "1", "CELERY_VISIBILITY_TIMEOUT": "1800", "JOB_HEARTBEAT_INTERVAL": "5",
+                       "JOB_HEARTBEAT_TIMEOUT": "30", "JOB_REDELIVER_MAX": "5"}, "-c", script)
+    assert json.loads(chosen.stdout)["visibility"] == 1800
+    assert json.loads(chosen.stdout)["beat"] == [5, 30, 5]
+
+    # a heartbeat no more frequent than its timeout would make every job look dead
+    refused = run_with({"DEBUG": "1", "JOB_HEARTBEAT_INTERVAL": "60", "JOB_HEARTBEAT_TIMEOUT": "60"}, "-c", script)
+    assert refused.returncode != 0 and "JOB_HEARTBEAT_INTERVAL" in refused.stderr

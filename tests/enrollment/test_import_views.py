@@ -292,11 +292,11 @@ def test_progress_endpoint_reports_the_job(client, clerk, village):
 
     assert client.get(progress_url).json() == {
         "status": "ready", "status_display": "待确认", "done": 0, "total": 4, "percent": 0,
-        "finished": False}
+        "finished": False, "interrupted": False}
     client.post(job_url, {"confirm": "1"})
     assert client.get(progress_url).json() == {
         "status": "done", "status_display": "已完成", "done": 4, "total": 4, "percent": 100,
-        "finished": True}
+        "finished": True, "interrupted": False}
 
 
 def test_many_households_in_one_file(client, clerk, village):

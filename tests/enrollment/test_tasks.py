@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from core import jobs
 from enrollment import tasks
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from enrollment.rules import FEMALE, MALE
@@ -73,7 +74,7 @@ def test_a_large_file_runs_in_the_worker_with_progress(client, celery_worker, se
         pytest.fail(f"the import did not finish; progress seen: {seen}")
 
     assert data == {"status": "done", "status_display": "已完成", "done": 40, "total": 40,
-                    "percent": 100, "finished": True}
+                    "percent": 100, "finished": True, "interrupted": False}
     assert seen == sorted(seen)
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE
@@ -202,6 +203,9 @@ def test_the_progress_bar_moves_in_the_browser_and_the_page_shows_the_result(pag
     job = ImportJob.objects.create(
         year=YEAR, file=SimpleUploadedFile("r.csv", b"x"), original_name="big.csv", created_by=clerk,
         township=township, status=ImportJob.Status.IMPORTING, total_rows=5000)
+    # a worker is on it (its heartbeat, in the cache the live server shares)
+    beating = jobs.heartbeat(tasks.job_name(job.pk))
+    beating.__enter__()
     login_in_browser(page, live_server, clerk.username)
     page.goto(f"{live_server.url}{reverse('enrollment:roster_import_detail', args=[job.pk])}")
     assert page.locator("#import-progress .progress > span").get_attribute("style") == "width: 0%"
@@ -216,6 +220,33 @@ def test_the_progress_bar_moves_in_the_browser_and_the_page_shows_the_result(pag
               "members_updated": 0, "enrollments_created": 5000, "unchanged_rows": 0}
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE, summary={"result": result},
                                                processed_rows=5000)
+    beating.__exit__(None, None, None)
     page.wait_for_selector("text=导入完成")  # the script reloads the page once the job has finished
     assert page.locator("#import-progress").count() == 0
     assert "1200" in page.locator("table.import-result").inner_text()
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_job_interrupted_when_its_worker_dies_and_its_progress_when_it_runs_again(
+        page, live_server, clerk, township):
+    job = ImportJob.objects.create(
+        year=YEAR, file=SimpleUploadedFile("r.csv", b"x"), original_name="big.csv", created_by=clerk,
+        township=township, status=ImportJob.Status.IMPORTING, total_rows=5000)
+    beating = jobs.heartbeat(tasks.job_name(job.pk))
+    beating.__enter__()
+    login_in_browser(page, live_server, clerk.username)
+    page.goto(f"{live_server.url}{reverse('enrollment:roster_import_detail', args=[job.pk])}")
+    tasks.progress_write(job.pk, done=1750, total=5000, status=ImportJob.Status.IMPORTING)
+    expect(page.locator(".progress-done")).to_have_text("1750")
+
+    beating.__exit__(None, None, None)  # the worker dies: no more heartbeat
+    expect(page.locator("#import-interrupted")).to_be_visible()  # the script reloads the page
+    expect(page.locator("#job-status")).to_have_text("已中断")
+    assert page.locator("#import-progress").count() == 0
+    assert page.locator("#import-retry button").is_visible()
+
+    # handed out again and taken by a worker: the page shows the progress again
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, task_id="again")
+    with jobs.heartbeat(tasks.job_name(job.pk)):
+        expect(page.locator("#import-progress")).to_be_visible(timeout=20000)
+        expect(page.locator("#job-status")).to_have_text("已排队")

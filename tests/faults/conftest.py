@@ -88,15 +88,16 @@ def _worker_env() -> dict:
 
 
 @contextmanager
-def own_worker(queue: str):
-    """A real worker consuming only `queue`; yields the process (a test may kill it)."""
+def own_worker(queue: str, env: dict | None = None):
+    """A real worker consuming only `queue`, with `env` added to its environment; yields the
+    process (a test may kill it)."""
     from config.celery import app
 
     name = f"{queue}@%h"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-Q", queue, "-n", name],
-        env=_worker_env(), cwd=settings.BASE_DIR,
+        env={**_worker_env(), **(env or {})}, cwd=settings.BASE_DIR,
     )
     try:
         # ready once it consumes its queue (it answers a ping earlier, before its queue is bound,

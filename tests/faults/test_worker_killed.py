@@ -1,15 +1,18 @@
 """A Celery worker killed in the middle of a roster import or a report: nothing
-half-written, and the job can be run again.
+half-written, the job is seen as interrupted, and it runs again.
 
 PostgreSQL + Redis: a worker process of our own (own queue, so the session's worker never takes
 the task) is held at a known point in the middle of the job by a lock that another connection
 holds, after it has written the roster's households, members and enrollments (or computed the
-report) but before its commit; it is then killed with SIGKILL, and the lock released.
+report) but before its commit; it is then killed with SIGKILL, and the lock released. Its heartbeat
+(core/jobs.py) is shortened to a 3-second timeout; the sweep that beat runs every minute is sent
+once by the test, and the session's worker (another worker) imports the file.
 Embedded mode (SQLite, eager tasks): the same job is interrupted at the same point by an
 exception that nothing in the application catches (a BaseException, as a dying process's is),
 which tests the same guarantee: the one transaction rolls back whole.
 """
 import os
+import time
 import uuid
 from decimal import Decimal
 
@@ -20,7 +23,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from enrollment.models import Enrollment, Household, ImportJob, Member
-from enrollment.tasks import import_job_interrupted, import_job_running, progress_key, roster_import_job
+from enrollment.tasks import (
+    import_job_interrupted,
+    import_job_running,
+    import_jobs_redeliver,
+    progress_key,
+    roster_import_job,
+)
 from fund.models import FundReport
 from fund.report import monthly_report
 from fund.tasks import fund_report_store_last_month
@@ -31,6 +40,8 @@ from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_
 
 YEAR = 2026
 ROWS = 30
+# the killed worker's heartbeat: refreshed every second, gone 3 seconds after its last beat
+SHORT_HEARTBEAT = {"JOB_HEARTBEAT_INTERVAL": "1", "JOB_HEARTBEAT_TIMEOUT": "3"}
 
 pytestmark = pytest.mark.celery_worker
 
@@ -60,14 +71,15 @@ def backend_gone(watcher, pid) -> bool:
     return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0] == 0
 
 
-def kill_in_the_middle(task, args, *, hold: str):
-    """Run `task` in a worker of our own, held by `hold` (SQL run in another connection's open
-    transaction) once it has written its rows; SIGKILL the worker there; release the hold and wait
-    until its server session is gone (and its transaction with it)."""
+def kill_in_the_middle(task, args, *, hold: str, env: dict | None = None):
+    """Run `task` in a worker of our own (`env` added to its environment), held by `hold` (SQL run
+    in another connection's open transaction) once it has written its rows; SIGKILL the worker
+    there; release the hold and wait until its server session is gone (and its transaction with
+    it). Returns the job's progress seen just before the kill."""
     queue = f"faults-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     # the watcher is a connection apart: inside the blocker's transaction, pg_stat_activity would
     # show the snapshot taken at its first read
-    with own_worker(queue) as worker, other_connection() as blocker, other_connection() as watcher:
+    with own_worker(queue, env) as worker, other_connection() as blocker, other_connection() as watcher:
         blocker.execute("BEGIN")
         blocker.execute(hold)
         task.apply_async(args, queue=queue, ignore_result=True)
@@ -80,7 +92,7 @@ def kill_in_the_middle(task, args, *, hold: str):
     return middle
 
 
-def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the_job_runs_again(
+def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_is_seen_interrupted_and_runs_again(
         celery_worker, client, clerk, village, settings, monkeypatch):
     settings.ROSTER_ASYNC_THRESHOLD = 10
     PolicyVersionFactory(year=YEAR)  # the roster's contributions are the year's policy amount
@@ -88,6 +100,7 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
     job_url = client.post(reverse("enrollment:roster_import"), {
         "file": SimpleUploadedFile("big.csv", csv_bytes(many(ROWS))), "year": YEAR}).url
     job = ImportJob.objects.get()
+    progress_url = reverse("enrollment:roster_import_progress", args=[job.pk])
     assert (job.status, job.total_rows) == (ImportJob.Status.READY, ROWS)
     # confirmed as the job page does for a large file: queued under a task id
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.QUEUED, task_id=str(uuid.uuid4()))
@@ -95,7 +108,7 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
     if real_worker():
         # the import books the contributions last, in its transaction: it waits for the ledger's
         # balances after its households, members and enrollments went in
-        middle = kill_in_the_middle(roster_import_job, (job.pk,),
+        middle = kill_in_the_middle(roster_import_job, (job.pk,), env=SHORT_HEARTBEAT,
                                     hold="LOCK TABLE fund_accountbalance IN EXCLUSIVE MODE")
         assert middle is not None and middle["percent"] >= 50  # the rows were written, uncommitted
     else:
@@ -108,31 +121,46 @@ def test_a_worker_killed_in_the_middle_of_a_roster_import_writes_nothing_and_the
         with pytest.raises(WorkerKilled):
             roster_import_job(job.pk)
         monkeypatch.undo()
+    killed_at = time.monotonic()
 
     # nothing half-written: no household, member, enrollment, history or ledger row of the file
     assert written() == (0, 0, 0, 0, 0, 0)
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (ImportJob.Status.IMPORTING, 0)
+
+    # seen as interrupted once its heartbeat expired (its lock went with its connection)
+    wait_until(lambda: import_job_interrupted(ImportJob.objects.get(pk=job.pk)), timeout=30,
+               what="the killed worker's job to be seen as interrupted")
+    detected_after = time.monotonic() - killed_at
+    # within the heartbeat's timeout (3 s here, JOB_HEARTBEAT_TIMEOUT); at once in embedded mode,
+    # where the dying import's own exception ended its heartbeat
+    assert detected_after < (5 if real_worker() else 1)
     assert not import_job_running(job.pk)
     page = client.get(job_url).content.decode()
-    assert 'id="import-retry"' in page
-    if real_worker():
-        assert import_job_interrupted(job)
-        assert "导入中断：处理导入的后台进程意外停止，没有写入任何数据" in page
+    assert 'id="import-retry"' in page and 'id="import-interrupted"' in page and 'id="import-progress"' not in page
+    assert "导入中断：处理导入的后台进程意外停止，没有写入任何数据" in page
+    progress = client.get(progress_url).json()
+    assert (progress["status"], progress["status_display"], progress["interrupted"], progress["finished"]) == \
+        ("interrupted", "已中断", True, False)
 
-    # run again from the job page: the whole file, once
-    assert client.post(job_url, {"retry": "1"}).status_code == 302
+    # the sweep (beat sends it every minute) hands it out again; another worker imports it, once
+    outcome = import_jobs_redeliver.delay().get(timeout=60)
+    assert outcome == {"redelivered": [job.pk], "failed": []}
     wait_until(lambda: ImportJob.objects.get(pk=job.pk).status not in {
         ImportJob.Status.READY, ImportJob.Status.QUEUED, ImportJob.Status.IMPORTING},
-        timeout=90, what="the retried import to finish")
+        timeout=90, what="the redelivered import to finish")
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE
+    assert job.summary["redeliveries"] == 1
     assert job.summary["result"]["members_created"] == ROWS
     assert written() == (ROWS, ROWS, ROWS, ROWS, ROWS, 1)
     assert -AccountBalance.objects.get(account__code="income_individual", year=YEAR).balance == \
         Decimal("380.00") * ROWS
+    assert "导入完成" in client.get(job_url).content.decode()
 
-    # the killed run's task delivered once more (acks_late: Redis hands it out again): harmless
+    # the next sweep finds nothing; the killed run's own message delivered once more (acks_late:
+    # Redis hands it out again after the visibility timeout): harmless
+    assert import_jobs_redeliver.delay().get(timeout=60) == {"redelivered": [], "failed": []}
     assert roster_import_job(job.pk) == "done"
     assert written() == (ROWS, ROWS, ROWS, ROWS, ROWS, 1)
 

@@ -7,7 +7,9 @@ from django.conf import settings as django_settings
 
 from accounts.models import Role
 from config.celery import app as celery_app
+from core import jobs
 from enrollment.models import ImportJob
+from enrollment.tasks import job_name
 from tests.conftest import PASSWORD
 
 URL = "/ops/queue/"
@@ -54,6 +56,22 @@ def test_recent_roster_import_jobs_are_listed(client, users_by_role, township):
     assert "30 / 120" in page
     assert "已排队" in page
     assert 'class="pending"' in page
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_marked_interrupted(client, users_by_role, township):
+    admin = users_by_role[Role.ADMINISTRATOR]
+    dead, live = (ImportJob.objects.create(
+        year=2026, file="imports/2026/01/r.csv", original_name=name, created_by=admin, township=township,
+        status=ImportJob.Status.IMPORTING, total_rows=120) for name in ("死.csv", "活.csv"))
+    login(client, admin)
+
+    with mock.patch("config.ops.worker_activity", return_value=None), jobs.heartbeat(job_name(live.pk)):
+        page = client.get(URL).content.decode()
+
+    rows = {row.split("</td>")[3].split(">")[-1]: row for row in page.split("<tr")[1:] if ".csv" in row}
+    assert "已中断" in rows["死.csv"] and "正在导入" not in rows["死.csv"]
+    assert "正在导入" in rows["活.csv"] and "已中断" not in rows["活.csv"]
 
 
 @pytest.mark.django_db
