@@ -60,24 +60,28 @@ def write_publicity(ctx) -> None:
             month = next((m for m in months_paid if claim.discharge_date <= month_last_day(year, m)), None)
             if month is not None:
                 plans.append((month_last_day(year, month) + timedelta(days=STATEMENT_PAY_DAY), claim))
+    # the newest approved township-office claim waits for the cashier's payout queue
+    township = [claim for claim in approved if claim.channel == Channel.TOWNSHIP]
+    for_cashier = max(township, key=lambda c: (c.discharge_date, c.pk)).pk if len(township) > 1 else None
     fresh = None  # one household paid yesterday: its notice is the one open for objections
+    yesterday = today - timedelta(days=1)
     for claim in chosen:
-        if claim.channel != Channel.TOWNSHIP:
+        if claim.channel != Channel.TOWNSHIP or claim.pk == for_cashier:
             continue
         # the demo's claims are all approved "now" by the services; the payout is dated in the
         # past, a week to a month after discharge, as the county would have paid them
         earliest = claim.discharge_date + timedelta(days=7)
         if earliest > cutoff:
-            if fresh is None and claim.discharge_date < today - timedelta(days=1):
-                fresh = (today - timedelta(days=1), claim)
+            if fresh is None and claim.discharge_date < yesterday:
+                fresh = (yesterday, claim)
             continue
         paid_on = min(earliest + timedelta(days=rng.randint(0, 23)), cutoff)
         plans.append((paid_on, claim))
     if fresh is None:
         planned = {claim.pk for _, claim in plans}
-        fresh = next(((today - timedelta(days=1), claim) for claim in reversed(approved)
-                      if claim.channel == Channel.TOWNSHIP and claim.pk not in planned
-                      and claim.discharge_date < today - timedelta(days=1)), None)
+        fresh = next(((yesterday, claim) for claim in reversed(township)
+                      if claim.pk not in planned and claim.pk != for_cashier and claim.discharge_date < yesterday),
+                     None)
     if fresh is not None:
         plans.append(fresh)
     if not plans:
