@@ -3,7 +3,13 @@
 It plugs into the two stages of demo/county.py:
 
 - `build_claims` (a builder, pure Python, run last on the county's random generator, so the
-  people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`: an
+  people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`, as of
+  the county's date when it runs (`as_of`: today, or the year's last day once the demo year is
+  over): the workflow's claims (`claim_count`, in every state, older ones further along) and, by
+  default (no --claims), the year's volume so far (`plan_settled`): claims of the months whose
+  facility statements are paid, enough that the fund usage (paid compensation over the year's
+  fund net of the risk reserve, as the fund report counts it) is about `PACE` × the share of the
+  year gone by, and as many a day since, still on their way. Each claim has an
   enrolled member, a diagnosis fitting their age and sex (ICD-10 with its Chinese name), a
   facility level and a facility, a stay of 2–20 days within the year (up to today in the current
   year), admitted once the member's cover has started (the demo policy's `coverage`), that

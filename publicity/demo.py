@@ -1,18 +1,20 @@
-"""The publicity part of the demo county (`seed_demo`), a writer run after the claims writer:
+"""The publicity part of the demo county (`seed_demo`), a writer run after the claims writer,
+as of the county's date today:
 
-- books the year's subsidies as income and transfers money to the expenditure account (through
-  fund.services income_record / funds_transfer) so the fund can pay;
+- transfers money from the special account (the contributions and subsidies demo.county books)
+  to the expenditure account (fund.services funds_transfer) so the fund can pay;
 - pays about two thirds of the approved township-channel demo claims to households through
-  fund.services.claims_pay_batch, each dated a week to a month after discharge, spread over past
-  months (never in the future); pays each facility's monthly statement (fund.statements) of every
-  month that has ended but the last, a few days after its end, except one facility's, which wait
-  for the cashier: facility-channel claims are paid to the facility;
-- publishes the notices of those months (publicity.services.notices_publish), dated a few days
-  after each month's end, and files one objection and one report.
-
-Only when the claims count is the default (`--claims` not given): an explicit `--claims N`
-keeps the claims exactly in the states the claims builder planned (tests/claims/test_demo_claims.py
-checks none is paid).
+  fund.services.claims_pay_batch, each dated a week to a month after discharge, and never after
+  the payout cutoff (claims.demo.payout_cutoff, eight days ago); the newest approved one waits in
+  the cashier's queue; pays each facility's monthly statement (fund.statements) of the months
+  whose 5th after their end is by the cutoff (claims.demo.statement_months), except one
+  facility's (claims.demo.waiting_facility), which wait for the cashier: facility-channel claims
+  are paid to the facility. A recovery withheld from a statement, an inspection penalty and a
+  household's recovery half refunded come with them;
+- publishes the notices of those months (publicity.services.notices_publish), each a few days
+  after the month's end and by the cutoff, so their objection periods are over today; then pays
+  one more household yesterday and posts its notice: the one notice open for objections today.
+  It files one objection and one report.
 """
 from __future__ import annotations
 
