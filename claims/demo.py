@@ -9,7 +9,8 @@ It plugs into the two stages of demo/county.py:
   default (no --claims), the year's volume so far (`plan_settled`): claims of the months whose
   facility statements are paid, enough that the fund usage (paid compensation over the year's
   fund net of the risk reserve, as the fund report counts it) is about `PACE` × the share of the
-  year gone by, and as many a day since, still on their way. Each claim has an
+  year gone by (from June at least `MONTH_PACE` × the month's pace line, so the report does not
+  warn of underuse early in a month), and as many a day since, still on their way. Each claim has an
   enrolled member, a diagnosis fitting their age and sex (ICD-10 with its Chinese name), a
   facility level and a facility, a stay of 2–20 days within the year (up to today in the current
   year), admitted once the member's cover has started (the demo policy's `coverage`), that
@@ -62,7 +63,11 @@ MEMBERS_PER_CLAIM = 20  # the default is at most one claim per 20 members (a sma
 FACILITY_CLERK_AT = "F101"  # the demo `facility` user's hospital (demo.county.COUNTY_HOSPITAL)
 # The default demo's fund usage (paid compensation over the year's fund net of the risk reserve)
 # is this share of the year gone by: the plan's pace, a little under it as a county keeps it.
-PACE = 0.9
+PACE = 0.92
+# ... and, from June, at least this share of the month's pace line (M/12): the fund report warns
+# of underuse below 85 % of it (fund.rules.is_underuse), which early in a month the share of the
+# year gone by alone would trip.
+MONTH_PACE, MONTH_PACE_FROM = 0.88, 6
 # Facility statements of month M are paid on the 5th after it (`STATEMENT_PAY_DAY`); a notice is
 # open for objections for settings.NOTICE_OBJECTION_DAYS (7) days after it is posted. Everything
 # the demo pays before `payout_cutoff` (today - 8) is posted on a notice that is closed by today.
@@ -451,7 +456,8 @@ def plan_settled(planner: _Planner, county, enrolled, workflow: list[DemoClaimSp
     """The year's volume so far, besides the workflow claims: facility-channel claims discharged in
     the months whose statements the demo has paid (`statement_months`), approved (publicity.demo
     pays them on those statements) until their compensation and the workflow's payouts reach
-    PACE × the share of the year gone by × the available fund; then, at the same daily rate,
+    PACE × the share of the year gone by (from June at least MONTH_PACE × M/12) × the available
+    fund; then, at the same daily rate,
     claims discharged since, still on their way (approved, reviewed or submitted)."""
     rng = planner.rng
     year = county.config.year
@@ -485,7 +491,10 @@ def plan_settled(planner: _Planner, county, enrolled, workflow: list[DemoClaimSp
             paid += value
         elif claim.channel == Channel.TOWNSHIP:
             paid += value * Decimal("0.67")
-    target = Decimal(PACE * elapsed) * fund_available(county)
+    share = PACE * elapsed
+    if last.month >= MONTH_PACE_FROM:
+        share = max(share, MONTH_PACE * last.month / 12)
+    target = Decimal(share) * fund_available(county)
 
     def plan(first: date, until: date) -> DemoClaimSpec | None:
         for _ in range(20):
@@ -527,6 +536,12 @@ def plan_settled(planner: _Planner, county, enrolled, workflow: list[DemoClaimSp
             claim.state = (ClaimStatus.APPROVED if share < 0.5 else
                            ClaimStatus.REVIEWED if share < 0.75 else ClaimStatus.SUBMITTED)
         settled += recent
+    if not any(c.discharge_date.month == last.month for c in workflow + settled):
+        # early in a month: someone discharged today, settled at the facility's desk
+        planned = plan(last - timedelta(days=2), last)
+        if planned is not None and planned.discharge_date == last:
+            planned.state = ClaimStatus.SUBMITTED
+            settled.append(planned)
     return settled
 
 

@@ -84,6 +84,12 @@ def write_publicity(ctx) -> None:
         fresh = next(((yesterday, claim) for claim in reversed(township)
                       if claim.pk not in planned and claim.pk != for_cashier and claim.discharge_date < yesterday),
                      None)
+    if fresh is None:  # every household claim was paid in time: the latest of them is paid yesterday
+        paid_households = [plan for plan in plans if plan[1].channel == Channel.TOWNSHIP]
+        if paid_households:
+            latest = max(paid_households, key=lambda plan: (plan[1].discharge_date, plan[1].pk))
+            plans.remove(latest)
+            fresh = (yesterday, latest[1])
     if fresh is not None:
         plans.append(fresh)
     if not plans:

@@ -35,7 +35,7 @@ def fund_usage(year: int, month: int) -> Decimal:
     "2027-01-01 00:30",  # New Year's night: the demo shows last year, whole
     "2027-03-01 00:30",  # = 2027-02-28 16:30 UTC, CI's faketime pass: still last year
     "2026-04-01 00:30",  # the first day of a year's own demo
-    "2026-07-16 09:00",  # mid-year
+    "2026-07-01 00:30",  # mid-year, the first hour of a month
     "2026-12-31 23:30",  # the year's last hour
 ])
 def test_the_demo_county_is_as_of_today(db, clock, moment):
