@@ -155,7 +155,8 @@ def write_publicity(ctx) -> None:
 
 
 def _transferable(year: int) -> Decimal:
-    """What the special account of `year` may transfer: its balance less the risk reserve."""
+    """What the special account of `year` may transfer: its balance (the risk reserve is booked
+    to an account of its own)."""
     return AccountBalance.objects.filter(account__code=SPECIAL, year=year).values_list(
         "balance", flat=True).first() or Decimal("0")
 
