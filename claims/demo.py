@@ -3,7 +3,14 @@
 It plugs into the two stages of demo/county.py:
 
 - `build_claims` (a builder, pure Python, run last on the county's random generator, so the
-  people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`: an
+  people stay those of the same seed) plans `DemoClaimSpec`s in `county.extras["claims"]`, as of
+  the county's date when it runs (`as_of`: today, or the year's last day once the demo year is
+  over): the workflow's claims (`claim_count`, in every state, older ones further along) and, by
+  default (no --claims), the year's volume so far (`plan_settled`): claims of the months whose
+  facility statements are paid, enough that the fund usage (paid compensation over the year's
+  fund net of the risk reserve, as the fund report counts it) is about `PACE` × the share of the
+  year gone by (from June at least `MONTH_PACE` × the month's pace line, so the report does not
+  warn of underuse early in a month), and as many a day since, still on their way. Each claim has an
   enrolled member, a diagnosis fitting their age and sex (ICD-10 with its Chinese name), a
   facility level and a facility, a stay of 2–20 days within the year (up to today in the current
   year), admitted once the member's cover has started (the demo policy's `coverage`), that
@@ -28,6 +35,7 @@ It plugs into the two stages of demo/county.py:
 """
 from __future__ import annotations
 
+import calendar
 import copy
 import json
 import random
@@ -41,9 +49,10 @@ from django.utils import timezone
 from accounts.models import Role
 from enrollment.rules import FEMALE
 from facilities.models import FacilityStatus, Level
-from policy.rules import Coverage
+from policy.rules import Coverage, parse_policy
 from policy.services import policy_load
 
+from . import rules
 from .eligibility import ClaimFacts
 from .models import Channel, ClaimStatus, CostCategory, Delivery, RejectionReason
 
@@ -52,6 +61,18 @@ FIXTURE_YEAR = 2026
 DEFAULT_CLAIMS = 300
 MEMBERS_PER_CLAIM = 20  # the default is at most one claim per 20 members (a small demo stays small)
 FACILITY_CLERK_AT = "F101"  # the demo `facility` user's hospital (demo.county.COUNTY_HOSPITAL)
+# The default demo's fund usage (paid compensation over the year's fund net of the risk reserve)
+# is this share of the year gone by: the plan's pace, a little under it as a county keeps it.
+PACE = 0.92
+# ... and, from June, at least this share of the month's pace line (M/12): the fund report warns
+# of underuse below 85 % of it (fund.rules.is_underuse), which early in a month the share of the
+# year gone by alone would trip.
+MONTH_PACE, MONTH_PACE_FROM = 0.88, 6
+# Facility statements of month M are paid on the 5th after it (`STATEMENT_PAY_DAY`); a notice is
+# open for objections for settings.NOTICE_OBJECTION_DAYS (7) days after it is posted. Everything
+# the demo pays before `payout_cutoff` (today - 8) is posted on a notice that is closed by today.
+STATEMENT_PAY_DAY = 5
+CLOSED_NOTICE_DAYS = 8
 # The demo county collects contributions from January to March (enrollment.demo._paid_date): most
 # pay by the end of February; who pays in March waits this many days for cover.
 WAITING_DAYS = 30
@@ -155,6 +176,7 @@ class DemoClaimSpec:
     note: str = ""  # what to correct (returned) or why (rejected)
     reason_code: str = ""  # rejected
     by_approver: bool = False  # returned/rejected after review, by the approver
+    settled: bool = False  # planned for the year's volume (`plan_settled`), not for the workflow
 
     def facts(self) -> ClaimFacts:
         return ClaimFacts(
@@ -347,14 +369,49 @@ def number_invoices(rng: random.Random, claims: list[DemoClaimSpec], year: int) 
         claim.invoice_no = f"{claim.facility_code}-{year}-{serial:06d}"
 
 
+def as_of(year: int, today: date) -> date:
+    """The last day the demo of `year` shows: today, or the year's last day once it is over."""
+    return min(today, date(year, 12, 31))
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def payout_cutoff(today: date) -> date:
+    """The last day a demo payout may have been made on and still be on a notice whose objection
+    period is over by today (publicity.demo posts one fresh payout after it)."""
+    return today - timedelta(days=CLOSED_NOTICE_DAYS)
+
+
+def statement_months(year: int, today: date) -> list[int]:
+    """The months of `year` whose facility statements the demo has paid, each on the 5th after the
+    month's end, by the payout cutoff."""
+    cutoff = payout_cutoff(today)
+    return [m for m in range(1, 13) if month_end(year, m) + timedelta(days=STATEMENT_PAY_DAY) <= cutoff]
+
+
+def waiting_facility(claims: list[DemoClaimSpec]) -> str | None:
+    """The facility whose statements all wait for the cashier: of the approved facility-channel
+    claims, the facility with most of them, leaving out the `facility` user's own hospital (whose
+    paid statements that user sees)."""
+    owed: dict[str, int] = {}
+    for claim in claims:
+        if (claim.state == ClaimStatus.APPROVED and claim.channel == Channel.FACILITY
+                and claim.facility_code != FACILITY_CLERK_AT):
+            owed[claim.facility_code] = owed.get(claim.facility_code, 0) + 1
+    return min(owed, key=lambda code: (-owed[code], code)) if owed else None
+
+
 def build_claims(county, rng: random.Random) -> None:
-    """Plan `claim_count(config)` claims of enrolled members into county.extras["claims"]."""
+    """Plan `claim_count(config)` claims of enrolled members into county.extras["claims"]; by
+    default (no --claims) add the year's volume so far (`plan_settled`)."""
     config = county.config
     year = config.year
     wanted = claim_count(config)
     today = timezone.localdate()
     # never discharged after today: a claim of a later day is refused (bad_dates)
-    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+    first, last = date(year, 1, 1), as_of(year, today)
     window_first = None
     if first <= today <= date(year + 1, 3, 31):
         # a township-office claim comes in within the deadline of its discharge (90 days in the
@@ -377,7 +434,115 @@ def build_claims(county, rng: random.Random) -> None:
     # reach approval too, so the cashier has households to pay
     for channel in (Channel.FACILITY, Channel.TOWNSHIP):
         _assign_states(rng, [claim for claim in claims if claim.channel == channel])
+    waiting = waiting_facility(claims)
+    if config.claims is None and claims:
+        claims += plan_settled(planner, county, enrolled, claims, waiting=waiting, today=today)
+        number_invoices(rng, claims, year)
     county.extras["claims"] = claims
+    county.extras["waiting_facility"] = waiting
+
+
+def fund_available(county) -> Decimal:
+    """The year's fund net of the risk reserve, as the demo books it: every enrolled member's
+    contribution and the policy's subsidies for them (demo.county.write_fund_income)."""
+    policy = parse_policy(policy_document(county.config.year))
+    enrolled = sum(1 for m in county.members() if m.enrollment is not None)
+    raised = enrolled * policy.contribution.total
+    return raised * (1 - policy.risk_reserve_rate)
+
+
+def plan_settled(planner: _Planner, county, enrolled, workflow: list[DemoClaimSpec], *, waiting: str | None,
+                 today: date) -> list[DemoClaimSpec]:
+    """The year's volume so far, besides the workflow claims: facility-channel claims discharged in
+    the months whose statements the demo has paid (`statement_months`), approved (publicity.demo
+    pays them on those statements) until their compensation and the workflow's payouts reach
+    PACE × the share of the year gone by (from June at least MONTH_PACE × M/12) × the available
+    fund; then, at the same daily rate,
+    claims discharged since, still on their way (approved, reviewed or submitted)."""
+    rng = planner.rng
+    year = county.config.year
+    months = statement_months(year, today)
+    last = as_of(year, today)
+    if not months:
+        return []
+    paid_until = month_end(year, months[-1])
+    elapsed = ((last - date(year, 1, 1)).days + 1) / ((date(year, 12, 31) - date(year, 1, 1)).days + 1)
+    policy = parse_policy(policy_document(year))
+    categories = {m.id_number: m.category for m, _ in enrolled}
+    used: dict[str, Decimal] = {}
+
+    def compensation(claim: DemoClaimSpec) -> Decimal:
+        valuation = rules.value_claim(
+            policy=policy, level=claim.level, category=categories[claim.id_number],
+            total_cost=claim.total_cost, non_reimbursable_cost=claim.non_reimbursable_cost,
+            referred=claim.referred, diagnosis=claim.diagnosis.code, delivery=claim.diagnosis.delivery,
+            used_this_year=used.get(claim.id_number, Decimal("0")))
+        used[claim.id_number] = used.get(claim.id_number, Decimal("0")) + valuation.compensation
+        return valuation.compensation
+
+    # what the workflow's approved claims bring: the statements pay their facility-channel ones,
+    # the cashier about two thirds of the township office's
+    paid = Decimal("0")
+    for claim in workflow:
+        value = compensation(claim) if claim.state != ClaimStatus.REJECTED else Decimal("0")
+        if claim.state != ClaimStatus.APPROVED:
+            continue
+        if claim.channel == Channel.FACILITY and claim.facility_code != waiting and claim.discharge_date <= paid_until:
+            paid += value
+        elif claim.channel == Channel.TOWNSHIP:
+            paid += value * Decimal("0.67")
+    share = PACE * elapsed
+    if last.month >= MONTH_PACE_FROM:
+        share = max(share, MONTH_PACE * last.month / 12)
+    target = Decimal(share) * fund_available(county)
+
+    def plan(first: date, until: date) -> DemoClaimSpec | None:
+        for _ in range(20):
+            member, township_code = rng.choice(enrolled)
+            window = _Planner(rng=rng, first=first, last=until, window_first=None,
+                              coverage=planner.coverage, stays=planner.stays)
+            planned = _plan_one(window, county, member, township_code, county.facilities)
+            if planned is None:
+                continue
+            if planned.facility_code == waiting or planned.channel != Channel.FACILITY:
+                planner.stays[planned.id_number].remove((planned.admission_date, planned.discharge_date))
+                continue
+            planned.settled = True
+            planned.state = ClaimStatus.APPROVED
+            return planned
+        return None
+
+    settled: list[DemoClaimSpec] = []
+    while paid < target and len(settled) < len(enrolled):
+        planned = plan(date(year, 1, 1), paid_until)
+        if planned is None:
+            break
+        paid += compensation(planned)
+        settled.append(planned)
+    if last > paid_until and settled:
+        rate = len(settled) / ((paid_until - date(year, 1, 1)).days + 1)
+        recent = []
+        for _ in range(round(rate * (last - paid_until).days)):
+            planned = plan(paid_until + timedelta(days=1) - timedelta(days=20), last)
+            if planned is not None and planned.discharge_date > paid_until:
+                recent.append(planned)
+            elif planned is not None:
+                planned.settled = True  # discharged in a paid month after all: paid with it
+                settled.append(planned)
+        # older ones further along: approved (on the next statement), reviewed, submitted
+        recent.sort(key=lambda c: c.discharge_date)
+        for index, claim in enumerate(recent):
+            share = index / len(recent)
+            claim.state = (ClaimStatus.APPROVED if share < 0.5 else
+                           ClaimStatus.REVIEWED if share < 0.75 else ClaimStatus.SUBMITTED)
+        settled += recent
+    if not any(c.discharge_date.month == last.month for c in workflow + settled):
+        # early in a month: someone discharged today, settled at the facility's desk
+        planned = plan(last - timedelta(days=2), last)
+        if planned is not None and planned.discharge_date == last:
+            planned.state = ClaimStatus.SUBMITTED
+            settled.append(planned)
+    return settled
 
 
 # --- writing ----------------------------------------------------------------------------------

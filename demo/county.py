@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import date
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -25,9 +26,10 @@ from core.errors import NcmsError
 from enrollment import demo as enrollment_demo
 from enrollment.demo import DemoConfig, DemoCounty, UserSpec, WriteContext
 from enrollment.models import Enrollment
-from ledger.services import contributions_book_bulk
+from ledger.services import contributions_book_bulk, income_record
 from oversight import demo as oversight_demo
 from places.models import Township
+from policy.models import PolicyVersion
 from publicity import demo as publicity_demo
 
 DEMO_PASSWORD = "demo12345"
@@ -94,23 +96,37 @@ def write_users(ctx: WriteContext) -> None:
     ctx.summary["users"] = len(new)
 
 
-def write_contribution_income(ctx: WriteContext) -> None:
-    """The members' recorded contributions booked as individual income in the fund, one ledger
-    transaction per paid date, as a roster import does (after the policy, for the risk reserve)."""
+# When each level's subsidy for the enrolled members reaches the special account (January).
+SUBSIDY_DAYS = {"central": 10, "provincial": 15, "county": 20}
+
+
+def write_fund_income(ctx: WriteContext) -> None:
+    """The year's fund (after the policy, for the risk reserve): the members' recorded
+    contributions booked as individual income, one ledger transaction per paid date, as a roster
+    import does; then the policy's subsidies per enrolled member, one income per level, in January."""
     year = ctx.county.config.year
     amounts = dict(Enrollment.objects.filter(year=year).values_list("paid_date")
                    .annotate(total=Sum("contribution")).values_list("paid_date", "total"))
     contributions_book_bulk(user=None, year=year, amounts_by_date=amounts, ref_prefix="demo")
     ctx.summary["contribution_dates"] = len(amounts)
+    enrolled = Enrollment.objects.filter(year=year).count()
+    version = PolicyVersion.objects.filter(year=year).first()
+    if not enrolled or version is None:
+        return
+    for source, amount in version.policy().contribution.subsidy.items():
+        if amount > 0:
+            on = min(date(year, 1, SUBSIDY_DAYS.get(source, 25)), timezone.localdate())
+            income_record(user=ctx.users["fund"], year=year, date=on, source=source, amount=amount * enrolled,
+                          ref=f"演示-{source}-补助-{year}")
 
 
 Writer = Callable[[WriteContext], None]
 # In order: places, facilities and users first (the rest points at them); the policy and claims
-# (claims.demo) before the contributions' income (the reserve rate comes from the policy); the
+# (claims.demo) before the fund's income (the reserve rate comes from the policy); the
 # flags after the claims; the payouts, notices and cases of publicity last.
 WRITERS: list[Writer] = [
     enrollment_demo.write_places, enrollment_demo.write_facilities, write_users,
-    enrollment_demo.write_households, claims_demo.write_claims, write_contribution_income,
+    enrollment_demo.write_households, claims_demo.write_claims, write_fund_income,
     oversight_demo.write_flags, publicity_demo.write_publicity,
 ]
 

@@ -39,12 +39,12 @@ def _busiest_health_centre(claims, facilities, year):
     return min(counts, key=lambda code: (-counts[code], code)) if counts else None
 
 
-def _plan_split_stays(claims, county, rng: random.Random, planned_last) -> list:
+def _plan_split_stays(claims, county, rng: random.Random, planned_last, everyone) -> list:
     code = _busiest_health_centre(claims, county.facilities, county.config.year)
     if code is None:
         return []
     stays = defaultdict(list)
-    for claim in claims:
+    for claim in everyone:
         stays[claim.id_number].append((claim.admission_date, claim.discharge_date))
     firsts = [c for c in claims if c.facility_code == code and c.diagnosis.delivery is None
               and c.state != "rejected"]
@@ -108,8 +108,11 @@ def build_flag_patterns(county, rng: random.Random) -> None:
     if not claims:
         return
     planned_last = max(c.discharge_date for c in claims)
-    split = _plan_split_stays(claims, county, rng, planned_last)
-    padded = _plan_padded_bills(claims, rng)
+    # the patterns reshape the workflow's claims (the year's settled volume, claims.demo.plan_settled,
+    # is left as planned); every claim's stay counts against overlaps
+    workflow = [c for c in claims if not c.settled]
+    split = _plan_split_stays(workflow, county, rng, planned_last, everyone=claims)
+    padded = _plan_padded_bills(workflow, rng)
     number_invoices(rng, claims, county.config.year)
     county.extras["flag_patterns"] = {"split_stays": [c.invoice_no for c in split],
                                       "padded_bills": [c.invoice_no for c in padded]}

@@ -1,18 +1,20 @@
-"""The publicity part of the demo county (`seed_demo`), a writer run after the claims writer:
+"""The publicity part of the demo county (`seed_demo`), a writer run after the claims writer,
+as of the county's date today:
 
-- books the year's subsidies as income and transfers money to the expenditure account (through
-  fund.services income_record / funds_transfer) so the fund can pay;
+- transfers money from the special account (the contributions and subsidies demo.county books)
+  to the expenditure account (fund.services funds_transfer) so the fund can pay;
 - pays about two thirds of the approved township-channel demo claims to households through
-  fund.services.claims_pay_batch, each dated a week to a month after discharge, spread over past
-  months (never in the future); pays each facility's monthly statement (fund.statements) of every
-  month that has ended but the last, a few days after its end, except one facility's, which wait
-  for the cashier: facility-channel claims are paid to the facility;
-- publishes the notices of those months (publicity.services.notices_publish), dated a few days
-  after each month's end, and files one objection and one report.
-
-Only when the claims count is the default (`--claims` not given): an explicit `--claims N`
-keeps the claims exactly in the states the claims builder planned (tests/claims/test_demo_claims.py
-checks none is paid).
+  fund.services.claims_pay_batch, each dated a week to a month after discharge, and never after
+  the payout cutoff (claims.demo.payout_cutoff, eight days ago); the newest approved one waits in
+  the cashier's queue; pays each facility's monthly statement (fund.statements) of the months
+  whose 5th after their end is by the cutoff (claims.demo.statement_months), except one
+  facility's (claims.demo.waiting_facility), which wait for the cashier: facility-channel claims
+  are paid to the facility. A recovery withheld from a statement, an inspection penalty and a
+  household's recovery half refunded come with them;
+- publishes the notices of those months (publicity.services.notices_publish), each a few days
+  after the month's end and by the cutoff, so their objection periods are over today; then pays
+  one more household yesterday and posts its notice: the one notice open for objections today.
+  It files one objection and one report.
 """
 from __future__ import annotations
 
@@ -25,12 +27,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from claims.demo import STATEMENT_PAY_DAY, payout_cutoff, statement_months
 from claims.models import Channel, Claim, ClaimStatus
 from claims.services import claim_recover
 from facilities.models import Facility
 from fund.refunds import refund_record
 from fund.services import claims_pay_batch
 from fund.statements import month_last_day, statement_pay, statements_for_month
+from ledger.models import SPECIAL, AccountBalance
 from ledger.services import funds_transfer, income_record
 from oversight.services import inspection_record
 
@@ -43,55 +47,75 @@ def write_publicity(ctx) -> None:
     config = ctx.county.config
     year = config.year
     today = timezone.localdate()
+    cutoff = payout_cutoff(today)
     approved = list(Claim.objects.filter(status=ClaimStatus.APPROVED, year=year).order_by("pk"))
     rng = random.Random(config.seed + 6)
     chosen = [claim for claim in approved if rng.random() < PAID_SHARE]
     plans = []
     # the facilities' statements of the months that have ended, each paid on the 5th after
-    # (the last month that has ended is left for the cashier: the demo shows a statement to pay)
-    statement_months = [m for m in range(1, 13) if month_last_day(year, m) + timedelta(days=5) < today][:-1]
-    # one facility's statements all wait for the cashier (the one with the most claims to pay)
-    owed = defaultdict(int)
-    for claim in approved:
-        if claim.channel == Channel.FACILITY:
-            owed[claim.facility_id] += 1
-    waiting = min(owed, key=lambda pk: (-owed[pk], pk)) if owed else None
+    # (claims.demo.statement_months); one facility's statements all wait for the cashier
+    months_paid = statement_months(year, today)
+    waiting_code = ctx.county.extras.get("waiting_facility")
+    waiting = ctx.facilities.get(waiting_code) if waiting_code else None
     for claim in approved:
         if claim.channel == Channel.FACILITY and claim.facility_id != waiting:
-            month = next((m for m in statement_months if claim.discharge_date <= month_last_day(year, m)), None)
+            month = next((m for m in months_paid if claim.discharge_date <= month_last_day(year, m)), None)
             if month is not None:
-                plans.append((month_last_day(year, month) + timedelta(days=5), claim))
+                plans.append((month_last_day(year, month) + timedelta(days=STATEMENT_PAY_DAY), claim))
+    # the newest approved township-office claim waits for the cashier's payout queue
+    township = [claim for claim in approved if claim.channel == Channel.TOWNSHIP]
+    for_cashier = max(township, key=lambda c: (c.discharge_date, c.pk)).pk if len(township) > 1 else None
+    fresh = None  # one household paid yesterday: its notice is the one open for objections
+    yesterday = today - timedelta(days=1)
     for claim in chosen:
-        if claim.channel != Channel.TOWNSHIP:
+        if claim.channel != Channel.TOWNSHIP or claim.pk == for_cashier:
             continue
         # the demo's claims are all approved "now" by the services; the payout is dated in the
         # past, a week to a month after discharge, as the county would have paid them
         earliest = claim.discharge_date + timedelta(days=7)
-        if earliest >= today:
+        if earliest > cutoff:
+            if fresh is None and claim.discharge_date < yesterday:
+                fresh = (yesterday, claim)
             continue
-        paid_on = min(earliest + timedelta(days=rng.randint(0, 23)), today - timedelta(days=1))
+        paid_on = min(earliest + timedelta(days=rng.randint(0, 23)), cutoff)
         plans.append((paid_on, claim))
+    if fresh is None:
+        planned = {claim.pk for _, claim in plans}
+        fresh = next(((yesterday, claim) for claim in reversed(township)
+                      if claim.pk not in planned and claim.pk != for_cashier and claim.discharge_date < yesterday),
+                     None)
+    if fresh is None:  # every household claim was paid in time: the latest of them is paid yesterday
+        paid_households = [plan for plan in plans if plan[1].channel == Channel.TOWNSHIP]
+        if paid_households:
+            latest = max(paid_households, key=lambda plan: (plan[1].discharge_date, plan[1].pk))
+            plans.remove(latest)
+            fresh = (yesterday, latest[1])
+    if fresh is not None:
+        plans.append(fresh)
     if not plans:
         return
     users = ctx.users
     fund_officer, cashier = users.get("fund"), users.get("cashier")
-    needed = sum((claim.compensation for _, claim in plans), Decimal("0"))
-    start = date(year, 1, 15)
-    income = (needed * 3).quantize(Decimal("1")) + 100000
-    income_record(user=fund_officer, year=year, date=start, source="central", amount=income,
-                  ref=f"演示-中央补助-{year}")
+    needed = sum((claim.compensation for _, claim in plans), Decimal("0")) + 1000
+    start = date(year, 1, 25)
+    transferable = _transferable(year)
+    if transferable < needed:  # a small demo with many claims: the county tops the fund up
+        income_record(user=fund_officer, year=year, date=start, source="county",
+                      amount=((needed - transferable) * 2).quantize(Decimal("1")), ref=f"演示-县级追加-{year}")
     funds_transfer(user=fund_officer, year=year, date=start + timedelta(days=1),
-                   amount=(needed + 1000).quantize(Decimal("0.01")), ref=f"演示-划拨-{year}")
+                   amount=needed.quantize(Decimal("0.01")), ref=f"演示-划拨-{year}")
     by_day = defaultdict(list)
     for paid_on, claim in plans:
         if claim.channel == Channel.TOWNSHIP:
             by_day[paid_on].append(claim)
     for paid_on in sorted(by_day):
-        claims_pay_batch(user=cashier, claims=by_day[paid_on], paid_date=paid_on)
-    _refund_demo(users, [claim for day in sorted(by_day) for claim in by_day[day]], today)
-    middle = statement_months[len(statement_months) // 2] if statement_months else None
-    for month in statement_months:
-        paid_on = month_last_day(year, month) + timedelta(days=5)
+        if fresh is None or paid_on != fresh[0]:
+            claims_pay_batch(user=cashier, claims=by_day[paid_on], paid_date=paid_on)
+    _refund_demo(users, [claim for day in sorted(by_day) for claim in by_day[day]
+                         if fresh is None or claim.pk != fresh[1].pk], today)
+    middle = months_paid[len(months_paid) // 2] if months_paid else None
+    for month in months_paid:
+        paid_on = month_last_day(year, month) + timedelta(days=STATEMENT_PAY_DAY)
         by_day.setdefault(paid_on, [])
         paid = []
         for statement in statements_for_month(year, month,
@@ -100,15 +124,25 @@ def write_publicity(ctx) -> None:
                 paid.append(statement_pay(user=cashier, facility=statement.facility, year=year, month=month,
                                           on=paid_on, ref=f"JS-{statement.facility.code}-{year}{month:02d}"))
         if month == middle and paid:
-            _withholding_demo(users, paid[0].statement, paid_on, today)
-    months = sorted({(paid_on.year, paid_on.month) for paid_on in by_day})
+            _withholding_demo(users, paid[0].statement, paid_on, cutoff)
+    # each month's notices a few days after its end, or by the cutoff: all closed by today
     tz = ZoneInfo(settings.TIME_ZONE)
     notices = []
-    for y, m in months:
+    posted = None
+    for y, m in sorted({(paid_on.year, paid_on.month) for paid_on in by_day if paid_on <= cutoff}):
         month_end = date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
-        posted = min(month_end + timedelta(days=3), today)
+        posted = min(month_end + timedelta(days=3), cutoff)
         notices += services.notices_publish(user=fund_officer, year=y, month=m,
                                             now=datetime.combine(posted, time(9, 0), tzinfo=tz))
+    if posted is not None:
+        # the corrections of recoveries recorded after their claims' notices, on closed notices too
+        notices += services.notices_publish(user=fund_officer, year=posted.year, month=posted.month,
+                                            now=datetime.combine(posted, time(10, 0), tzinfo=tz))
+    if fresh is not None:
+        paid_on, claim = fresh
+        claims_pay_batch(user=cashier, claims=[claim], paid_date=paid_on)
+        notices += services.notices_publish(user=fund_officer, year=paid_on.year, month=paid_on.month,
+                                            now=datetime.combine(paid_on, time(16, 0), tzinfo=tz))
     ctx.summary["claims_paid"] = len(plans)
     ctx.summary["claims_approved"] = ctx.summary.get("claims_approved", 0) - len(plans)
     ctx.summary["notices"] = len(notices)
@@ -118,6 +152,13 @@ def write_publicity(ctx) -> None:
                                 today=timezone.localdate(notices[0].posted_at))
         services.report_file(text="听说有病人住院期间白天回家，晚上才回医院，疑似挂床住院。",
                              facility=line.claim.facility, phone="13900001234")
+
+
+def _transferable(year: int) -> Decimal:
+    """What the special account of `year` may transfer: its balance (the risk reserve is booked
+    to an account of its own)."""
+    return AccountBalance.objects.filter(account__code=SPECIAL, year=year).values_list(
+        "balance", flat=True).first() or Decimal("0")
 
 
 def _withholding_demo(users, statement, paid_on: date, today: date) -> None:

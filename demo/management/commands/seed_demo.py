@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, default=20000, help="参合人员人数（默认 20000）")
         parser.add_argument("--claims", type=int, default=None,
-                            help="住院补偿笔数（默认 300，但不超过参合人员数的 1/20）")
+                            help="住院补偿笔数（默认：各种状态 300 笔，但不超过参合人员数的 1/20，"
+                                 "另加本年度至今按进度已结算的住院补偿）")
         parser.add_argument("--year", type=int, default=None, help="年度（默认：90天前所在的年度，即1至3月为上一年度）")
         parser.add_argument("--seed", type=int, default=2026, help="随机种子（默认 2026）")
         parser.add_argument("--if-empty", action="store_true",
