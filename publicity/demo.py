@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import Role
 from claims.demo import STATEMENT_PAY_DAY, payout_cutoff, statement_months
 from claims.models import Channel, Claim, ClaimStatus
 from claims.services import claim_recover
@@ -147,9 +148,19 @@ def write_publicity(ctx) -> None:
     ctx.summary["claims_approved"] = ctx.summary.get("claims_approved", 0) - len(plans)
     ctx.summary["notices"] = len(notices)
     if notices:
-        line = notices[0].lines.order_by("order").first()
-        services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True,
-                                today=timezone.localdate(notices[0].posted_at))
+        # the objection goes to a notice of a township with a demo clerk, who answers it after
+        # looking into it; the county resolves it
+        clerks = {user.township_id: user for user in users.values()
+                  if user is not None and user.role == Role.TOWNSHIP_CLERK}
+        notice = next((n for n in notices if n.village.township_id in clerks and n.lines.exists()), notices[0])
+        line = notice.lines.order_by("order").first()
+    if notices and line is not None:
+        objection = services.objection_file(line=line, text="该户成员当月外出务工，未见住院，请核实。", anonymous=True,
+                                            today=timezone.localdate(line.notice.posted_at))
+        clerk = clerks.get(line.notice.village.township_id)
+        if clerk is not None:
+            services.case_answer(user=clerk, case=objection,
+                                 answer="经村委会核实，该户成员当月曾回乡住院，有出院小结和住院发票为证，公示无误。")
         services.report_file(text="听说有病人住院期间白天回家，晚上才回医院，疑似挂床住院。",
                              facility=line.claim.facility, phone="13900001234")
 

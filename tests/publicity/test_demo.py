@@ -16,6 +16,8 @@ def test_default_demo_pays_claims_and_posts_their_notices(db, clock):
     assert NoticeLine.objects.count() == paid.count()
     assert set(NoticeLine.objects.values_list("claim", flat=True)) == set(paid.values_list("pk", flat=True))
     assert Notice.objects.exists() and Objection.objects.count() == 1 and Report.objects.count() == 1
+    objection = Objection.objects.get()  # answered by the clerk of its township
+    assert objection.answered_by.township_id == objection.line.notice.village.township_id and objection.answer
     year = paid.first().year
     # every payout agrees with its claim (the demo's contributions are not booked as income yet:
     # enrollment/demo.py writes enrollments as plain rows)
