@@ -56,55 +56,106 @@ def _num(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def chart_monthly_compensation(*, year: int, month: int) -> str:
+def _percent_text(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal('0.01'))}%"
+
+
+def _legend_below(fig, ax, handles=None) -> None:
+    """The legend under the axes and their tick labels, outside the plot: it never hides a bar or
+    a line, and its entries stand one under another (they are sentences in any language)."""
+    bottom = ax.get_tightbbox(fig.canvas.get_renderer()).y0
+    y = ax.transAxes.inverted().transform((0, bottom))[1]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y), fontsize=7, frameon=False)
+
+
+def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
+    """Bars of each month's compensation, each labelled with its amount. The labels stand upright
+    (rotated a quarter turn) so that two neighbours' amounts never overlap, however large; the
+    y axis grows until the highest label fits inside it."""
     plt = _pyplot()
-    data = monthly_compensation(year=year, month=month)
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    bars = ax.bar([f"{m}月" for m, _value in data], [_num(v) for _month, v in data], color="#2f6fb0")
-    for bar, (_month, value) in zip(bars, data):
-        if value:
-            ax.annotate(f"{value:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
-    ax.set_title(f"{year}年各月补偿金额（元）", fontsize=10)
+    bars = ax.bar([_("%(month)s月") % {"month": m} for m, _value in data], [_num(v) for _month, v in data],
+                  color="#2f6fb0")
+    labels = [
+        ax.annotate(format_yuan(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 2), textcoords="offset points", rotation=90, ha="center", va="bottom", fontsize=7)
+        for bar, (_month, value) in zip(bars, data) if value
+    ]
+    ax.set_title(_("%(year)s年各月补偿金额（元）") % {"year": year}, fontsize=10)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _pos: f"{y:,.0f}"))
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    if labels:
+        # a label of h pixels on a bar of value v fits an axes of H pixels when the axis runs to
+        # at least v × H / (H − h): the label keeps its size in pixels while the bars scale
+        fig.canvas.draw()
+        height = ax.get_window_extent().height
+        top = max(label.xy[1] * height / (height - label.get_window_extent().height - 4) for label in labels)
+        ax.set_ylim(0, top * 1.02)
+    return fig
 
 
-def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
+def usage_figure(*, month: int, fund_usage_rate: Decimal | None):
+    """The county's fund usage against the month's pacing line (M/12) and the two warning lines
+    (dashed: overspending above 110% of the pacing, underuse below 85% from June), named in the
+    legend."""
     plt = _pyplot()
     line = Decimal(month) / Decimal(12)
     fig, ax = plt.subplots(figsize=(6.4, 1.9))
     rate = _num(fund_usage_rate)
     over = rules.is_overspending(fund_usage_rate, month)
     under = rules.is_underuse(fund_usage_rate, month)
-    ax.barh(["基金使用率"], [rate], color="#c0392b" if over else ("#d68910" if under else "#2f6fb0"))
-    ax.axvline(_num(line), color="#222", linewidth=2)
-    ax.axvline(_num(line * rules.OVERSPENDING_FACTOR), color="#c0392b", linestyle="--", linewidth=1)
+    ax.barh([_("基金使用率")], [rate], color="#c0392b" if over else ("#d68910" if under else "#2f6fb0"))
+    ax.axvline(_num(line), color="#222", linewidth=2,
+               label=_("%(month)s月进度线 %(rate)s") % {"month": month, "rate": _percent_text(line)})
+    ax.axvline(_num(line * rules.OVERSPENDING_FACTOR), color="#c0392b", linestyle="--", linewidth=1,
+               label=_("超支预警线 %(rate)s（进度线×110%%）") % {"rate": _percent_text(line * OVERSPENDING_FACTOR)})
     if month >= rules.UNDERUSE_FROM_MONTH:
-        ax.axvline(_num(line * rules.UNDERUSE_FACTOR), color="#d68910", linestyle="--", linewidth=1)
-    shown = "—" if fund_usage_rate is None else f"{(fund_usage_rate * 100).quantize(Decimal('0.01'))}%"
-    ax.set_title(f"基金使用率 {shown}，{month}月进度线 {(line * 100).quantize(Decimal('0.01'))}%", fontsize=10)
+        ax.axvline(_num(line * rules.UNDERUSE_FACTOR), color="#d68910", linestyle="--", linewidth=1,
+                   label=_("使用不足预警线 %(rate)s（进度线×85%%）") % {"rate": _percent_text(line * UNDERUSE_FACTOR)})
+    shown = "—" if fund_usage_rate is None else _percent_text(fund_usage_rate)
+    ax.set_title(_("基金使用率 %(rate)s") % {"rate": shown}, fontsize=10)
     ax.set_xlim(0, max(1.0, rate * 1.1, _num(line * rules.OVERSPENDING_FACTOR) * 1.05))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    _legend_below(fig, ax)
+    return fig
 
 
-def chart_participation(*, rows: list[dict]) -> str:
-    """rows: the report's township rows with Python values (name, participation_rate)."""
+def participation_figure(*, rows: list[dict]):
+    """rows: the report's township rows with Python values (name, participation_rate). The dashed
+    line is the 95% target, named in the legend with the colour of a township below it."""
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.35 * len(rows) + 0.8)))
     names = [row["name"] for row in rows]
     rates = [_num(row["participation_rate"]) for row in rows]
-    colors = ["#c0392b" if rules.is_low_participation(row["participation_rate"]) else "#2f6fb0" for row in rows]
-    ax.barh(names, rates, color=colors)
-    ax.axvline(_num(rules.PARTICIPATION_TARGET), color="#222", linestyle="--", linewidth=1.5)
+    low = [rules.is_low_participation(row["participation_rate"]) for row in rows]
+    ax.barh(names, rates, color=["#c0392b" if is_low else "#2f6fb0" for is_low in low])
+    target = ax.axvline(_num(rules.PARTICIPATION_TARGET), color="#222", linestyle="--", linewidth=1.5,
+                        label=_("参合率目标 %(rate)s") % {"rate": format_percent(rules.PARTICIPATION_TARGET)})
     ax.invert_yaxis()
     ax.set_xlim(0, max([1.0] + [r * 1.05 for r in rates]))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
-    ax.set_title("各乡镇参合率（虚线为 95% 目标）", fontsize=10)
+    ax.set_title(_("各乡镇参合率"), fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    handles = [target]
+    if any(low):
+        handles.append(Patch(color="#c0392b", label=_("低于目标")))
+    _legend_below(fig, ax, handles)
+    return fig
+
+
+def chart_monthly_compensation(*, year: int, month: int) -> str:
+    return _svg(compensation_figure(year=year, data=monthly_compensation(year=year, month=month)))
+
+
+def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
+    return _svg(usage_figure(month=month, fund_usage_rate=fund_usage_rate))
+
+
+def chart_participation(*, rows: list[dict]) -> str:
+    return _svg(participation_figure(rows=rows))
 
 
 CHARTS_CACHE_SECONDS = 3600
