@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -65,7 +66,7 @@ def _legend_below(fig, ax, handles=None) -> None:
     a line, and its entries stand one under another (they are sentences in any language)."""
     bottom = ax.get_tightbbox(fig.canvas.get_renderer()).y0
     y = ax.transAxes.inverted().transform((0, bottom))[1]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y), fontsize=7, frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y), fontsize=8, frameon=False)
 
 
 def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
@@ -78,7 +79,7 @@ def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
                   color="#2f6fb0")
     labels = [
         ax.annotate(format_yuan(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    xytext=(0, 2), textcoords="offset points", rotation=90, ha="center", va="bottom", fontsize=7)
+                    xytext=(0, 2), textcoords="offset points", rotation=90, ha="center", va="bottom", fontsize=8)
         for bar, (_month, value) in zip(bars, data) if value
     ]
     ax.set_title(_("%(year)s年各月补偿金额（元）") % {"year": year}, fontsize=10)
@@ -271,14 +272,26 @@ def report_xlsx(figures: dict) -> bytes:
     return out.getvalue()
 
 
+# The PDF's charts, two a row: each drawn at the same fraction of its own size, so that their
+# lettering is alike, and small enough that the first row follows the table on page 1.
+PDF_CHARTS = [("compensation", gettext_noop("各月补偿金额")), ("usage", gettext_noop("基金使用率")),
+              ("participation", gettext_noop("各乡镇参合率"))]
+PDF_CHART_SCALE = 0.72
+
+
+def _svg_width_pt(svg: str) -> float:
+    """The width matplotlib gave an SVG (width="460.8pt")."""
+    return float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg).group(1))
+
+
 def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
     from weasyprint import HTML
 
     svgs = charts(figures)
     html = render_to_string("fund/report_pdf.html", {
-        "figures": figures, "headers": table_headers(), "rows": display_rows(figures),
-        "warnings": display_warnings(figures),
-        "charts": {name: as_data_uri(svg) for name, svg in svgs.items()},
+        "figures": figures, "table": report_table(figures), "warnings": display_warnings(figures),
+        "charts": [{"src": as_data_uri(svgs[name]), "width": f"{_svg_width_pt(svgs[name]) * PDF_CHART_SCALE:.1f}pt",
+                    "alt": _(alt)} for name, alt in PDF_CHARTS],
         "generated_at": timezone.localtime(), "county_name": settings.COUNTY_NAME,
     })
     return HTML(string=html, base_url=base_url).write_pdf()
@@ -286,6 +299,60 @@ def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
 
 def table_headers() -> list[tuple[str, str]]:
     return [(key, HEADERS[key]) for key in COLUMNS]
+
+
+# The report table on the page and in the PDF. A month's column and its year-to-date twin share
+# their subject's header and are headed "本月" and "累计" below it. The three county-only columns
+# (null on every township row) are the table's footer line under the county row, so that the
+# table fits a 1,024 px screen. Presentation only: every column keeps its key (data-key), its order
+# and its full header (the tooltip; the XLSX heads each column with it), see docs/contract.md.
+HEADER_GROUPS = [
+    (None, ["population"]), (None, ["participants"]), (None, ["participation_rate"]),
+    (gettext_noop("住院人次"), ["admissions", "admissions_ytd"]),
+    (gettext_noop("住院总费用"), ["total_cost", "total_cost_ytd"]),
+    (gettext_noop("可报费用"), ["reimbursable_cost", "reimbursable_cost_ytd"]),
+    (gettext_noop("补偿金额"), ["compensation", "compensation_ytd"]),
+    (gettext_noop("追回金额"), ["recovered", "recovered_ytd"]),
+    (None, ["avg_cost_per_admission"]), (None, ["compensation_ratio"]), (None, ["beneficiary_rate"]),
+]
+COUNTY_ONLY = ["fund_raised", "fund_available", "fund_usage_rate"]
+GRID_COLUMNS = [key for _group, keys in HEADER_GROUPS for key in keys]
+# Where a long Chinese header may break into two lines when the table is short of room: between
+# its words, never inside one (no "农业人/口"). Any other header is one unbreakable word, or, in
+# English, breaks at its spaces.
+HEADER_WORDS = {"农业人口": ("农业", "人口"), "参合人数": ("参合", "人数"), "次均住院费用": ("次均", "住院费用"),
+                "实际补偿比": ("实际", "补偿比"), "住院总费用": ("住院", "总费用")}
+
+
+def _words(label: str) -> dict:
+    """A header for the table: its label, its words (each kept on one line) and what joins them."""
+    if label in HEADER_WORDS:
+        return {"label": label, "words": HEADER_WORDS[label], "joint": ""}
+    return {"label": label, "words": tuple(label.split(" ")), "joint": " "}
+
+
+_TWINS = ("admissions", "total_cost", "reimbursable_cost", "compensation", "recovered")
+SHORT_HEADERS = {**{key: gettext_noop("本月") for key in _TWINS}, **{f"{key}_ytd": gettext_noop("累计") for key in _TWINS}}
+
+
+def report_table(figures: dict) -> dict:
+    """The report table in the active language: `top` and `bottom` header rows (a column of its
+    own spans both: key, title and its label's words; a group spans its columns: span and words;
+    its columns are in `bottom` with their short label's words, the title being the full header),
+    `rows` (display_rows with the cells of GRID_COLUMNS) and `fund`, the county's county-only
+    columns (key, label, value)."""
+    top, bottom = [], []
+    for group, keys in HEADER_GROUPS:
+        if group is None:
+            top.append({"key": keys[0], "title": _(HEADERS[keys[0]]), **_words(_(HEADERS[keys[0]]))})
+            continue
+        top.append({"key": None, "span": len(keys), **_words(_(group))})
+        bottom.extend({"key": key, "title": _(HEADERS[key]), **_words(_(SHORT_HEADERS[key]))} for key in keys)
+    county = figures["rows"][-1]
+    return {
+        "top": top, "bottom": bottom, "rows": display_rows(figures, columns=GRID_COLUMNS),
+        "fund": [{"key": key, "label": _(HEADERS[key]), "value": _cell(key, county[key])} for key in COUNTY_ONLY],
+    }
 
 
 def _cell(key: str, value) -> str:
@@ -298,10 +365,10 @@ def _cell(key: str, value) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def display_rows(figures: dict) -> list[dict]:
+def display_rows(figures: dict, columns: list[str] = COLUMNS) -> list[dict]:
     """The report's rows ready for a template: code, name, county flag, cells in column order."""
     return [
         {"code": row["township"], "name": row["name"], "is_county": row["township"] == "county",
-         "cells": [_cell(key, row[key]) for key in COLUMNS]}
+         "cells": [_cell(key, row[key]) for key in columns]}
         for row in figures["rows"]
     ]
