@@ -90,7 +90,8 @@ def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
         # at least v × H / (H − h): the label keeps its size in pixels while the bars scale
         fig.canvas.draw()
         height = ax.get_window_extent().height
-        top = max(label.xy[1] * height / (height - label.get_window_extent().height - 4) for label in labels)
+        top = max(label.xy[1] * height / max(height - label.get_window_extent().height - 4, height / 4)
+                  for label in labels)
         ax.set_ylim(0, top * 1.02)
     return fig
 
@@ -325,10 +326,10 @@ HEADER_WORDS = {"农业人口": ("农业", "人口"), "参合人数": ("参合",
 
 
 def _words(label: str) -> dict:
-    """A header for the table: its label, its words (each kept on one line) and what joins them."""
+    """A header's words (each kept on one line) and what joins them."""
     if label in HEADER_WORDS:
-        return {"label": label, "words": HEADER_WORDS[label], "joint": ""}
-    return {"label": label, "words": tuple(label.split(" ")), "joint": " "}
+        return {"words": HEADER_WORDS[label], "joint": ""}
+    return {"words": tuple(label.split(" ")), "joint": " "}
 
 
 _TWINS = ("admissions", "total_cost", "reimbursable_cost", "compensation", "recovered")
