@@ -87,11 +87,16 @@ def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
     ax.spines[["top", "right"]].set_visible(False)
     if labels:
         # a label of h pixels on a bar of value v fits an axes of H pixels when the axis runs to
-        # at least v × H / (H − h): the label keeps its size in pixels while the bars scale
-        fig.canvas.draw()
+        # at least v × H / (H − h): the label keeps its size in pixels while the bars scale. Its
+        # h is the length of its text (it stands upright), measured without drawing the figure.
+        renderer = fig.canvas.get_renderer()
         height = ax.get_window_extent().height
-        top = max(label.xy[1] * height / max(height - label.get_window_extent().height - 4, height / 4)
-                  for label in labels)
+
+        def length(label) -> float:
+            return renderer.get_text_width_height_descent(label.get_text(), label.get_fontproperties(),
+                                                          ismath=False)[0] + 4
+
+        top = max(label.xy[1] * height / max(height - length(label), height / 4) for label in labels)
         ax.set_ylim(0, top * 1.02)
     return fig
 
