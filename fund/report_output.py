@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -56,55 +57,112 @@ def _num(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def chart_monthly_compensation(*, year: int, month: int) -> str:
+def _percent_text(value: Decimal) -> str:
+    return f"{(value * 100).quantize(Decimal('0.01'))}%"
+
+
+def _legend_below(fig, ax, handles=None) -> None:
+    """The legend under the axes and their tick labels, outside the plot: it never hides a bar or
+    a line, and its entries stand one under another (they are sentences in any language)."""
+    bottom = ax.get_tightbbox(fig.canvas.get_renderer()).y0
+    y = ax.transAxes.inverted().transform((0, bottom))[1]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y), fontsize=8, frameon=False)
+
+
+def compensation_figure(*, year: int, data: list[tuple[int, Decimal]]):
+    """Bars of each month's compensation, each labelled with its amount. The labels stand upright
+    (rotated a quarter turn) so that two neighbours' amounts never overlap, however large; the
+    y axis grows until the highest label fits inside it."""
     plt = _pyplot()
-    data = monthly_compensation(year=year, month=month)
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    bars = ax.bar([f"{m}月" for m, _value in data], [_num(v) for _month, v in data], color="#2f6fb0")
-    for bar, (_month, value) in zip(bars, data):
-        if value:
-            ax.annotate(f"{value:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=7)
-    ax.set_title(f"{year}年各月补偿金额（元）", fontsize=10)
+    bars = ax.bar([_("%(month)s月") % {"month": m} for m, _value in data], [_num(v) for _month, v in data],
+                  color="#2f6fb0")
+    labels = [
+        ax.annotate(format_yuan(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 2), textcoords="offset points", rotation=90, ha="center", va="bottom", fontsize=8)
+        for bar, (_month, value) in zip(bars, data) if value
+    ]
+    ax.set_title(_("%(year)s年各月补偿金额（元）") % {"year": year}, fontsize=10)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _pos: f"{y:,.0f}"))
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    if labels:
+        # a label of h pixels on a bar of value v fits an axes of H pixels when the axis runs to
+        # at least v × H / (H − h): the label keeps its size in pixels while the bars scale. Its
+        # h is the length of its text (it stands upright), measured without drawing the figure.
+        renderer = fig.canvas.get_renderer()
+        height = ax.get_window_extent().height
+
+        def length(label) -> float:
+            return renderer.get_text_width_height_descent(label.get_text(), label.get_fontproperties(),
+                                                          ismath=False)[0] + 4
+
+        top = max(label.xy[1] * height / max(height - length(label), height / 4) for label in labels)
+        ax.set_ylim(0, top * 1.02)
+    return fig
 
 
-def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
+def usage_figure(*, month: int, fund_usage_rate: Decimal | None):
+    """The county's fund usage against the month's pacing line (M/12) and the two warning lines
+    (dashed: overspending above 110% of the pacing, underuse below 85% from June), named in the
+    legend."""
     plt = _pyplot()
     line = Decimal(month) / Decimal(12)
     fig, ax = plt.subplots(figsize=(6.4, 1.9))
     rate = _num(fund_usage_rate)
     over = rules.is_overspending(fund_usage_rate, month)
     under = rules.is_underuse(fund_usage_rate, month)
-    ax.barh(["基金使用率"], [rate], color="#c0392b" if over else ("#d68910" if under else "#2f6fb0"))
-    ax.axvline(_num(line), color="#222", linewidth=2)
-    ax.axvline(_num(line * rules.OVERSPENDING_FACTOR), color="#c0392b", linestyle="--", linewidth=1)
+    ax.barh([_("基金使用率")], [rate], color="#c0392b" if over else ("#d68910" if under else "#2f6fb0"))
+    ax.axvline(_num(line), color="#222", linewidth=2,
+               label=_("%(month)s月进度线 %(rate)s") % {"month": month, "rate": _percent_text(line)})
+    ax.axvline(_num(line * rules.OVERSPENDING_FACTOR), color="#c0392b", linestyle="--", linewidth=1,
+               label=_("超支预警线 %(rate)s（进度线×110%%）") % {"rate": _percent_text(line * OVERSPENDING_FACTOR)})
     if month >= rules.UNDERUSE_FROM_MONTH:
-        ax.axvline(_num(line * rules.UNDERUSE_FACTOR), color="#d68910", linestyle="--", linewidth=1)
-    shown = "—" if fund_usage_rate is None else f"{(fund_usage_rate * 100).quantize(Decimal('0.01'))}%"
-    ax.set_title(f"基金使用率 {shown}，{month}月进度线 {(line * 100).quantize(Decimal('0.01'))}%", fontsize=10)
+        ax.axvline(_num(line * rules.UNDERUSE_FACTOR), color="#d68910", linestyle="--", linewidth=1,
+                   label=_("使用不足预警线 %(rate)s（进度线×85%%）") % {"rate": _percent_text(line * UNDERUSE_FACTOR)})
+    shown = "—" if fund_usage_rate is None else _percent_text(fund_usage_rate)
+    ax.set_title(_("基金使用率 %(rate)s") % {"rate": shown}, fontsize=10)
     ax.set_xlim(0, max(1.0, rate * 1.1, _num(line * rules.OVERSPENDING_FACTOR) * 1.05))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    _legend_below(fig, ax)
+    return fig
 
 
-def chart_participation(*, rows: list[dict]) -> str:
-    """rows: the report's township rows with Python values (name, participation_rate)."""
+def participation_figure(*, rows: list[dict]):
+    """rows: the report's township rows with Python values (name, participation_rate). The dashed
+    line is the 95% target, named in the legend with the colour of a township below it."""
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.35 * len(rows) + 0.8)))
     names = [row["name"] for row in rows]
     rates = [_num(row["participation_rate"]) for row in rows]
-    colors = ["#c0392b" if rules.is_low_participation(row["participation_rate"]) else "#2f6fb0" for row in rows]
-    ax.barh(names, rates, color=colors)
-    ax.axvline(_num(rules.PARTICIPATION_TARGET), color="#222", linestyle="--", linewidth=1.5)
+    low = [rules.is_low_participation(row["participation_rate"]) for row in rows]
+    ax.barh(names, rates, color=["#c0392b" if is_low else "#2f6fb0" for is_low in low])
+    target = ax.axvline(_num(rules.PARTICIPATION_TARGET), color="#222", linestyle="--", linewidth=1.5,
+                        label=_("参合率目标 %(rate)s") % {"rate": format_percent(rules.PARTICIPATION_TARGET)})
     ax.invert_yaxis()
     ax.set_xlim(0, max([1.0] + [r * 1.05 for r in rates]))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
-    ax.set_title("各乡镇参合率（虚线为 95% 目标）", fontsize=10)
+    ax.set_title(_("各乡镇参合率"), fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
+    handles = [target]
+    if any(low):
+        handles.append(Patch(color="#c0392b", label=_("低于目标")))
+    _legend_below(fig, ax, handles)
+    return fig
+
+
+def chart_monthly_compensation(*, year: int, month: int) -> str:
+    return _svg(compensation_figure(year=year, data=monthly_compensation(year=year, month=month)))
+
+
+def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
+    return _svg(usage_figure(month=month, fund_usage_rate=fund_usage_rate))
+
+
+def chart_participation(*, rows: list[dict]) -> str:
+    return _svg(participation_figure(rows=rows))
 
 
 CHARTS_CACHE_SECONDS = 3600
@@ -220,14 +278,26 @@ def report_xlsx(figures: dict) -> bytes:
     return out.getvalue()
 
 
+# The PDF's charts, two a row: each drawn at the same fraction of its own size, so that their
+# lettering is alike, and small enough that the first row follows the table on page 1.
+PDF_CHARTS = [("compensation", gettext_noop("各月补偿金额")), ("usage", gettext_noop("基金使用率")),
+              ("participation", gettext_noop("各乡镇参合率"))]
+PDF_CHART_SCALE = 0.72
+
+
+def _svg_width_pt(svg: str) -> float:
+    """The width matplotlib gave an SVG (width="460.8pt")."""
+    return float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg).group(1))
+
+
 def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
     from weasyprint import HTML
 
     svgs = charts(figures)
     html = render_to_string("fund/report_pdf.html", {
-        "figures": figures, "headers": table_headers(), "rows": display_rows(figures),
-        "warnings": display_warnings(figures),
-        "charts": {name: as_data_uri(svg) for name, svg in svgs.items()},
+        "figures": figures, "table": report_table(figures), "warnings": display_warnings(figures),
+        "charts": [{"src": as_data_uri(svgs[name]), "width": f"{_svg_width_pt(svgs[name]) * PDF_CHART_SCALE:.1f}pt",
+                    "alt": _(alt)} for name, alt in PDF_CHARTS],
         "generated_at": timezone.localtime(), "county_name": settings.COUNTY_NAME,
     })
     return HTML(string=html, base_url=base_url).write_pdf()
@@ -235,6 +305,60 @@ def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
 
 def table_headers() -> list[tuple[str, str]]:
     return [(key, HEADERS[key]) for key in COLUMNS]
+
+
+# The report table on the page and in the PDF. A month's column and its year-to-date twin share
+# their subject's header and are headed "本月" and "累计" below it. The three county-only columns
+# (null on every township row) are the table's footer line under the county row, so that the
+# table fits a 1,024 px screen. Presentation only: every column keeps its key (data-key), its order
+# and its full header (the tooltip; the XLSX heads each column with it), see docs/contract.md.
+HEADER_GROUPS = [
+    (None, ["population"]), (None, ["participants"]), (None, ["participation_rate"]),
+    (gettext_noop("住院人次"), ["admissions", "admissions_ytd"]),
+    (gettext_noop("住院总费用"), ["total_cost", "total_cost_ytd"]),
+    (gettext_noop("可报费用"), ["reimbursable_cost", "reimbursable_cost_ytd"]),
+    (gettext_noop("补偿金额"), ["compensation", "compensation_ytd"]),
+    (gettext_noop("追回金额"), ["recovered", "recovered_ytd"]),
+    (None, ["avg_cost_per_admission"]), (None, ["compensation_ratio"]), (None, ["beneficiary_rate"]),
+]
+COUNTY_ONLY = ["fund_raised", "fund_available", "fund_usage_rate"]
+GRID_COLUMNS = [key for _group, keys in HEADER_GROUPS for key in keys]
+# Where a long Chinese header may break into two lines when the table is short of room: between
+# its words, never inside one (no "农业人/口"). Any other header is one unbreakable word, or, in
+# English, breaks at its spaces.
+HEADER_WORDS = {"农业人口": ("农业", "人口"), "参合人数": ("参合", "人数"), "次均住院费用": ("次均", "住院费用"),
+                "实际补偿比": ("实际", "补偿比"), "住院总费用": ("住院", "总费用")}
+
+
+def _words(label: str) -> dict:
+    """A header's words (each kept on one line) and what joins them."""
+    if label in HEADER_WORDS:
+        return {"words": HEADER_WORDS[label], "joint": ""}
+    return {"words": tuple(label.split(" ")), "joint": " "}
+
+
+_TWINS = ("admissions", "total_cost", "reimbursable_cost", "compensation", "recovered")
+SHORT_HEADERS = {**{key: gettext_noop("本月") for key in _TWINS}, **{f"{key}_ytd": gettext_noop("累计") for key in _TWINS}}
+
+
+def report_table(figures: dict) -> dict:
+    """The report table in the active language: `top` and `bottom` header rows (a column of its
+    own spans both: key, title and its label's words; a group spans its columns: span and words;
+    its columns are in `bottom` with their short label's words, the title being the full header),
+    `rows` (display_rows with the cells of GRID_COLUMNS) and `fund`, the county's county-only
+    columns (key, label, value)."""
+    top, bottom = [], []
+    for group, keys in HEADER_GROUPS:
+        if group is None:
+            top.append({"key": keys[0], "title": _(HEADERS[keys[0]]), **_words(_(HEADERS[keys[0]]))})
+            continue
+        top.append({"key": None, "span": len(keys), **_words(_(group))})
+        bottom.extend({"key": key, "title": _(HEADERS[key]), **_words(_(SHORT_HEADERS[key]))} for key in keys)
+    county = figures["rows"][-1]
+    return {
+        "top": top, "bottom": bottom, "rows": display_rows(figures, columns=GRID_COLUMNS),
+        "fund": [{"key": key, "label": _(HEADERS[key]), "value": _cell(key, county[key])} for key in COUNTY_ONLY],
+    }
 
 
 def _cell(key: str, value) -> str:
@@ -247,10 +371,10 @@ def _cell(key: str, value) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def display_rows(figures: dict) -> list[dict]:
+def display_rows(figures: dict, columns: list[str] = COLUMNS) -> list[dict]:
     """The report's rows ready for a template: code, name, county flag, cells in column order."""
     return [
         {"code": row["township"], "name": row["name"], "is_county": row["township"] == "county",
-         "cells": [_cell(key, row[key]) for key in COLUMNS]}
+         "cells": [_cell(key, row[key]) for key in columns]}
         for row in figures["rows"]
     ]

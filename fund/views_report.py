@@ -60,8 +60,7 @@ def dashboard(request):
     svgs = report_output.charts(figures)
     context = {
         "year": year, "month": month, "months": range(1, 13),
-        "figures": figures, "rows": report_output.display_rows(figures),
-        "headers": report_output.table_headers(),
+        "figures": figures, "table": report_output.report_table(figures),
         "charts": {name: mark_safe(svg) for name, svg in svgs.items()},  # our own matplotlib output
         "township": township, "drill": drill,
         "drill_headers": [(key, dict(report_output.table_headers())[key]) for key in DRILL_COLUMNS],
