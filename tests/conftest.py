@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from tests.factories import FacilityFactory, TownshipFactory, UserFactory, VillageFactory
@@ -72,6 +72,15 @@ def pytest_terminal_summary(terminalreporter, config):
 @pytest.fixture(autouse=True)
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's default language: a request in English leaves English active
+    in the thread, and a command called afterwards would speak it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
