@@ -1,4 +1,4 @@
-"""Referral records (转诊单): issuing and cancelling them (docs/rules.md, "Referrals").
+"""Referral records (转诊单): issuing and cancelling them (docs/rules.md, "Claims": "Referrals").
 
 A facility issues a referral from itself; the township office issues one for a member of its
 township, from the facility the member is sent from. A referral goes to a facility of the same
