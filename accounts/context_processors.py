@@ -20,6 +20,7 @@ def navigation(request):
             "claims_enter": user_can(user, "claims.entry"),
             "claims_settle": user_can(user, "claims.entry") and not user_can(user, "claims.enter"),
             "policy": user_can(user, "policy.view"),
+            "referrals": user_can(user, "referrals.view"),
             "fund_report": user_can(user, "fund.report"),
             "admin": user.is_staff,
         },

@@ -49,6 +49,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "claims.reject": frozenset({Role.REVIEWER, Role.APPROVER}),
     # recoveries (追回) of paid claims: the reviewer or the fund officer records them
     "claims.recover": frozenset({Role.REVIEWER, Role.FUND_OFFICER}),
+    # referral records (转诊单, claims.views_referral): read by whoever decides on claims, issued and
+    # cancelled by a facility (from itself) or the township office (for its members); which ones a
+    # user reaches is Referral.objects.for_user
+    "referrals.view": (COUNTY_ROLES - {Role.CASHIER}) | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
+    "referrals.issue": frozenset({Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK}),
     # the scheme year's compensation policy, read-only (claims.views_policy)
     "policy.view": ALL_STAFF,
     # the fund's ledger (fund.views): reading it, booking income, transfers, paying claims

@@ -48,7 +48,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from enrollment.rules import FEMALE
-from facilities.models import FacilityStatus, Level
+from facilities.models import Facility, FacilityStatus, Level
+from policy.models import PolicyVersion
 from policy.rules import Coverage, parse_policy
 from policy.services import policy_load
 
@@ -178,13 +179,13 @@ class DemoClaimSpec:
     by_approver: bool = False  # returned/rejected after review, by the approver
     settled: bool = False  # planned for the year's volume (`plan_settled`), not for the workflow
 
-    def facts(self) -> ClaimFacts:
+    def facts(self, referral_no: str | None = None) -> ClaimFacts:
         return ClaimFacts(
             id_number=self.id_number, facility=self.facility_code, admission_date=self.admission_date,
             discharge_date=self.discharge_date, total_cost=self.total_cost,
             non_reimbursable_cost=self.non_reimbursable_cost, referred=self.referred,
             diagnosis=self.diagnosis.code, diagnosis_text=self.diagnosis.text,
-            delivery=self.diagnosis.delivery, invoice_no=self.invoice_no,
+            delivery=self.diagnosis.delivery, invoice_no=self.invoice_no, referral_no=referral_no,
         )
 
 
@@ -585,19 +586,41 @@ def write_claims(ctx) -> None:
                for code, text in REASON_TEXTS.items()}  # seeded by a migration; a flush empties it
     reviewer, approver, facility_clerk = users["reviewer"], users["approver"], users["facility"]
     counts = {state: 0 for state in ClaimStatus.values}
+    reduced = PolicyVersion.objects.get(year=county.config.year).policy().unreferred_reduction.levels
+    referrals = 0
     for spec in sorted(county.extras.get("claims", []), key=lambda c: (c.discharge_date, c.invoice_no)):
         lines = [{"category": line.category, "amount": line.amount, "in_catalog": line.in_catalog}
                  for line in spec.cost_lines]
+        clerk = clerks.get(ctx.townships[spec.township_code], admin)
+        referral_no = None
+        if spec.referred and spec.level in reduced:
+            referrals += 1
+            referral_no = _referral_for(spec, user=clerk, township_id=ctx.townships[spec.township_code],
+                                        number=f"ZZ-{county.config.year}-{referrals:05d}")
         if spec.channel == Channel.FACILITY and spec.facility_code == FACILITY_CLERK_AT:
-            claim, _ = services.claim_settle(user=facility_clerk, facts=spec.facts(), cost_lines=lines)
+            claim, _ = services.claim_settle(user=facility_clerk, facts=spec.facts(referral_no), cost_lines=lines)
         else:
-            clerk = clerks.get(ctx.townships[spec.township_code], admin)
-            claim = services.claim_submit(user=clerk, facts=spec.facts(), channel=spec.channel,
+            claim = services.claim_submit(user=clerk, facts=spec.facts(referral_no), channel=spec.channel,
                                           cost_lines=lines)
         _advance(claim, spec, reviewer=reviewer, approver=approver, reasons=reasons)
         counts[spec.state] += 1
+    ctx.summary["referrals"] = referrals
     ctx.summary["claims"] = sum(counts.values())
     ctx.summary.update({f"claims_{state}": count for state, count in counts.items()})
+
+
+def _referral_for(spec: DemoClaimSpec, *, user, township_id: int, number: str) -> str:
+    """Issue the referral a referred claim rests on: from a township health centre of the member's
+    township (any, when the township has none), the day before the admission."""
+    from . import services
+
+    centres = Facility.objects.filter(level=Level.TOWNSHIP).order_by("code")
+    sender = centres.filter(township_id=township_id).first() or centres.first()
+    referral = services.referral_issue(
+        user=user, number=number, id_number=spec.id_number, from_facility=sender,
+        to_facility=Facility.objects.get(code=spec.facility_code),
+        day=spec.admission_date - timedelta(days=1), reason=f"{spec.diagnosis.text}，需上级医院诊治")
+    return referral.number
 
 
 def _advance(claim, spec: DemoClaimSpec, *, reviewer, approver, reasons) -> None:

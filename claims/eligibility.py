@@ -18,7 +18,8 @@ Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
 `no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `not_yet_covered` (the
 policy's `coverage`: a stay admitted before the member's cover starts), `facility_suspended`,
-`facility_not_designated`, `duplicate_invoice`, `overlapping_stay`, and `past_deadline` for
+`facility_not_designated`, `duplicate_invoice`, `overlapping_stay`, `bad_referral` (a line
+naming a `referral_no` that does not cover its stay: `check_referral`), and `past_deadline` for
 township-office claims.
 """
 from __future__ import annotations
@@ -53,6 +54,9 @@ class ClaimFacts:
     diagnosis_text: str = ""
     delivery: str | None = None
     invoice_no: str | None = None
+    # the referral record (转诊单) the claim rests on; when given it must cover the stay and the
+    # claim counts as referred (`check_referral`)
+    referral_no: str | None = None
 
     @property
     def year(self) -> int:
@@ -110,6 +114,63 @@ class Stay:
     compensation: Decimal
     claim_id: int | None = None
     facility_id: int | None = None  # where the stay was (None: not known, said as elsewhere)
+
+
+# An emergency referral (急诊转诊) may be filed up to this many days after the admission.
+EMERGENCY_FILING_DAYS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralInfo:
+    """A referral record (`claims.models.Referral`) as a claim's check needs it."""
+
+    id: int
+    number: str
+    member_id: int
+    to_facility_id: int
+    date: date
+    emergency: bool
+    cancelled: bool = False
+
+
+def referral_problem(referral: ReferralInfo, *, member_id: int, facility_id: int, admission: date,
+                     discharge: date) -> str | None:
+    """Why `referral` does not cover a stay of member `member_id` at facility `facility_id`
+    (None: it covers it). A referral covers the stay when it is not cancelled, names the member
+    and the facility, is dated no later than the discharge and on or before the admission, or,
+    for an emergency referral, within `EMERGENCY_FILING_DAYS` days after it."""
+    number = referral.number
+    if referral.cancelled:
+        return f"转诊单 {number} 已作废"
+    if referral.member_id != member_id:
+        return f"转诊单 {number} 不是该参合人员的转诊单"
+    if referral.to_facility_id != facility_id:
+        return f"转诊单 {number} 转入的不是本次住院的医疗机构"
+    if referral.date > discharge:
+        return f"转诊单 {number} 的日期 {referral.date} 晚于出院日期 {discharge}"
+    if referral.emergency:
+        last = admission + timedelta(days=EMERGENCY_FILING_DAYS)
+        if referral.date > last:
+            return (f"急诊转诊单 {number} 的日期 {referral.date} 超过入院（{admission}）后 "
+                    f"{EMERGENCY_FILING_DAYS} 天，最迟应在 {last} 补办")
+    elif referral.date > admission:
+        return (f"转诊单 {number} 的日期 {referral.date} 晚于入院日期 {admission}："
+                "非急诊转诊应在入院前办理")
+    return None
+
+
+def check_referral(*, facts: ClaimFacts, referral: ReferralInfo | None, member_id: int,
+                   facility_id: int) -> None:
+    """Refuse (`bad_referral`) a claim whose `referral_no` names no referral record, or one that
+    does not cover its stay (`referral_problem`)."""
+    if not facts.referral_no:
+        return
+    if referral is None:
+        raise NcmsError(f"找不到转诊单号为 {facts.referral_no} 的转诊单", code="bad_referral")
+    problem = referral_problem(referral, member_id=member_id, facility_id=facility_id,
+                               admission=facts.admission_date, discharge=facts.discharge_date)
+    if problem is not None:
+        raise NcmsError(problem, code="bad_referral")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +256,8 @@ def parse_facts(data) -> ClaimFacts:
 
     Missing or malformed identity fields give `bad_input`, dates `bad_dates`, amounts
     `bad_amounts` (an amount above `total_cost_max()` too: the non-reimbursable cost can never
-    exceed the total). `non_reimbursable_cost` defaults to 0, `referred` to false, `delivery` to none.
+    exceed the total). `non_reimbursable_cost` defaults to 0, `referred` to false, `delivery` to none,
+    `referral_no` to none.
     """
     if not isinstance(data, dict):
         raise NcmsError("每一行应为一个 JSON 对象 {...}", code="bad_input")
@@ -213,6 +275,7 @@ def parse_facts(data) -> ClaimFacts:
         raise NcmsError(f"分娩方式（delivery）「{delivery}」应为 null、normal 或 caesarean", code="bad_input")
     diagnosis = _text(data, "diagnosis", required=False, what="诊断编码", limit=20).upper()
     diagnosis_text = _text(data, "diagnosis_text", required=False, what="诊断", limit=200)
+    referral_no = _text(data, "referral_no", required=False, what="转诊单号", limit=30)
     ceiling = total_cost_max()
     total = _money(data, "total_cost", "住院总费用", ceiling=ceiling)
     excluded = _money(data, "non_reimbursable_cost", "目录外（自费）费用", ceiling=ceiling, default=ZERO)
@@ -222,6 +285,7 @@ def parse_facts(data) -> ClaimFacts:
         id_number=id_number, facility=facility, admission_date=admission, discharge_date=discharge,
         total_cost=total, non_reimbursable_cost=excluded, referred=referred, diagnosis=diagnosis,
         diagnosis_text=diagnosis_text, delivery=delivery, invoice_no=invoice_no or None,
+        referral_no=referral_no or None,
     )
 
 
@@ -282,6 +346,7 @@ def check_claim(
     submitted_on: date | None = None,
     today: date | None = None,
     ceiling: Decimal | None = None,
+    referral: ReferralInfo | None = None,
 ) -> None:
     """Raise `NcmsError` with the contract's code for the first rule the claim breaks.
 
@@ -290,7 +355,9 @@ def check_claim(
     other non-rejected claims; `invoice_taken` whether the facility already has a claim with this
     invoice number. `past_deadline` applies to township-office claims only (`submitted_on`).
     `today` is the county's date (None: `timezone.localdate()`): a discharge after it is refused
-    (`bad_dates`); `ceiling` the largest total cost (None: `total_cost_max()`), above it `bad_amounts`.
+    (`bad_dates`); `ceiling` the largest total cost (None: `total_cost_max()`), above it `bad_amounts`;
+    `referral` the record of `facts.referral_no` (None: none by that number), checked when the facts
+    name one (`bad_referral`).
     """
     rules.check_amounts(total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost,
                         ceiling=total_cost_max() if ceiling is None else ceiling)
@@ -339,6 +406,8 @@ def check_claim(
                 f"住院期间 {facts.admission_date} 至 {facts.discharge_date} 与该人员{other}重叠",
                 code="overlapping_stay",
             )
+    if facts.referral_no:
+        check_referral(facts=facts, referral=referral, member_id=member.id, facility_id=facility.id)
     if channel == "township" and submitted_on is not None:
         check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
                        deadline_days=policy.claim_deadline_days)
@@ -376,6 +445,6 @@ def value_facts(*, facts: ClaimFacts, policy: Policy, facility: FacilityInfo, me
                 used: Decimal) -> rules.Valuation:
     return rules.value_claim(
         policy=policy, level=facility.level, category=member.category, total_cost=facts.total_cost,
-        non_reimbursable_cost=facts.non_reimbursable_cost, referred=facts.referred,
+        non_reimbursable_cost=facts.non_reimbursable_cost, referred=facts.referred or bool(facts.referral_no),
         diagnosis=facts.diagnosis, delivery=facts.delivery, used_this_year=used,
     )

@@ -15,6 +15,7 @@ from accounts.models import Role
 from accounts.scoping import is_county_wide
 from claims.documents import document_max_bytes
 from claims.eligibility import ClaimFacts
+from claims.lookups import covering_referral
 from claims.models import ClaimStatus, CostCategory, Delivery, RejectionReason
 from claims.recovery import claim_recover
 from core.errors import NcmsError
@@ -37,6 +38,7 @@ ERROR_FIELDS = {
     "not_yet_covered": "admission_date",
     "unknown_member": "member",
     "out_of_scope": "member",
+    "bad_referral": "referral_no",
 }
 
 
@@ -56,14 +58,19 @@ class MemberChoiceField(forms.ModelChoiceField):
 class StayForm(forms.Form):
     """The facts of one stay as typed from the invoices: dates, invoice, diagnosis, referral,
     delivery, and the scans. Entry (`ClaimEntryForm`) adds who and where; a correction
-    (`ClaimCorrectionForm`) keeps the claim's member and facility."""
+    (`ClaimCorrectionForm`) keeps the claim's member and facility.
+
+    Referral is a referral record, never a ticked box: the number typed, or else the member's
+    standing referral to the facility that covers the admission (`claims.lookups.covering_referral`);
+    the claim counts as referred when there is one (`claims.eligibility.referral_problem`)."""
 
     admission_date = forms.DateField(label=_("入院日期"), widget=date_input())
     discharge_date = forms.DateField(label=_("出院日期"), widget=date_input())
     invoice_no = forms.CharField(label=_("发票号"), max_length=60)
     diagnosis_code = forms.CharField(label=_("诊断编码（ICD-10）"), max_length=20, required=False)
     diagnosis_text = forms.CharField(label=_("诊断"), max_length=200, required=False)
-    referred = forms.BooleanField(label=_("已办理转诊"), required=False)
+    referral_no = forms.CharField(label=_("转诊单号"), max_length=30, required=False,
+                                  help_text=_("不填时，自动查找该人员转往本机构、覆盖本次入院的转诊单"))
     delivery = forms.ChoiceField(label=_("分娩方式"), required=False,
                                  choices=[("", _("非住院分娩"))] + list(Delivery.choices))
     scans = DocumentsField(label=_("扫描件（发票、出院小结，PDF/JPEG/PNG）"), max_bytes=document_max_bytes)
@@ -81,14 +88,20 @@ class StayForm(forms.Form):
             self.add_error("discharge_date", _("出院日期早于入院日期"))
         return cleaned
 
-    def _facts(self, *, id_number: str, facility_code: str, total_cost: Decimal,
-               non_reimbursable_cost: Decimal) -> ClaimFacts:
+    def clean_referral_no(self):
+        return self.cleaned_data["referral_no"].strip()
+
+    def _facts(self, *, member, facility, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
         data = self.cleaned_data
+        referral_no = data["referral_no"] or covering_referral(
+            member_id=member.pk, facility_id=facility.pk, admission=data["admission_date"],
+            discharge=data["discharge_date"])
+        id_number, facility_code = member.id_number, facility.code
         return ClaimFacts(
             id_number=id_number, facility=facility_code,
             admission_date=data["admission_date"], discharge_date=data["discharge_date"],
             total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost,
-            referred=data["referred"], diagnosis=data["diagnosis_code"],
+            referred=False, referral_no=referral_no or None, diagnosis=data["diagnosis_code"],
             diagnosis_text=data["diagnosis_text"].strip(), delivery=data["delivery"] or None,
             invoice_no=data["invoice_no"],
         )
@@ -126,7 +139,7 @@ class ClaimEntryForm(StayForm):
 
     def facts(self, *, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
         data = self.cleaned_data
-        return self._facts(id_number=data["member"].id_number, facility_code=data["facility"].code,
+        return self._facts(member=data["member"], facility=data["facility"],
                            total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost)
 
 
@@ -140,7 +153,8 @@ class ClaimCorrectionForm(StayForm):
         kwargs.setdefault("initial", {
             "admission_date": claim.admission_date, "discharge_date": claim.discharge_date,
             "invoice_no": claim.invoice_no, "diagnosis_code": claim.diagnosis_code,
-            "diagnosis_text": claim.diagnosis_text, "referred": claim.referred,
+            "diagnosis_text": claim.diagnosis_text,
+            "referral_no": claim.referral.number if claim.referral_id is not None else "",
             "delivery": claim.delivery or "",
         })
         super().__init__(*args, **kwargs)
@@ -148,7 +162,7 @@ class ClaimCorrectionForm(StayForm):
         self.fields["scans"].required = False
 
     def facts(self, *, total_cost: Decimal, non_reimbursable_cost: Decimal) -> ClaimFacts:
-        return self._facts(id_number=self.claim.member.id_number, facility_code=self.claim.facility.code,
+        return self._facts(member=self.claim.member, facility=self.claim.facility,
                            total_cost=total_cost, non_reimbursable_cost=non_reimbursable_cost)
 
 
@@ -287,3 +301,40 @@ class RecoveryForm(forms.Form):
         except NcmsError as exc:
             self.add_error(None, exc.message)
             return None
+
+
+class ReferralForm(forms.Form):
+    """A referral record (转诊单) as written on the paper form; claims.referrals decides. A facility
+    clerk's referral comes from their own facility (the only choice offered)."""
+
+    number = forms.CharField(label=_("转诊单号"), max_length=30)
+    id_number = forms.CharField(label=_("参合人员身份证号"), max_length=18)
+    from_facility = forms.ModelChoiceField(label=_("转出机构"), queryset=Facility.objects.order_by("code"),
+                                           empty_label=_("请选择医疗机构"))
+    to_facility = forms.ModelChoiceField(label=_("转入机构"), queryset=Facility.objects.order_by("code"),
+                                         empty_label=_("请选择医疗机构"))
+    date = forms.DateField(label=_("转诊日期"), widget=date_input())
+    emergency = forms.BooleanField(label=_("急诊转诊（入院后补办）"), required=False)
+    admission_date = forms.DateField(label=_("入院日期"), widget=date_input(), required=False,
+                                     help_text=_("急诊转诊必填；急诊转诊可在入院后 10 天内补办"))
+    reason = forms.CharField(label=_("转诊原因"), max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("initial", {"date": timezone.localdate().isoformat()})
+        super().__init__(*args, **kwargs)
+        if getattr(user, "role", None) == Role.FACILITY_CLERK and not user.is_superuser:
+            self.fields["from_facility"].queryset = Facility.objects.filter(pk=user.facility_id)
+            self.fields["from_facility"].initial = user.facility_id
+            self.fields["from_facility"].empty_label = None
+
+    def clean_id_number(self):
+        return self.cleaned_data["id_number"].strip().upper()
+
+
+# Which ReferralForm field a refusal of claims.referrals belongs to; the rest go on top.
+REFERRAL_ERROR_FIELDS = {"unknown_member": "id_number", "duplicate_referral": "number"}
+
+
+class ReferralCancelForm(forms.Form):
+    reason = forms.CharField(label=_("作废原因"), max_length=200, error_messages={
+        "required": _("请填写作废原因")})

@@ -16,17 +16,18 @@ and the parsed policy is kept per process by that key.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
+from django.db.models import Q
 
 from enrollment.models import Member
 from facilities.models import Facility
 from policy.models import PolicyVersion
 
-from .eligibility import FacilityInfo, MemberInfo, Stay, past_periods
-from .models import Claim, ClaimStatus, Recovery
+from .eligibility import EMERGENCY_FILING_DAYS, FacilityInfo, MemberInfo, ReferralInfo, Stay, past_periods
+from .models import Claim, ClaimStatus, Recovery, Referral
 
 if TYPE_CHECKING:
     from enrollment.models import Member
@@ -171,3 +172,40 @@ def invoice_taken(facility_id: int, invoice_no: str | None, *, exclude_claim: in
     if exclude_claim is not None:
         rows = rows.exclude(pk=exclude_claim)
     return rows.exists()
+
+
+REFERRAL_COLUMNS = ("pk", "number", "member_id", "to_facility_id", "date", "emergency", "cancelled_at")
+
+
+def _referral_info(row) -> ReferralInfo:
+    pk, number, member_id, to_facility_id, day, emergency, cancelled_at = row
+    return ReferralInfo(id=pk, number=number, member_id=member_id, to_facility_id=to_facility_id, date=day,
+                        emergency=emergency, cancelled=cancelled_at is not None)
+
+
+def referral(number: str | None) -> ReferralInfo | None:
+    """The referral record with this number (cancelled or not), None if there is none."""
+    if not number:
+        return None
+    row = Referral.objects.filter(number=number).values_list(*REFERRAL_COLUMNS).first()
+    return _referral_info(row) if row is not None else None
+
+
+def referrals(numbers) -> dict[str, ReferralInfo]:
+    """The referral records of these numbers, by number (for a batch of lines)."""
+    numbers = [number for number in set(numbers) if number]
+    if not numbers:
+        return {}
+    return {row[1]: _referral_info(row)
+            for row in Referral.objects.filter(number__in=numbers).values_list(*REFERRAL_COLUMNS)}
+
+
+def covering_referral(*, member_id: int, facility_id: int, admission: date, discharge: date) -> str | None:
+    """The number of a standing referral of the member to the facility that covers a stay from
+    `admission` to `discharge` (`claims.eligibility.referral_problem`), the latest first; None if
+    none does. The web desks name it on the claim instead of a ticked box."""
+    return (Referral.objects.standing()
+            .filter(member_id=member_id, to_facility_id=facility_id, date__lte=discharge)
+            .filter(Q(date__lte=admission)
+                    | Q(emergency=True, date__lte=admission + timedelta(days=EMERGENCY_FILING_DAYS)))
+            .order_by("-date", "-id").values_list("number", flat=True).first())

@@ -83,6 +83,78 @@ class ClaimQuerySet(models.QuerySet):
                              ).annotate(net_compensation=F("compensation") - F("recovered"))
 
 
+class ReferralQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Township clerk: the referrals of their township's members; facility clerk: those from or
+        to their facility; county roles: all (accounts.scoping)."""
+        if getattr(user, "role", None) == Role.FACILITY_CLERK and not user.is_superuser:
+            return (scope_by_facility(self, user, "from_facility")
+                    | scope_by_facility(self, user, "to_facility"))
+        return scope_by_township(self, user, "township")
+
+    def standing(self):
+        """Referrals not cancelled: the ones a claim may rest on."""
+        return self.filter(cancelled_at__isnull=True)
+
+
+class Referral(models.Model):
+    """A referral record (转诊单): a member sent from one facility to another of the same or a
+    higher level, issued by the facility sending them or by the township office.
+
+    A referral covers a stay at `to_facility` admitted on or after its date; an emergency referral
+    (急诊转诊) may be filed up to `claims.eligibility.EMERGENCY_FILING_DAYS` days after the
+    admission (`admission_date`, required for it), never after the discharge. It is never deleted:
+    a mistaken one is cancelled (作废) with a reason, who and when, and its history kept.
+    """
+
+    number = models.CharField(_("转诊单号"), max_length=30, unique=True)
+    member = models.ForeignKey("enrollment.Member", verbose_name=_("参合人员"), on_delete=models.PROTECT,
+                               related_name="referrals")
+    # the member's township when the referral was issued (its scope), like Claim.township
+    township = models.ForeignKey("places.Township", verbose_name=_("乡镇"), on_delete=models.PROTECT,
+                                 related_name="referrals")
+    from_facility = models.ForeignKey("facilities.Facility", verbose_name=_("转出机构"),
+                                      on_delete=models.PROTECT, related_name="referrals_out")
+    to_facility = models.ForeignKey("facilities.Facility", verbose_name=_("转入机构"),
+                                    on_delete=models.PROTECT, related_name="referrals_in")
+    date = models.DateField(_("转诊日期"))
+    emergency = models.BooleanField(_("急诊转诊"), default=False)
+    admission_date = models.DateField(_("入院日期"), null=True, blank=True,
+                                      help_text=_("急诊转诊必填：已入院的日期"))
+    reason = models.CharField(_("转诊原因"), max_length=200)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("开具人"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("开具时间"))
+    cancelled_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("作废人"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    cancel_reason = models.CharField(_("作废原因"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("转诊单")
+        verbose_name_plural = _("转诊单")
+        constraints = [
+            models.CheckConstraint(name="referral_between_two_facilities",
+                                   condition=~Q(from_facility=F("to_facility"))),
+            models.CheckConstraint(name="referral_emergency_has_admission",
+                                   condition=Q(emergency=False) | Q(admission_date__isnull=False)),
+            models.CheckConstraint(name="referral_cancel_has_reason",
+                                   condition=Q(cancelled_at__isnull=True) | ~Q(cancel_reason="")),
+        ]
+        indexes = [models.Index(fields=["member", "to_facility"], name="referral_member_to_facility")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
 class Claim(models.Model):
     """An inpatient claim (住院补偿): one admission of one member at one facility.
 
@@ -116,6 +188,9 @@ class Claim(models.Model):
     compensation = MoneyField(_("补偿金额"))
     patient_pays = MoneyField(_("个人自付"))
     referred = models.BooleanField(_("转诊"), default=False)
+    # the referral record the claim rests on (None: none named or found; `referred` then is as given)
+    referral = models.ForeignKey(Referral, verbose_name=_("转诊单"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="claims")
     delivery = models.CharField(_("分娩方式"), max_length=10, choices=Delivery.choices, null=True,
                                 blank=True)
     rule = models.CharField(_("补偿方式"), max_length=20)

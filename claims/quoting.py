@@ -28,7 +28,17 @@ from facilities.models import Facility
 from policy.models import PolicyVersion
 
 from . import rules
-from .eligibility import FacilityInfo, MemberInfo, Stay, check_claim, parse_facts, past_periods, total_cost_max
+from .eligibility import (
+    FacilityInfo,
+    MemberInfo,
+    ReferralInfo,
+    Stay,
+    check_claim,
+    parse_facts,
+    past_periods,
+    total_cost_max,
+)
+from .lookups import referrals
 
 CHUNK = 2000
 
@@ -146,6 +156,7 @@ class BatchQuoter:
         self.stays: dict[int, list[Stay]] = {}
         self.used: dict[int, Decimal] = {}
         self.invoices: set[tuple[str, str]] = set()
+        self.referrals: dict[str, ReferralInfo] = {}  # the referral records named by the lines
 
     # --- preloading -------------------------------------------------------------------------
 
@@ -173,6 +184,9 @@ class BatchQuoter:
                     if facts.invoice_no and facts.facility in self.facilities}
         if invoices:
             self.invoices.update(_invoices_taken(invoices, self.facilities))
+        numbers = {facts.referral_no for facts in facts_list if facts.referral_no} - self.referrals.keys()
+        if numbers:  # one more query per chunk, only when its lines name referral records
+            self.referrals.update(referrals(numbers))
 
     # --- quoting ----------------------------------------------------------------------------
 
@@ -209,12 +223,13 @@ class BatchQuoter:
                 paid_date=self.paid.get(member_id), stays=stays,
                 invoice_taken=(facts.facility, facts.invoice_no) in self.invoices,
                 today=self.today, ceiling=self.ceiling,
+                referral=self.referrals.get(facts.referral_no) if facts.referral_no else None,
             )
             valuation = rules.value_claim(
                 policy=self.policy, level=facility.level, category=member.category,
                 total_cost=facts.total_cost, non_reimbursable_cost=facts.non_reimbursable_cost,
-                referred=facts.referred, diagnosis=facts.diagnosis, delivery=facts.delivery,
-                used_this_year=self.used[member_id],
+                referred=facts.referred or bool(facts.referral_no), diagnosis=facts.diagnosis,
+                delivery=facts.delivery, used_this_year=self.used[member_id],
             )
         except NcmsError as error:
             return _refusal(ref, error.code, error.message)

@@ -46,6 +46,9 @@ class QuoteInputSerializer(serializers.Serializer):
     total_cost = money_field()
     non_reimbursable_cost = money_field(required=False, default=ZERO)
     referred = serializers.BooleanField(required=False, default=False)
+    referral_no = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=30,
+                                        help_text="转诊单号: a referral record covering the stay (the claim then "
+                                                  "counts as referred); refused as bad_referral when it does not")
     diagnosis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20,
                                       help_text="ICD-10 code, e.g. K35.8")
     diagnosis_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -66,6 +69,7 @@ class QuoteInputSerializer(serializers.Serializer):
             diagnosis_text=(data.get("diagnosis_text") or "").strip(),
             delivery=data.get("delivery"),
             invoice_no=(data.get("invoice_no") or "").strip() or None,
+            referral_no=(data.get("referral_no") or "").strip() or None,
         )
 
 

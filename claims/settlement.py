@@ -65,6 +65,7 @@ class _Checked:
     policy_version: PolicyVersion
     valuation: rules.Valuation
     stays: list[Stay]
+    referral_id: int | None = None  # the referral record named by the facts, checked to cover the stay
 
 
 def _check_and_value(*, facts: ClaimFacts, channel: str, member: MemberOfYear | None, facility,
@@ -85,16 +86,18 @@ def _check_and_value(*, facts: ClaimFacts, channel: str, member: MemberOfYear | 
     if invoice_taken is None:
         invoice_taken = facility is not None and lookups.invoice_taken(facility.pk, facts.invoice_no,
                                                                        exclude_claim=exclude_claim)
+    # one more statement only when the facts name a referral record
+    referral = lookups.referral(facts.referral_no) if facts.referral_no else None
     check_claim(
         facts=facts, year=None, policy=version.policy() if version else None, facility=facility_info,
         member=member.info if member is not None else None,
         paid_date=member.paid_date if member is not None else None, stays=stays, invoice_taken=invoice_taken,
-        channel=channel, submitted_on=submitted_on, today=_today(),
+        channel=channel, submitted_on=submitted_on, today=_today(), referral=referral,
     )
     valuation = value_facts(facts=facts, policy=version.policy(), facility=facility_info,
                             member=member.info, used=used_in_year(stays, year) + used_extra)
     return _Checked(facts=facts, member=member, facility=facility, policy_version=version,
-                    valuation=valuation, stays=stays)
+                    valuation=valuation, stays=stays, referral_id=referral.id if referral is not None else None)
 
 
 def _today() -> date:
@@ -178,7 +181,9 @@ def _apply(claim: Claim, checked: _Checked) -> None:
     claim.reimbursable_cost = valuation.reimbursable
     claim.compensation = valuation.compensation
     claim.patient_pays = valuation.patient_pays
-    claim.referred = facts.referred
+    # a claim resting on a referral record counts as referred; without one the flag is as given
+    claim.referral_id = checked.referral_id
+    claim.referred = facts.referred or checked.referral_id is not None
     claim.delivery = facts.delivery
     claim.rule = valuation.rule
     claim.breakdown = rules.stored_breakdown(valuation)
@@ -198,9 +203,17 @@ def _same_facts(claim: Claim, facts: ClaimFacts, *, facility, lines: list[CostLi
             and claim.admission_date == facts.admission_date
             and claim.discharge_date == facts.discharge_date and claim.total_cost == facts.total_cost
             and claim.non_reimbursable_cost == facts.non_reimbursable_cost
-            and claim.referred == facts.referred and (claim.delivery or None) == facts.delivery
+            and claim.referred == (facts.referred or bool(facts.referral_no))
+            and _same_referral(claim, facts.referral_no) and (claim.delivery or None) == facts.delivery
             and claim.diagnosis_code == facts.diagnosis and claim.diagnosis_text == facts.diagnosis_text
             and sorted(map(_line_key, lines)) == sorted(map(_line_key, stored_lines)))
+
+
+def _same_referral(claim: Claim, number: str | None) -> bool:
+    """Whether the claim rests on the referral record of this number (none: on none)."""
+    if claim.referral_id is None or not number:
+        return claim.referral_id is None and not number
+    return claim.referral.number == number
 
 
 def _with_cost_lines(claim: Claim, lines: list[CostLine]) -> Claim:
@@ -353,6 +366,7 @@ def claim_resubmit(*, user, claim: Claim, facts: ClaimFacts | None = None, cost_
             referred=current.referred, diagnosis=current.diagnosis_code,
             diagnosis_text=current.diagnosis_text, delivery=current.delivery or None,
             invoice_no=current.invoice_no,
+            referral_no=current.referral.number if current.referral_id is not None else None,
         )
     if facts.id_number != current.member.id_number or facts.facility != current.facility.code:
         raise NcmsError("重新提交时不能更换参合人员或医疗机构，请另行申请", code="bad_input")

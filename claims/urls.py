@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_policy
+from . import views, views_policy, views_referral
 
 app_name = "claims"
 urlpatterns = [
@@ -24,6 +24,11 @@ urlpatterns = [
     path("<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:pk>/slip.pdf", views.claim_slip_pdf, name="claim_slip_pdf"),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
+    # referral records (转诊单)
+    path("referrals/", views_referral.referral_list, name="referral_list"),
+    path("referrals/new/", views_referral.referral_create, name="referral_create"),
+    path("referrals/<int:pk>/", views_referral.referral_detail, name="referral_detail"),
+    path("referrals/<int:pk>/cancel/", views_referral.referral_cancel, name="referral_cancel"),
     # the scheme year's policy, read-only
     path("policy/", views_policy.policy_detail, name="policy_detail"),
 ]

@@ -171,7 +171,7 @@ def _quote_context(request, form, lines, *, claim: Claim | None = None) -> dict:
     breakdown = stored_breakdown(quote.valuation)
     return {
         "ok": True, "total": total, "outside": outside, "compensation": quote.compensation,
-        "patient_pays": quote.patient_pays,
+        "patient_pays": quote.patient_pays, "referral_no": facts.referral_no,
         "lines": selectors.explain_breakdown(breakdown, total_cost=total, non_reimbursable_cost=outside,
                                              level=facility.level, category=member.category),
     }
@@ -248,7 +248,7 @@ def _scoped_claim(request, pk) -> Claim:
     return get_object_or_404(
         Claim.objects.for_user(request.user).select_related(
             "member__household__village__township", "facility", "policy", "rejection_reason",
-            "submitted_by", "reviewed_by", "approved_by", "paid_by"),
+            "submitted_by", "reviewed_by", "approved_by", "paid_by", "referral"),
         pk=pk)
 
 

@@ -75,13 +75,13 @@ _FIELD_WORDS = [
     ("目录外", "non_reimbursable_cost"), ("住院总费用", "total_cost"), ("入院日期", "admission_date"),
     ("出院日期", "discharge_date"), ("身份证号", "id_number"), ("机构代码", "facility"),
     ("发票号", "invoice_no"), ("是否转诊", "referred"), ("分娩方式", "delivery"),
-    ("诊断编码", "diagnosis"), ("诊断", "diagnosis_text"),
+    ("诊断编码", "diagnosis"), ("诊断", "diagnosis_text"), ("转诊单号", "referral_no"),
 ]
 _CODE_FIELDS = {
     "not_enrolled": "id_number", "not_yet_covered": "admission_date", "unknown_member": "id_number",
     "unknown_facility": "facility", "facility_suspended": "facility", "facility_not_designated": "admission_date",
     "duplicate_invoice": "invoice_no", "overlapping_stay": "admission_date", "bad_dates": "discharge_date",
-    "no_policy": "discharge_date", "bad_amounts": "total_cost",
+    "no_policy": "discharge_date", "bad_amounts": "total_cost", "bad_referral": "referral_no",
 }
 
 # the system users of an import: step → (username, role, full name)

@@ -8,6 +8,7 @@ facilities.view (county roles only). Figures come from oversight.indicators.
 from __future__ import annotations
 
 import io
+from datetime import date
 from decimal import Decimal
 
 from django.http import HttpResponse
@@ -18,10 +19,12 @@ from django.utils.translation import gettext_noop
 
 from accounts.roles import capability_required, user_can
 from facilities.models import Facility, Level
+from places.models import Township
 
 from .flags import month_bounds
 from .indicators import Figures, indicators, months_ending, suspension_review
 from .models import ClaimFlag
+from .referral_rates import referral_rates
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CJK_FONT = "Noto Sans CJK SC"
@@ -138,8 +141,12 @@ def scorecard(request, pk):
     year, month = _month(request)
     result = indicators(year=year, month=month)
     rows = _rows(result, facility)
+    first, last = month_bounds(*result.months[0])[0], month_bounds(year, month)[1]
+    rates = referral_rates(first=first, last=last)
     return render(request, "facilities/scorecard.html", {
         "facility": facility, "year": year, "month": month, "rows": rows, "columns": COLUMNS,
+        "referral": rates.facilities.get(facility.pk),
+        "referral_required": any(facility.level in levels for levels in rates.levels.values()),
         "charts": scorecard_charts(rows), "flags": _flagged_claims(request, facility, year, month),
         "warnings": result.warnings(facility.pk, year), "can_rank": user_can(request.user, "facilities.view"),
     })
@@ -208,7 +215,15 @@ def ranking(request):
     review = [{**item, "facility": facilities[item["facility_id"]]}
               for item in suspension_review(year=year, month=month, result=result)
               if item["facility_id"] in facilities]
+    # referral rates of the calendar year up to the month, per facility and per township
+    rates = referral_rates(first=date(year, 1, 1), last=month_bounds(year, month)[1])
+    townships = {t.pk: t for t in Township.objects.filter(pk__in=rates.townships)}
+    referral_facilities = sorted(((facilities[pk], rate) for pk, rate in rates.facilities.items() if pk in facilities),
+                                 key=lambda item: (item[1].rate, item[0].code))
+    referral_townships = sorted(((townships[pk], rate) for pk, rate in rates.townships.items()),
+                                key=lambda item: (item[1].rate, item[0].code))
     return render(request, "facilities/ranking.html", {
         "year": year, "month": month, "ranked": ranked, "by": by, "by_label": _(dict(RANKED)[by]),
         "indicators": RANKED, "levels": levels, "review": review, "columns": COLUMNS,
+        "referral_facilities": referral_facilities, "referral_townships": referral_townships,
     })

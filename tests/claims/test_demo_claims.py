@@ -206,3 +206,12 @@ def test_default_number_of_claims():
     assert claim_count(DemoConfig(members=500, county_code="420102")) == 25
     assert claim_count(DemoConfig(members=500, claims=60, county_code="420102")) == 60
     assert claim_count(DemoConfig(members=0, county_code="420102")) == 0
+
+
+def test_referred_claims_at_reduced_levels_rest_on_referral_records(seeded):
+    reduced = PolicyVersion.objects.get().policy().unreferred_reduction.levels
+    referred = Claim.objects.filter(referred=True, facility__level__in=reduced).select_related("referral")
+    assert referred.exists()
+    for claim in referred:
+        assert claim.referral is not None and claim.referral.to_facility_id == claim.facility_id
+        assert claim.referral.member_id == claim.member_id and claim.referral.date < claim.admission_date

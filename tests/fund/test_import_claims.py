@@ -395,3 +395,29 @@ def test_an_unknown_channel_refuses_the_file(policy, facility, member, claims_fi
     assert manage("import_claims", str(path)) == 1
     assert "第1行 channel「bank」：报销渠道不正确" in capsys.readouterr().err
     assert everything() == before
+
+
+def test_a_referral_no_is_checked_and_the_claim_rests_on_it(policy, facility, member, claims_file, capsys):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from claims.models import Referral
+    from tests.factories import FacilityFactory
+
+    hospital = FacilityFactory(code="F003", name="市中心医院", level="municipal", township=facility.township)
+    referral = Referral.objects.create(
+        number="ZZ-1", member=member, township=facility.township, from_facility=facility, to_facility=hospital,
+        date=date(2026, 2, 27), reason="病情需要", issued_at=datetime(2026, 2, 27, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+    before = everything()
+    path = claims_file(row(member, facility="F003", invoice_no="R-1", status="submitted", referral_no="ZZ-9"))
+    assert manage("import_claims", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "第1行 referral_no「ZZ-9」：找不到转诊单号为 ZZ-9 的转诊单（bad_referral）"
+    assert everything() == before
+    path = claims_file(row(member, facility="F003", invoice_no="R-1", status="submitted", referral_no="ZZ-1"),
+                       row(member, facility="F003", invoice_no="R-2", status="submitted", referred=True,
+                           admission_date="2026-04-01", discharge_date="2026-04-02"), name="good.jsonl")
+    assert manage("import_claims", str(path)) == 0
+    claims = {claim.invoice_no: claim for claim in Claim.objects.all()}
+    assert (claims["R-1"].referred, claims["R-1"].referral) == (True, referral)
+    assert (claims["R-2"].referred, claims["R-2"].referral) == (True, None)  # the flag as given

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
-from claims.models import Recovery, RejectionReason
+from claims.models import Recovery, Referral, RejectionReason
 from enrollment.models import ImportJob
 from fund.models import FundReport
 from oversight.services import inspection_record
@@ -48,6 +48,7 @@ class Place:
     inspection: object  # of `facility`
     inspection_document: object
     import_job: object  # of this township
+    referral: object  # of `member`, from `facility` to the county hospital both places refer to
 
 
 @dataclass
@@ -70,7 +71,7 @@ class World:
         return self.own if variant == "own" else self.other
 
 
-def _place(*, township, village, facility, officer, clerk_user, number: str, id_seed: int) -> Place:
+def _place(*, township, village, facility, officer, clerk_user, number: str, id_seed: int, hospital) -> Place:
     household = HouseholdFactory(village=village, number=f"H-{number}", bank_name="农商银行",
                                  bank_account=f"62284800{id_seed:011d}")
     member = MemberFactory(household=household, name=f"张{number}")
@@ -95,9 +96,12 @@ def _place(*, township, village, facility, officer, clerk_user, number: str, id_
         year=2026, file=ContentFile(b"bad", name="roster.csv"), original_name="roster.csv",
         created_by=clerk_user, township=township, status=ImportJob.Status.INVALID,
         errors=[{"row": 1, "column": "", "value": "", "reason": "bad"}], summary={"error_count": 1})
+    referral = Referral.objects.create(
+        number=f"ZZ-{number}", member=member, township=township, from_facility=facility, to_facility=hospital,
+        date=date(2026, 3, 1), reason="病情需要", issued_by=clerk_user, issued_at=datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
     return Place(township=township, village=village, facility=facility, household=household, member=member,
                  claim=claim, approved_claim=approved, facility_claim=facility_claim, document=document, inspection=inspection,
-                 inspection_document=inspection.documents.get(), import_job=job)
+                 inspection_document=inspection.documents.get(), import_job=job, referral=referral)
 
 
 @pytest.fixture
@@ -105,13 +109,14 @@ def world(users_by_role, township, other_township, village, other_village, facil
     policy = PolicyVersionFactory(year=2026)
     RejectionReason.objects.get_or_create(code="documents_missing", defaults={"text": "材料不全"})
     other_facility = FacilityFactory(code="F102", name="河口乡卫生院", township=other_township)
+    hospital = FacilityFactory(code="F900", name="县人民医院", level="county", township=township)
     officer = users_by_role[Role.FUND_OFFICER]
     other_clerk = make_user(Role.TOWNSHIP_CLERK, township=other_township, username="walk-other-clerk")
     other_facility_clerk = make_user(Role.FACILITY_CLERK, facility=other_facility, username="walk-other-fclerk")
     own = _place(township=township, village=village, facility=facility, officer=officer,
-                 clerk_user=users_by_role[Role.TOWNSHIP_CLERK], number="100", id_seed=1)
+                 clerk_user=users_by_role[Role.TOWNSHIP_CLERK], number="100", id_seed=1, hospital=hospital)
     other = _place(township=other_township, village=other_village, facility=other_facility, officer=officer,
-                   clerk_user=other_clerk, number="200", id_seed=2)
+                   clerk_user=other_clerk, number="200", id_seed=2, hospital=hospital)
     paid = ClaimFactory(member=own.member, facility=facility, invoice_no="INV-100-3", status="paid",
                         admission_date=date(2026, 2, 1), discharge_date=date(2026, 2, 5),
                         paid_at=datetime(2026, 3, 5, 10, tzinfo=SHANGHAI))
@@ -132,4 +137,4 @@ def world(users_by_role, township, other_township, village, other_village, facil
                  objection=objection, report=report, fund_report=fund_report, recovery=recovery,
                  group=Group.objects.create(name="walk"), token=token,
                  extra={"other_clerk": other_clerk, "other_facility_clerk": other_facility_clerk,
-                        "paid_claim": paid})
+                        "paid_claim": paid, "hospital": hospital})

@@ -141,6 +141,11 @@ RULES: dict[str, Rule] = {
     "claims:claim_slip_pdf": Rule("claims.view", pk("claim"), "claim"),
     "claims:document_download": Rule("claims.view", pk("document"), "claim"),
     "claims:policy_detail": Rule("policy.view"),
+    # referral records: a clerk's own township's members, or from or to their facility
+    "claims:referral_list": Rule("referrals.view"),
+    "claims:referral_create": Rule("referrals.issue"),
+    "claims:referral_detail": Rule("referrals.view", pk("referral"), "claim"),
+    "claims:referral_cancel": post_only("referrals.issue", pk("referral"), "claim"),
     # the fund and its monthly report
     "fund_report:dashboard": Rule("fund.report"),
     "fund_report:download": Rule("fund.report", lambda world, place: {"fmt": "json"}, query="year=2026&month=3"),

@@ -181,6 +181,10 @@ POSTS: dict[str, Post] = {
                                            "scans": _pdf()}, Role.TOWNSHIP_CLERK),
     "claims:bulk_approve": Post(lambda w: {"claim": [w.own.claim.pk]}, Role.APPROVER,
                                 prepare=_status("claim", "reviewed")),
+    "claims:referral_create": Post(lambda w: {
+        "number": "ZZ-NEW-1", "id_number": w.own.member.id_number, "from_facility": w.own.facility.pk,
+        "to_facility": w.extra["hospital"].pk, "date": _today(), "reason": "病情需要"}, Role.TOWNSHIP_CLERK),
+    "claims:referral_cancel": Post(lambda w: {"reason": "开错了医院"}, Role.TOWNSHIP_CLERK),
     "claims:claim_review": Post(lambda w: {"note": "已核"}, Role.REVIEWER),
     "claims:claim_approve": Post(lambda w: {"note": "同意"}, Role.APPROVER, prepare=_status("claim", "reviewed")),
     "claims:claim_return": Post(lambda w: {"note": "请补发票"}, Role.REVIEWER),
