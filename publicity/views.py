@@ -274,6 +274,9 @@ def policy_page(request):
     return _policy_render(request, context, version, form)
 
 
+LEAFLET_LARGE_MAX_DISEASES = 3
+
+
 @login_not_required
 @require_http_methods(["GET"])
 @public_cached
@@ -286,7 +289,8 @@ def policy_leaflet(request):
     if version is None:
         return render(request, "publicity/policy.html", context, status=404)
     url = request.build_absolute_uri(reverse("publicity:policy_page") + f"?year={version.year}")
-    context.update(url=url, qr=qr_data_uri(url))
+    # larger type when the year's list of single diseases is short enough to keep to one page
+    context.update(url=url, qr=qr_data_uri(url), large=len(context["single_diseases"]) <= LEAFLET_LARGE_MAX_DISEASES)
     html = render_to_string("publicity/policy_leaflet.html", context, request=request)
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")

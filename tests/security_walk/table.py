@@ -177,6 +177,8 @@ RULES: dict[str, Rule] = {
     "publicity:case_status": Rule(PUBLIC, anonymous=200),
     "publicity:claim_lookup": Rule(PUBLIC, anonymous=200),
     "publicity:fund_summary": Rule(PUBLIC, anonymous=200),
+    "publicity:policy_page": Rule(PUBLIC, anonymous=200),
+    "publicity:policy_leaflet": Rule(PUBLIC, anonymous=200),
     # the county's queue of objections and reports
     "publicity_staff:case_list": Rule("publicity.view"),
     "publicity_staff:case_detail": Rule("publicity.view", lambda world, place: {"kind": "objection",
