@@ -1,5 +1,6 @@
 """A villager on a phone (390×844): finds their village's notice, opens the PDF, files an
-objection and checks its status with the tracking code."""
+objection and checks its status with the tracking code; reads the year's policy, prints its leaflet
+and uses the calculator."""
 import subprocess
 
 import pytest
