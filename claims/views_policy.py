@@ -37,7 +37,7 @@ def percent(ratio: Decimal) -> str:
     return f"{text}%"
 
 
-def _single_disease_name(code: str, name: str) -> str:
+def single_disease_name(code: str, name: str) -> str:
     words = SINGLE_DISEASE_NAMES.get(code.upper()) or SINGLE_DISEASE_NAMES.get(code.upper()[:3])
     return _(words) if words else name
 
@@ -47,7 +47,7 @@ def points(ratio: Decimal) -> str:
     return percent(ratio)[:-1]
 
 
-def _levels(policy: Policy) -> list[dict]:
+def level_rows(policy: Policy) -> list[dict]:
     rows = []
     for level in Level:
         rule = policy.levels.get(level.value)
@@ -81,7 +81,7 @@ def _context(version: PolicyVersion) -> dict:
         "annual_cap": rules.money_text(policy.annual_cap),
         "coverage": policy.coverage,
         "newborn_days": NEWBORN_DAYS,
-        "levels": _levels(policy),
+        "levels": level_rows(policy),
         "reduction_levels": [level_names.get(code, code) for code in Level.values
                              if code in policy.unreferred_reduction.levels],
         "reduction_points": points(policy.unreferred_reduction.ratio_points),
@@ -92,7 +92,7 @@ def _context(version: PolicyVersion) -> dict:
                                              if item[0] in category_names else 99)],
         "deliveries": [(_("顺产") if kind == "normal" else _("剖宫产") if kind == "caesarean" else kind,
                         rules.money_text(amount)) for kind, amount in policy.delivery.items()],
-        "single_diseases": [{"code": sd.code, "name": _single_disease_name(sd.code, sd.name), "level": level_names.get(sd.level, sd.level),
+        "single_diseases": [{"code": sd.code, "name": single_disease_name(sd.code, sd.name), "level": level_names.get(sd.level, sd.level),
                              "payment": rules.money_text(sd.payment)} for sd in policy.single_disease],
         "revisions": version.history.select_related("loaded_by").order_by("-revision", "-history_date"),
     }

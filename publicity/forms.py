@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import MoneyField
 from facilities.models import Facility
 
 HONEYPOT = "website"
@@ -36,3 +39,29 @@ class LookupForm(forms.Form):
     id_number = forms.CharField(label=_("身份证号"), max_length=18,
                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
     name = forms.CharField(label=_("姓名"), max_length=30, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+
+class PolicyCalculatorForm(forms.Form):
+    """The public policy page's calculator (GET: it writes nothing): the facility's level, the
+    bill's total and self-paid parts, the referral and the group. The amounts' other refusals
+    (self-paid above the total, above the plausibility ceiling) are the claims' own
+    (`publicity.policy_words.quote`)."""
+
+    level = forms.ChoiceField(label=_("住院的医院级别"))
+    total = MoneyField(label=_("住院总费用（元）"),
+                       widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+    self_paid = MoneyField(label=_("其中自费（目录外）费用（元）"), required=False,
+                           widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                           help_text=_("发票或费用清单上不在报销目录内、要自己付的部分；没有就不填"))
+    referred = forms.BooleanField(label=_("已办理转诊手续"), required=False)
+    group = forms.ChoiceField(label=_("人员类别"), required=False)
+
+    def __init__(self, *args, levels, groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].choices = levels
+        self.fields["group"].choices = groups
+        if len(groups) < 2:
+            del self.fields["group"]
+
+    def clean_self_paid(self):
+        return self.cleaned_data.get("self_paid") or Decimal("0.00")

@@ -13,6 +13,7 @@ RATES = {
     "case": (5, 3600),     # objections and reports filed
     "lookup": (10, 3600),  # own-claim lookups
     "status": (30, 3600),  # tracking-code checks
+    "calculator": (30, 3600),  # the policy page's calculations
 }
 
 

@@ -15,4 +15,6 @@ urlpatterns = [
     path("status/", views.case_status, name="case_status"),
     path("lookup/", views.claim_lookup, name="claim_lookup"),
     path("fund/", views.fund_summary, name="fund_summary"),
+    path("policy/", views.policy_page, name="policy_page"),
+    path("policy/leaflet.pdf", views.policy_leaflet, name="policy_leaflet"),
 ]

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_http_methods
 from core.errors import NcmsError
 from places.models import Township, Village
 
-from . import rules, selectors, services
+from . import policy_words, rules, selectors, services
 from .cache import public_cached
-from .forms import HONEYPOT, LookupForm, ObjectionForm, ReportForm, StatusForm
+from .forms import HONEYPOT, LookupForm, ObjectionForm, PolicyCalculatorForm, ReportForm, StatusForm
 from .models import Notice, NoticeLine, Objection, Report
 from .throttle import throttle_hit
 
@@ -211,3 +211,89 @@ def claim_lookup(request):
         context.update(masked_name=rules.mask_name(found.member.name), masked_id=rules.mask_id(found.member.id_number),
                        villager=found)
     return render(request, "publicity/lookup.html", context)
+
+
+def _policy_year(request) -> int | None:
+    """The year asked for by ?year= (None: not asked, or not a year: the latest loaded)."""
+    asked = request.GET.get("year", "").strip()
+    return int(asked) if asked.isdigit() and len(asked) == 4 else None
+
+
+def _policy_context(request):
+    """The page's (or the leaflet's) context and the policy shown; the policy is None when the
+    year asked for, or any year when none is asked for, has no policy loaded."""
+    year = _policy_year(request)
+    version = policy_words.policy_version(year)
+    context = _context(years=policy_words.policy_years(), year=year if version is None else version.year,
+                       version=version)
+    if version is not None:
+        context.update(policy_words.described(version))
+    return context, version
+
+
+def _policy_render(request, context, version, form):
+    if version is None:
+        return render(request, "publicity/policy.html", context, status=404)
+    context.update(form=form, leaflet_url=reverse("publicity:policy_leaflet") + f"?year={version.year}")
+    return render(request, "publicity/policy.html", context)
+
+
+def _calculator_form(version, data=None):
+    policy = version.policy()
+    return PolicyCalculatorForm(data, levels=policy_words.level_choices(policy),
+                                groups=policy_words.group_choices(policy), auto_id="calc_%s")
+
+
+@public_cached
+def _policy_page_cached(request):
+    context, version = _policy_context(request)
+    return _policy_render(request, context, version, _calculator_form(version) if version else None)
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def policy_page(request):
+    """The year's policy in plain words (?year=, the latest loaded by default) and the calculator.
+    The page alone is cached; a calculation (?total=...) is throttled per address like the
+    lookup and never cached. The calculator reads nobody's data and writes nothing."""
+    if "total" not in request.GET:
+        return _policy_page_cached(request)
+    context, version = _policy_context(request)
+    if version is None:
+        return _policy_render(request, context, version, None)
+    if not throttle_hit(request, "calculator"):
+        return _throttled(request)
+    form = _calculator_form(version, request.GET)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            context["quote"] = policy_words.quote(
+                policy=version.policy(), level=data["level"], total_cost=data["total"],
+                self_paid=data["self_paid"], referred=data["referred"], group=data.get("group") or "")
+        except NcmsError as exc:
+            form.add_error(None, exc.message)
+    return _policy_render(request, context, version, form)
+
+
+LEAFLET_LARGE_MAX_DISEASES = 3
+
+
+@login_not_required
+@require_http_methods(["GET"])
+@public_cached
+def policy_leaflet(request):
+    """The year's policy as a one-page A4 leaflet for the village board, with a QR code to the
+    page and its calculator."""
+    from weasyprint import HTML
+
+    context, version = _policy_context(request)
+    if version is None:
+        return render(request, "publicity/policy.html", context, status=404)
+    url = request.build_absolute_uri(reverse("publicity:policy_page") + f"?year={version.year}")
+    # larger type when the year's list of single diseases is short enough to keep to one page
+    context.update(url=url, qr=qr_data_uri(url), large=len(context["single_diseases"]) <= LEAFLET_LARGE_MAX_DISEASES)
+    html = render_to_string("publicity/policy_leaflet.html", context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="policy-{version.year}.pdf"'
+    return response

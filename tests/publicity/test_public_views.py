@@ -40,7 +40,8 @@ def public_urls():
     from publicity.models import Notice, NoticeLine
 
     urls = [reverse("publicity:index"), reverse("publicity:fund_summary"), reverse("publicity:report_create"),
-            reverse("publicity:case_status"), reverse("publicity:claim_lookup")]
+            reverse("publicity:case_status"), reverse("publicity:claim_lookup"), reverse("publicity:policy_page"),
+            reverse("publicity:policy_page") + "?level=county&total=1100.00&self_paid=100.00&group=dibao"]
     urls += [reverse("publicity:township_detail", args=[t.code]) for t in Township.objects.all()]
     urls += [reverse("publicity:village_detail", args=[v.code]) for v in Village.objects.all()]
     urls += [reverse("publicity:notice_detail", args=[n.pk]) for n in Notice.objects.all()]

@@ -182,6 +182,8 @@ RULES: dict[str, Rule] = {
     "publicity:case_status": Rule(PUBLIC, anonymous=200),
     "publicity:claim_lookup": Rule(PUBLIC, anonymous=200),
     "publicity:fund_summary": Rule(PUBLIC, anonymous=200),
+    "publicity:policy_page": Rule(PUBLIC, anonymous=200),
+    "publicity:policy_leaflet": Rule(PUBLIC, anonymous=200),
     # the queue of objections and reports (a township clerk's: those of the township)
     "publicity_staff:case_list": Rule("publicity.view"),
     "publicity_staff:case_detail": Rule("publicity.view", lambda world, place: {"kind": "objection",
