@@ -35,6 +35,7 @@ ERROR_FIELDS = {
     "unknown_facility": "facility",
     "not_enrolled": "member",
     "not_yet_covered": "admission_date",
+    "member_deceased": "admission_date",
     "unknown_member": "member",
     "out_of_scope": "member",
 }
