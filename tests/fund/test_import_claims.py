@@ -395,3 +395,21 @@ def test_an_unknown_channel_refuses_the_file(policy, facility, member, claims_fi
     assert manage("import_claims", str(path)) == 1
     assert "第1行 channel「bank」：报销渠道不正确" in capsys.readouterr().err
     assert everything() == before
+
+
+def test_a_stay_after_the_members_death_refuses_the_file(policy, facility, village, claims_file, capsys):  # noqa: F811
+    from enrollment.models import MemberStatus
+
+    late = MemberFactory(household=HouseholdFactory(village=village), name="王故", status=MemberStatus.DIED,
+                         status_date=date(2026, 5, 10), status_reason="病故")
+    EnrollmentFactory(member=late, year=2026, paid_date=date(2025, 12, 1))
+    before = everything()
+    path = claims_file(row(late, invoice_no="W-1", status="submitted", admission_date="2026-05-10",
+                           discharge_date="2026-05-12"),
+                       row(late, invoice_no="W-2", status="submitted", admission_date="2026-05-11",
+                           discharge_date="2026-05-20"))
+    assert manage("import_claims", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("第2行 admission_date「2026-05-11」：参合人员 王故 已于 2026-05-10 死亡，"
+                      "此后入院的住院费用不能报销（member_deceased）")
+    assert everything() == before
