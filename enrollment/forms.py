@@ -351,7 +351,7 @@ NEWBORN_CATEGORIES = [("", _("同户主"))] + list(Category.choices)
 
 
 class NewbornForm(forms.Form):
-    """A newborn added to the household and enrolled for the year of birth."""
+    """A newborn added to the household and enrolled for the scheme year of the payment."""
 
     name = forms.CharField(label=_("姓名"), max_length=30)
     id_number = IdNumberField(label=_("身份证号"))

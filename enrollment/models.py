@@ -129,11 +129,13 @@ class Member(models.Model):
         _("人员类别"), max_length=10, choices=Category.choices, default=Category.ORDINARY
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[PHONE_DIGITS])
+    # defaults in the database too: the bulk writers (roster import, demo, benches) that leave the
+    # columns out write members on the roll
     status = models.CharField(_("人员状态"), max_length=10, choices=MemberStatus.choices,
-                              default=MemberStatus.ACTIVE)
+                              default=MemberStatus.ACTIVE, db_default=MemberStatus.ACTIVE)
     status_date = models.DateField(_("状态日期"), null=True, blank=True,
                                    help_text=_("死亡或迁出本县的日期"))
-    status_reason = models.CharField(_("状态原因"), max_length=200, blank=True)
+    status_reason = models.CharField(_("状态原因"), max_length=200, blank=True, default="", db_default="")
 
     # history is read per household (household_id): no index on its id or ID number
     history = RosterHistory(no_db_index=["id", "id_number"])

@@ -552,7 +552,8 @@ def newborn_payer(household: Household, category: str | None) -> tuple[str, str]
 def newborn_add(*, user, household: Household, name: str, id_number: str, birth_date: date, relation: str,
                 receipt_no: str, paid_date: date, sex: str | None = None, category: str | None = None,
                 phone: str = "") -> Enrollment:
-    """Add a newborn (新生儿) to a household and enroll them for the year of birth, in one step.
+    """Add a newborn (新生儿) to a household and enroll them for the scheme year of the payment (a
+    baby born in late December is paid for in the new year), in one step.
 
     The birth date is given and must agree with the ID number; it is not in the future. The
     contribution follows the parents' rules: the year's policy amount, the category the head's
@@ -568,11 +569,14 @@ def newborn_add(*, user, household: Household, name: str, id_number: str, birth_
     category, payer = newborn_payer(household, category)
     values = _member_values(name=name, id_number=id_number, relation=relation, category=category, sex=sex,
                             birth_date=birth_date, phone=phone)
-    year = values["birth_date"].year
+    if paid_date is None:
+        raise NcmsError("请填写缴费日期", code="missing_paid_date")
+    year = paid_date.year
     amount = year_contribution(year)
     if amount is None:
         raise NcmsError(no_policy_message(year), code="no_policy")
-    paid_date = _paid_date_checked(paid_date, year)
+    if paid_date > timezone.localdate():
+        raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}晚于今天", code="bad_paid_date")
     if paid_date < values["birth_date"]:
         raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}早于出生日期{values['birth_date']:%Y-%m-%d}",
                         code="bad_paid_date")

@@ -304,7 +304,7 @@ def member_move(request, pk):
 @capability_required("enrollment.change")
 @require_http_methods(["GET", "POST"])
 def newborn_add(request, pk):
-    """A newborn added to the household and enrolled for the year of birth."""
+    """A newborn added to the household and enrolled for the scheme year of the payment."""
     household = get_object_or_404(Household.objects.for_user(request.user).select_related("head"), pk=pk)
     form = NewbornForm(request.POST or None, initial={"paid_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():

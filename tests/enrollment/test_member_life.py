@@ -285,3 +285,19 @@ def test_household_pay_is_not_offered_for_members_who_left(clerk, household, son
                                             receipt_no="R-1", paid_date=date(year, 1, 2))
     services.member_leave(user=clerk, member=son, status=MemberStatus.DIED, on=date(2024, 3, 1), reason="病故")
     assert services.members_to_enroll(Household.objects.get(pk=household.pk), year) == []
+
+
+def test_a_baby_born_in_late_december_is_enrolled_for_the_new_year(clerk, household, clock):
+    clock("2026-01-20 10:00")
+    baby_id = make_resident_id("420102", date(2025, 12, 28), 13, MALE)
+    enrollment = services.newborn_add(user=clerk, household=household, name="刘元旦", id_number=baby_id,
+                                      birth_date=date(2025, 12, 28), relation=Relation.SON,
+                                      receipt_no="NB-2", paid_date=date(2026, 1, 15))
+    assert enrollment.year == 2026
+    assert services.covered_from_birth(enrollment) is True
+    with pytest.raises(NcmsError) as future:
+        services.newborn_add(user=clerk, household=household, name="刘未来",
+                             id_number=make_resident_id("420102", date(2026, 1, 2), 15, MALE),
+                             birth_date=date(2026, 1, 2), relation=Relation.SON, receipt_no="NB-3",
+                             paid_date=date(2026, 1, 21))
+    assert future.value.code == "bad_paid_date"
