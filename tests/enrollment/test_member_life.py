@@ -301,3 +301,11 @@ def test_a_baby_born_in_late_december_is_enrolled_for_the_new_year(clerk, househ
                              birth_date=date(2026, 1, 2), relation=Relation.SON, receipt_no="NB-3",
                              paid_date=date(2026, 1, 21))
     assert future.value.code == "bad_paid_date"
+
+
+def test_the_household_search_counts_the_members_on_the_roll(client, clerk, household, son):
+    from enrollment.selectors import household_search
+
+    assert household_search(user=clerk).get(pk=household.pk).member_count == 2
+    services.member_leave(user=clerk, member=son, status=MemberStatus.MOVED_OUT, on=date(2025, 8, 1), reason="外迁")
+    assert household_search(user=clerk).get(pk=household.pk).member_count == 1
