@@ -64,6 +64,10 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     payment = _payment_check(columns, year, contribution_amount, errors.append)
     life = _status_check(columns, today, year, errors.append) if "status" in columns.index else None
     status, status_date, status_reason, status_ok = None, None, "", True
+    registered_members = existing.members
+    add_error = errors.append
+    header_contribution = columns.header.get("contribution", "")
+    i_contribution = columns.index.get("contribution")
     receipt_holders = existing.receipts
     receipts_in_file: dict[str, int] = {}  # receipt number -> the first row recording it
     repeated_receipts: dict[str, list[int]] = {}  # receipt -> every row of a receipt used more than once
@@ -87,6 +91,14 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
         contribution, paid, receipt, payment_ok = payment(row, cells)
         if life is not None:
             status, status_date, status_reason, status_ok = life(row, cells, birth, contribution)
+        if contribution is not None and status is None and resident is not None:
+            registered = registered_members.get(resident.number)
+            if (registered is not None and registered.status != MemberStatus.ACTIVE
+                    and registered.status_date is not None and registered.status_date.year < year):
+                add_error(RowError(row, header_contribution, str(cells[i_contribution]),
+                                   f"{registered.name}已于{registered.status_date.isoformat()}"
+                                   f"{STATUS_WORDS[registered.status]}，不能登记{year}年度的缴费"))
+                payment_ok = False
         same_person_again = False
         if resident is not None:
             first_row = ids_in_file.setdefault(resident.number, row)

@@ -120,3 +120,15 @@ def test_the_export_carries_the_status_and_imports_again_unchanged(client, villa
     summary = run(data, filename="roster-2026.xlsx", user=clerk, township=clerk.township)
     assert summary.unchanged_rows == 4
     assert (snapshot(), list(Member.objects.values_list("status", "status_date", "status_reason"))) == before
+
+
+def test_a_contribution_for_a_member_registered_as_gone_is_refused(village, clerk, today):
+    rows = rows_with(**{SON_ID: {"status": "迁出本县", "status_date": "2025-10-01", "contribution": "",
+                                 "paid_date": "", "receipt_no": ""}})
+    run(with_status(rows), user=clerk)
+    # next, a file without the status columns pays for him
+    from tests.enrollment.roster_data import csv_bytes
+
+    errors = refused_with(csv_bytes(family()), user=clerk)
+    assert [(e.row, e.column, e.reason) for e in errors] == [
+        (4, "contribution", "张小明已于2025-10-01迁出本县，不能登记2026年度的缴费")]
