@@ -16,7 +16,8 @@ for every way).
 
 Refusal codes, in the order they are checked:
 `bad_input` (an addition: a line that is not a claim at all), `bad_amounts`, `bad_dates`,
-`no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `not_yet_covered` (the
+`no_policy`, `unknown_facility`, `unknown_member`, `not_enrolled`, `member_deceased` (a stay
+admitted after the member's recorded death; one admitted on the day of death is valued), `not_yet_covered` (the
 policy's `coverage`: a stay admitted before the member's cover starts), `facility_suspended`,
 `facility_not_designated`, `duplicate_invoice`, `overlapping_stay`, `bad_referral` (a line
 naming a `referral_no` that does not cover its stay: `check_referral`), and `past_deadline` for
@@ -70,6 +71,7 @@ class MemberInfo:
     category: str
     name: str = ""
     birth_date: date | None = None  # for the newborn's cover from birth (policy `coverage`)
+    died_on: date | None = None  # a stay admitted after it is refused (`member_deceased`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +374,8 @@ def check_claim(
     if paid_date is None:
         raise NcmsError(f"{member.name or facts.id_number} 未参加 {facts.year} 年度合作医疗（未缴费）",
                         code="not_enrolled")
+    if member.died_on is not None and facts.admission_date > member.died_on:
+        raise NcmsError(deceased_message(member.name or facts.id_number, member.died_on), code="member_deceased")
     if policy.coverage is not None:
         check_cover(facts=facts, policy=policy, member=member, paid_date=paid_date)
     if facility.suspended_on(facts.admission_date):
@@ -411,6 +415,10 @@ def check_claim(
     if channel == "township" and submitted_on is not None:
         check_deadline(discharge=facts.discharge_date, submitted_on=submitted_on,
                        deadline_days=policy.claim_deadline_days)
+
+
+def deceased_message(who: str, died_on: date) -> str:
+    return f"参合人员 {who} 已于 {died_on:%Y-%m-%d} 死亡，此后入院的住院费用不能报销"
 
 
 def check_cover(*, facts: ClaimFacts, policy: Policy, member: MemberInfo, paid_date: date) -> None:

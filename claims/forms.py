@@ -36,6 +36,7 @@ ERROR_FIELDS = {
     "unknown_facility": "facility",
     "not_enrolled": "member",
     "not_yet_covered": "admission_date",
+    "member_deceased": "admission_date",
     "unknown_member": "member",
     "out_of_scope": "member",
     "bad_referral": "referral_no",

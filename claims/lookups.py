@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from django.db import connection
 from django.db.models import Q
 
-from enrollment.models import Member
+from enrollment.models import Member, MemberStatus
 from facilities.models import Facility
 from policy.models import PolicyVersion
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 # township, and the year's enrolment (its paid date) and policy key. Hand-written: compiling the
 # equivalent ORM query with its subqueries costs more CPU than the round trip.
 MEMBER_SQL = """
-SELECT m.id, m.household_id, m.name, m.id_number, m.birth_date, m.category,
+SELECT m.id, m.household_id, m.name, m.id_number, m.birth_date, m.category, m.status, m.status_date,
        v.township_id,
        (SELECT e.paid_date FROM enrollment_enrollment e WHERE e.member_id = m.id AND e.year = %s),
        (SELECT p.id FROM claims_policyversion p WHERE p.year = %s),
@@ -47,7 +47,7 @@ SELECT m.id, m.household_id, m.name, m.id_number, m.birth_date, m.category,
   JOIN enrollment_village v ON v.id = h.village_id
  WHERE m.id_number = %s
 """
-MEMBER_COLUMNS = ("id", "household_id", "name", "id_number", "birth_date", "category")
+MEMBER_COLUMNS = ("id", "household_id", "name", "id_number", "birth_date", "category", "status", "status_date")
 
 
 class PolicyKey(NamedTuple):
@@ -94,11 +94,12 @@ def member_of_year(id_number: str, year: int) -> MemberOfYear | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    own, (township_id, paid_date, policy_id, revision, loaded_at) = row[:6], row[6:]
-    own = (*own[:4], as_date(own[4]), own[5])
+    own, (township_id, paid_date, policy_id, revision, loaded_at) = row[:8], row[8:]
+    own = (*own[:4], as_date(own[4]), own[5], own[6], as_date(own[7]))
     member = Member.from_db(connection.alias, MEMBER_COLUMNS, own)
     key = None if policy_id is None else PolicyKey(policy_id, year, revision, loaded_at)
-    info = MemberInfo(id=member.pk, category=member.category, name=member.name, birth_date=member.birth_date)
+    info = MemberInfo(id=member.pk, category=member.category, name=member.name, birth_date=member.birth_date,
+                      died_on=member.status_date if member.status == MemberStatus.DIED else None)
     return MemberOfYear(member=member, info=info, year=year, township_id=township_id,
                         paid_date=as_date(paid_date), policy_key=key)
 

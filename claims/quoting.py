@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core.errors import NcmsError
 from core.money import ZERO
-from enrollment.models import Enrollment, Member
+from enrollment.models import Enrollment, Member, MemberStatus
 from facilities.models import Facility
 from policy.models import PolicyVersion
 
@@ -164,10 +164,11 @@ class BatchQuoter:
         new_ids = {facts.id_number for facts in facts_list} - self.members.keys()
         if new_ids:
             found = {}
-            for pk, id_number, category, name, birth_date in _where_in(
+            for pk, id_number, category, name, birth_date, status, status_date in _where_in(
                     Member.objects.all(), "id_number", new_ids).values_list(
-                    "pk", "id_number", "category", "name", "birth_date"):
-                found[id_number] = MemberInfo(id=pk, category=category, name=name, birth_date=birth_date)
+                    "pk", "id_number", "category", "name", "birth_date", "status", "status_date"):
+                found[id_number] = MemberInfo(id=pk, category=category, name=name, birth_date=birth_date,
+                                              died_on=status_date if status == MemberStatus.DIED else None)
             for id_number in new_ids:
                 self.members[id_number] = found.get(id_number)
             member_ids = [info.id for info in found.values()]

@@ -128,7 +128,7 @@ class QuoteOutputSerializer(serializers.Serializer):
 class RefusalSerializer(serializers.Serializer):
     """A refusal: `error` is one of the contract's codes (not_enrolled, facility_not_designated,
     facility_suspended, bad_dates, bad_amounts, overlapping_stay, duplicate_invoice,
-    unknown_member, unknown_facility, no_policy, not_yet_covered) or bad_input for a request that is not a claim."""
+    unknown_member, unknown_facility, no_policy, not_yet_covered, member_deceased) or bad_input for a request that is not a claim."""
 
     error = serializers.CharField()
     message = serializers.CharField()

@@ -32,8 +32,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
+from enrollment.models import Category, Enrollment, Household, Member, MemberStatus, Payer, Relation
 from enrollment.rules import FEMALE, MALE, make_resident_id
+from enrollment.services import member_move
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township, Village, VillagePopulation
 from policy.rules import parse_policy
@@ -98,6 +99,9 @@ class MemberSpec:
     category: str = Category.ORDINARY
     phone: str = ""
     enrollment: EnrollmentSpec | None = None
+    status: str = MemberStatus.ACTIVE
+    status_date: date | None = None
+    status_reason: str = ""
 
 
 @dataclass
@@ -470,7 +474,31 @@ def build_enrollments(county: DemoCounty, rng: random.Random) -> None:
                     member.enrollment = EnrollmentSpec(demo_contribution(), date(year, 1, 20), Payer.CIVIL_AFFAIRS)
                 enrolled += 1
         village.population = max(members, round(enrolled / village.target_rate)) if members else 0
+    _life_events(county)
     _number_receipts(county)
+
+
+def _life_events(county: DemoCounty) -> None:
+    """A few members' lives, without drawing from the random generator (the rest of the county
+    stays as it was): two members who did not pay die and move out of the county early in the
+    year, and an enrolled grandchild becomes a baby born on 20 December, paid for 23 days later
+    (covered from birth). The move to another household is written by `_demo_move`."""
+    year = county.config.year
+    unpaid = [m for h in county.households for m in h.members[1:] if m.enrollment is None]
+    for member, status, on, reason in zip(unpaid, (MemberStatus.DIED, MemberStatus.MOVED_OUT),
+                                          (date(year, 2, 10), date(year, 3, 5)), ("病故", "户口迁往外县")):
+        member.status, member.status_date, member.status_reason = status, on, reason
+    baby = next((m for h in county.households for m in h.members
+                 if m.relation == Relation.GRANDCHILD and m.enrollment is not None), None)
+    if baby is None:
+        return
+    used = {m.id_number for m in county.members()}
+    born = date(year - 1, 12, 20)
+    sequence = 0
+    while make_resident_id(county.config.county_code, born, sequence, baby.sex) in used:
+        sequence += 1
+    baby.birth_date, baby.id_number = born, make_resident_id(county.config.county_code, born, sequence, baby.sex)
+    baby.enrollment.paid_date = born + timedelta(days=23)
 
 
 @functools.cache
@@ -595,7 +623,7 @@ def write_households(ctx: WriteContext) -> None:
     households = _Rows(Household, ["id", "number", "village_id", "head_id", "address", "phone",
                                    "bank_name", "bank_account", "card_number", "created_at"])
     members = _Rows(Member, ["id", "household_id", "name", "id_number", "sex", "birth_date",
-                             "relation", "category", "phone"])
+                             "relation", "category", "phone", "status", "status_date", "status_reason"])
     enrollments = _Rows(Enrollment, ["id", "member_id", "year", "contribution", "receipt_no",
                                      "paid_date", "payer", "recorded_by_id", "recorded_at"])
     for household_id, spec in zip(household_ids, county.households):
@@ -606,7 +634,7 @@ def write_households(ctx: WriteContext) -> None:
             member_id = next(member_ids)
             head_id = head_id or member_id  # members[0] is the head
             members.add(member_id, household_id, m.name, m.id_number, m.sex, m.birth_date,
-                        m.relation, m.category, m.phone)
+                        m.relation, m.category, m.phone, m.status, m.status_date, m.status_reason)
             e = m.enrollment
             if e is not None:
                 enrollments.add(next(enrollment_ids), member_id, year, e.contribution, e.receipt_no,
@@ -618,6 +646,27 @@ def write_households(ctx: WriteContext) -> None:
         rows.write(history_date=now)
     ctx.summary.update(households=len(households.rows), members=len(members.rows),
                        enrollments=len(enrollments.rows))
+    _demo_move(ctx, household_ids)
+
+
+def _demo_move(ctx: WriteContext, household_ids: list[int]) -> None:
+    """One member moved to another household of the same village on 1 March, by the township's
+    clerk (`member_move`: the move and the history row kept): the last member of the first
+    household of three or more whose village has another household of at most five."""
+    clerks = {u.township_id: u for u in ctx.users.values() if u.role == Role.TOWNSHIP_CLERK}
+    specs = list(zip(household_ids, ctx.county.households))
+    for household_id, spec in specs:
+        clerk = clerks.get(ctx.townships[spec.village_code[:9]])
+        if clerk is None or len(spec.members) < 3 or spec.members[-1].status != MemberStatus.ACTIVE:
+            continue
+        target = next((other for _, other in specs if other is not spec
+                       and other.village_code == spec.village_code and len(other.members) <= 5), None)
+        if target is None:
+            continue
+        member = Member.objects.get(household_id=household_id, id_number=spec.members[-1].id_number)
+        member_move(user=clerk, member=member, to_household_number=target.number, relation=Relation.OTHER,
+                    on=date(ctx.county.config.year, 3, 1), reason="分户")
+        return
 
 
 def _allocate(model, count: int) -> list[int]:

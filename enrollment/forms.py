@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import NcmsError
 from core.forms import MoneyField, date_input
-from enrollment.models import Category, Payer, Relation, Sex
+from enrollment.models import Category, MemberStatus, Payer, Relation, Sex
 from enrollment.rules import (
     BANK_ACCOUNT_DIGITS_ONLY,
     BANK_ACCOUNT_MAX_DIGITS,
@@ -50,6 +50,13 @@ ERROR_FIELDS = {
     "bad_payer": "payer",
     "duplicate_receipt_no": "receipt_no",
     "missing_reason": "reason",
+    "missing_date": "on",
+    "date_in_future": "on",
+    "date_before_birth": "on",
+    "bad_status": "status",
+    "household_not_in_county": "to_household_number",
+    "household_out_of_scope": "to_household_number",
+    "same_household": "to_household_number",
 }
 
 
@@ -307,3 +314,67 @@ class HouseholdSearchForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = Village.objects.for_user(user).select_related("township")
+
+
+LEAVING_CHOICES = [(MemberStatus.DIED.value, MemberStatus.DIED.label),
+                   (MemberStatus.MOVED_OUT.value, MemberStatus.MOVED_OUT.label)]
+
+
+class MemberLeaveForm(forms.Form):
+    """A member died or moved out of the county, on a day, for a reason."""
+
+    status = forms.ChoiceField(label=_("人员状态"), choices=LEAVING_CHOICES, widget=forms.RadioSelect)
+    on = forms.DateField(label=_("日期"), widget=date_input(), help_text=_("死亡或迁出本县的日期，不能晚于今天"))
+    reason = forms.CharField(label=_("原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("例如：病故；户口迁往外县"))
+
+
+MOVE_RELATION_CHOICES = [("", _("请选择"))] + [c for c in Relation.choices if c[0] != Relation.HEAD]
+
+
+class MemberMoveForm(forms.Form):
+    """A member moved to another household of the county (given by its household number)."""
+
+    to_household_number = forms.CharField(label=_("迁入户号"), max_length=30,
+                                          help_text=_("本县的家庭户；迁出本县的请登记“迁出本县”"))
+    relation = forms.ChoiceField(label=_("迁入后与户主关系"), choices=MOVE_RELATION_CHOICES,
+                                 error_messages={"required": _("请选择与户主的关系")})
+    on = forms.DateField(label=_("迁移日期"), widget=date_input())
+    reason = forms.CharField(label=_("迁移原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("例如：婚迁；分户"))
+
+
+NEWBORN_RELATIONS = [("", _("请选择"))] + [c for c in Relation.choices
+                                           if c[0] in (Relation.SON, Relation.DAUGHTER, Relation.GRANDCHILD,
+                                                       Relation.OTHER)]
+NEWBORN_CATEGORIES = [("", _("同户主"))] + list(Category.choices)
+
+
+class NewbornForm(forms.Form):
+    """A newborn added to the household and enrolled for the scheme year of the payment."""
+
+    name = forms.CharField(label=_("姓名"), max_length=30)
+    id_number = IdNumberField(label=_("身份证号"))
+    sex = forms.ChoiceField(label=_("性别"), choices=SEX_CHOICES, required=False,
+                            help_text=_("可不填，按身份证号自动填写"))
+    birth_date = forms.DateField(label=_("出生日期"), widget=date_input(),
+                                 help_text=_("须与身份证号一致"))
+    relation = forms.ChoiceField(label=_("与户主关系"), choices=NEWBORN_RELATIONS,
+                                 error_messages={"required": _("请选择与户主的关系")})
+    category = forms.ChoiceField(label=_("人员类别"), choices=NEWBORN_CATEGORIES, required=False,
+                                 help_text=_("不填则与户主相同；五保、低保、贫困由民政代缴"))
+    receipt_no = forms.CharField(label=_("收据号"), max_length=40)
+    paid_date = forms.DateField(label=_("缴费日期"), widget=date_input(),
+                                help_text=_("出生后90天内缴费的，自出生之日起享受待遇"))
+
+    def clean(self):
+        cleaned = super().clean()
+        _check_against_id(self)
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "id_number": data["id_number"], "sex": data["sex"] or None,
+                "birth_date": data["birth_date"], "relation": data["relation"],
+                "category": data["category"] or None, "receipt_no": data["receipt_no"],
+                "paid_date": data["paid_date"]}

@@ -60,6 +60,15 @@ class Payer(models.TextChoices):
     CIVIL_AFFAIRS = "civil_affairs", _("民政代缴")
 
 
+class MemberStatus(models.TextChoices):
+    """Whether a member is still on the roll: one who died or moved out of the county stays on
+    the household's register (their claims and history are kept), with the date and reason."""
+
+    ACTIVE = "active", _("在册")
+    DIED = "died", _("死亡")
+    MOVED_OUT = "moved_out", _("迁出本县")
+
+
 class HouseholdQuerySet(models.QuerySet):
     def for_user(self, user):
         return scope_by_township(self, user, "village__township")
@@ -120,6 +129,13 @@ class Member(models.Model):
         _("人员类别"), max_length=10, choices=Category.choices, default=Category.ORDINARY
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[PHONE_DIGITS])
+    # defaults in the database too: the bulk writers (roster import, demo, benches) that leave the
+    # columns out write members on the roll
+    status = models.CharField(_("人员状态"), max_length=10, choices=MemberStatus.choices,
+                              default=MemberStatus.ACTIVE, db_default=MemberStatus.ACTIVE)
+    status_date = models.DateField(_("状态日期"), null=True, blank=True,
+                                   help_text=_("死亡或迁出本县的日期"))
+    status_reason = models.CharField(_("状态原因"), max_length=200, blank=True, default="", db_default="")
 
     # history is read per household (household_id): no index on its id or ID number
     history = RosterHistory(no_db_index=["id", "id_number"])
@@ -134,6 +150,47 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def on_roll(self) -> bool:
+        return self.status == MemberStatus.ACTIVE
+
+    def left_before(self, year: int) -> bool:
+        """Whether the member died or moved out of the county before scheme year `year` began."""
+        return (self.status != MemberStatus.ACTIVE and self.status_date is not None
+                and self.status_date.year < year)
+
+
+class MemberMoveQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "to_household__village__township")
+
+
+class MemberMove(models.Model):
+    """A member moved to another household of the county (迁户), maybe in another village: from
+    where, to where, on which day, why, who recorded it and when. The member's enrollments and
+    claims go with them; the next year's roster lists them in the new household."""
+
+    member = models.ForeignKey(Member, verbose_name=_("参合人员"), on_delete=models.PROTECT, related_name="moves")
+    from_household = models.ForeignKey(Household, verbose_name=_("迁出户"), on_delete=models.PROTECT,
+                                       related_name="moves_out")
+    to_household = models.ForeignKey(Household, verbose_name=_("迁入户"), on_delete=models.PROTECT,
+                                     related_name="moves_in")
+    moved_on = models.DateField(_("迁移日期"))
+    reason = models.CharField(_("迁移原因"), max_length=200)
+    moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT,
+                                 related_name="+", db_index=False)
+    moved_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    objects = MemberMoveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-moved_on", "-pk"]
+        verbose_name = _("成员迁移")
+        verbose_name_plural = _("成员迁移")
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.from_household} → {self.to_household}"
 
 
 class EnrollmentQuerySet(models.QuerySet):

@@ -20,7 +20,7 @@ from import_export import fields, resources
 from tablib import Dataset
 
 from core.money import to_fen
-from enrollment.models import Category, Enrollment, Member, Payer, Relation, Sex
+from enrollment.models import Category, Enrollment, Member, MemberStatus, Payer, Relation, Sex
 
 SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
 RELATION_WORDS = {
@@ -30,6 +30,7 @@ RELATION_WORDS = {
 CATEGORY_WORDS = {
     Category.ORDINARY: "普通", Category.WUBAO: "五保", Category.DIBAO: "低保", Category.POOR: "贫困",
 }
+STATUS_WORDS = {MemberStatus.ACTIVE: "在册", MemberStatus.DIED: "死亡", MemberStatus.MOVED_OUT: "迁出本县"}
 PAYER_WORDS = {Payer.SELF: "个人缴纳", Payer.CIVIL_AFFAIRS: "民政代缴"}
 
 
@@ -61,12 +62,15 @@ class RosterResource(resources.ModelResource):
     contribution = fields.Field(column_name="缴费金额")
     paid_date = fields.Field(column_name="缴费日期")
     receipt_no = fields.Field(column_name="收据号")
+    status = fields.Field(column_name="人员状态")
+    status_date = fields.Field(column_name="状态日期")
+    status_reason = fields.Field(column_name="状态原因", attribute="status_reason")
 
     class Meta:
         model = Member
         fields = ("village_code", "household_no", "head_id_number", "name", "id_number", "sex",
                   "birth_date", "relation", "category", "phone", "contribution", "paid_date",
-                  "receipt_no")
+                  "receipt_no", "status", "status_date", "status_reason")
         export_order = fields
         chunk_size = 2000
 
@@ -113,6 +117,12 @@ class RosterResource(resources.ModelResource):
 
     def dehydrate_receipt_no(self, member):
         return member.x_receipt_no or ""
+
+    def dehydrate_status(self, member):
+        return STATUS_WORDS[member.status]
+
+    def dehydrate_status_date(self, member):
+        return _date(member.status_date)
 
 
 class EnrollmentResource(resources.ModelResource):

@@ -169,7 +169,7 @@ def household_search(*, user, q: str = "", village=None):
     """
     from django.db.models import Exists, OuterRef, Q
 
-    from enrollment.models import Household, Member
+    from enrollment.models import Household, Member, MemberStatus
 
     households = Household.objects.for_user(user)
     if village is not None:
@@ -187,7 +187,8 @@ def household_search(*, user, q: str = "", village=None):
         )
     return (
         households.select_related("village__township", "head")
-        .annotate(member_count=Count("members", distinct=True))
+        # the members on the roll: one who died or moved out of the county is not counted
+        .annotate(member_count=Count("members", filter=Q(members__status=MemberStatus.ACTIVE), distinct=True))
         .order_by("number")
     )
 

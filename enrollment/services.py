@@ -22,11 +22,23 @@ from django.utils import timezone
 from accounts.roles import user_can
 from core.errors import NcmsError
 from core.money import ZERO, parse_money
-from enrollment.models import Category, ContributionVoid, Enrollment, Household, Member, Payer, Relation, Sex
+from enrollment.models import (
+    Category,
+    ContributionVoid,
+    Enrollment,
+    Household,
+    Member,
+    MemberMove,
+    MemberStatus,
+    Payer,
+    Relation,
+    Sex,
+)
 from enrollment.rules import InvalidIdNumber, no_policy_message, parse_resident_id, wrong_amount_message
 from ledger.services import contribution_void_book, contributions_book
 from places.models import Village
 from policy.models import PolicyVersion
+from policy.rules import NEWBORN_DAYS
 
 # Categories whose contribution civil affairs pays (民政代缴).
 SUBSIDISED = frozenset({Category.WUBAO, Category.DIBAO, Category.POOR})
@@ -296,6 +308,9 @@ def _paid_date_checked(paid_date: date | None, year: int) -> date:
 def _enrollment_save(*, user, member: Member, year: int, amount: Decimal, receipt_no: str,
                      paid_date: date, payer: str | None) -> Enrollment:
     """Check and save one contribution of a locked member (not yet booked in the ledger)."""
+    if member.status != MemberStatus.ACTIVE:
+        raise NcmsError(f"{member.name}已于{member.status_date:%Y-%m-%d}{member.get_status_display()}，"
+                        "不能再登记缴费", code="member_not_on_roll")
     receipt_no = _clean_text(receipt_no, label="收据号", required=True, max_length=40, code="bad_receipt_no")
     payer = payer or default_payer(member.category)
     if payer not in Payer.values:
@@ -343,8 +358,10 @@ def enrollment_record_contribution(*, user, member: Member, year: int, contribut
 
 
 def members_to_enroll(household: Household, year: int) -> list[Member]:
-    """The household's members not enrolled for `year`, head first, then in the order added."""
-    members = list(household.members.exclude(enrollments__year=year).order_by("id"))
+    """The household's members on the roll not enrolled for `year`, head first, then in the order
+    added (one who died or moved out of the county is not enrolled again)."""
+    members = list(household.members.filter(status=MemberStatus.ACTIVE).exclude(enrollments__year=year)
+                   .order_by("id"))
     members.sort(key=lambda m: (m.pk != household.head_id, m.pk))
     return members
 
@@ -435,3 +452,143 @@ def contribution_void(*, user, enrollment: Enrollment, reason: str) -> Contribut
     enrollment._change_reason = f"缴费作废：{reason}"
     enrollment.delete()
     return void
+
+
+# ---------------------------------------------------------------------------------------------
+# Members' lives: death, moving out of the county, moving household, birth
+
+LEAVINGS = {MemberStatus.DIED: "死亡", MemberStatus.MOVED_OUT: "迁出本县"}
+
+
+def _event_date(on: date | None, *, what: str, member_birth: date | None = None) -> date:
+    """A day that has happened: not after the county's today, not before the member's birth."""
+    if on is None:
+        raise NcmsError(f"请填写{what}", code="missing_date")
+    today = timezone.localdate()
+    if on > today:
+        raise NcmsError(f"{what}{on:%Y-%m-%d}晚于今天{today:%Y-%m-%d}", code="date_in_future")
+    if member_birth is not None and on < member_birth:
+        raise NcmsError(f"{what}{on:%Y-%m-%d}早于出生日期{member_birth:%Y-%m-%d}", code="date_before_birth")
+    return on
+
+
+@transaction.atomic
+def member_leave(*, user, member: Member, status: str, on: date, reason: str) -> Member:
+    """Record that a member died (死亡) or moved out of the county (迁出本县) on `on`, and why.
+
+    The member stays on the household's register with their enrollments, claims and history; from
+    then on they are not enrolled again, and a stay admitted after a death is refused
+    (claims.eligibility, `member_deceased`). The date is neither in the future nor before birth."""
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    if status not in LEAVINGS:
+        raise NcmsError("请选择死亡或迁出本县", code="bad_status")
+    what = "死亡日期" if status == MemberStatus.DIED else "迁出日期"
+    on = _event_date(on, what=what, member_birth=member.birth_date)
+    reason = _clean_text(reason, label="原因", required=True, max_length=200, code="missing_reason")
+    if member.status != MemberStatus.ACTIVE:
+        raise NcmsError(f"{member.name}已于{member.status_date:%Y-%m-%d}{member.get_status_display()}",
+                        code="member_not_on_roll")
+    member.status, member.status_date, member.status_reason = status, on, reason
+    member._history_user = user
+    member._change_reason = f"{LEAVINGS[status]}：{reason}"
+    member.save(update_fields=["status", "status_date", "status_reason"])
+    return member
+
+
+@transaction.atomic
+def member_move(*, user, member: Member, to_household_number: str, relation: str, on: date,
+                reason: str) -> MemberMove:
+    """Move a member to another household of the county (迁户), maybe in another village, with the
+    day and the reason: a `MemberMove` keeps from where to where, and the member's history row
+    (who, when) the change of household. Their enrollments and claims go with them.
+
+    A township clerk moves members between households of their own township; a move to another
+    township's household is done by the county office (county-wide roles). The head of a household
+    is not moved (another member is made head first); a member who died or moved out is not moved.
+    A household number that is not in the county is refused: moving out of the county is recorded
+    as such (`member_leave`)."""
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    number = _clean_text(to_household_number, label="迁入户号", required=True, max_length=30,
+                         code="bad_household_number")
+    target = Household.objects.filter(number=number).select_related("village__township").first()
+    if target is None:
+        raise NcmsError(f"户号{number}不在本县：迁出本县的，请登记“迁出本县”", code="household_not_in_county")
+    if not Household.objects.for_user(user).filter(pk=target.pk).exists():
+        raise NcmsError(f"户号{number}属于{target.village.township.name}，不在您所在的乡镇："
+                        "迁往其他乡镇的，请由县合管办办理", code="household_out_of_scope")
+    if target.pk == member.household_id:
+        raise NcmsError(f"{member.name}已经在户号{number}", code="same_household")
+    if member.status != MemberStatus.ACTIVE:
+        raise NcmsError(f"{member.name}已于{member.status_date:%Y-%m-%d}{member.get_status_display()}，"
+                        "不能迁户", code="member_not_on_roll")
+    source = Household.objects.select_for_update().get(pk=member.household_id)
+    if source.head_id == member.pk:
+        raise NcmsError("户主不能迁户；请先把另一位成员设为户主", code="head_moves")
+    if relation not in Relation.values or relation == Relation.HEAD:
+        raise NcmsError("请选择迁入后与户主的关系（户主除外）", code="bad_relation")
+    on = _event_date(on, what="迁移日期", member_birth=member.birth_date)
+    reason = _clean_text(reason, label="迁移原因", required=True, max_length=200, code="missing_reason")
+    target = Household.objects.select_for_update().get(pk=target.pk)
+    move = MemberMove.objects.create(member=member, from_household=source, to_household=target, moved_on=on,
+                                     reason=reason, moved_by=user)
+    member.household, member.relation = target, relation
+    member._history_user = user
+    member._change_reason = f"迁户 {source.number} → {target.number}：{reason}"
+    member.save(update_fields=["household", "relation"])
+    return move
+
+
+def newborn_payer(household: Household, category: str | None) -> tuple[str, str]:
+    """A newborn's category and payer: the category given, else the household head's (the parents'
+    contribution rules: civil affairs pays for the subsidised groups)."""
+    if not category:
+        category = household.head.category if household.head_id else Category.ORDINARY
+    return category, default_payer(category)
+
+
+@transaction.atomic
+def newborn_add(*, user, household: Household, name: str, id_number: str, birth_date: date, relation: str,
+                receipt_no: str, paid_date: date, sex: str | None = None, category: str | None = None,
+                phone: str = "") -> Enrollment:
+    """Add a newborn (新生儿) to a household and enroll them for the scheme year of the payment (a
+    baby born in late December is paid for in the new year), in one step.
+
+    The birth date is given and must agree with the ID number; it is not in the future. The
+    contribution follows the parents' rules: the year's policy amount, the category the head's
+    unless given, civil affairs paying for the subsidised groups. Paid within `NEWBORN_DAYS` of
+    birth the baby is covered from birth (policy `coverage`, read when a claim is checked)."""
+    _require_change(user)
+    household = _household_in_scope(user, household, lock=True)
+    if birth_date is None:
+        raise NcmsError("请填写新生儿的出生日期", code="missing_date")
+    _event_date(birth_date, what="出生日期")
+    if relation == Relation.HEAD:
+        raise NcmsError("新生儿不能是户主", code="bad_relation")
+    category, payer = newborn_payer(household, category)
+    values = _member_values(name=name, id_number=id_number, relation=relation, category=category, sex=sex,
+                            birth_date=birth_date, phone=phone)
+    if paid_date is None:
+        raise NcmsError("请填写缴费日期", code="missing_paid_date")
+    year = paid_date.year
+    amount = year_contribution(year)
+    if amount is None:
+        raise NcmsError(no_policy_message(year), code="no_policy")
+    if paid_date > timezone.localdate():
+        raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}晚于今天", code="bad_paid_date")
+    if paid_date < values["birth_date"]:
+        raise NcmsError(f"缴费日期{paid_date:%Y-%m-%d}早于出生日期{values['birth_date']:%Y-%m-%d}",
+                        code="bad_paid_date")
+    member = Member(household=household, **values)
+    member._change_reason = "新生儿入户"
+    member = _save_member(member, user)
+    enrollment = _enrollment_save(user=user, member=member, year=year, amount=amount, receipt_no=receipt_no,
+                                  paid_date=paid_date, payer=payer)
+    contributions_book(user=user, enrollments=[enrollment])
+    return enrollment
+
+
+def covered_from_birth(enrollment: Enrollment) -> bool:
+    """Whether a newborn's contribution was paid within `NEWBORN_DAYS` of birth (cover from birth)."""
+    return 0 <= (enrollment.paid_date - enrollment.member.birth_date).days <= NEWBORN_DAYS

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -28,9 +28,12 @@ from enrollment.forms import (
     HouseholdForm,
     HouseholdSearchForm,
     MemberForm,
+    MemberLeaveForm,
+    MemberMoveForm,
+    NewbornForm,
     add_service_error,
 )
-from enrollment.models import ContributionVoid, Enrollment, Household, Member
+from enrollment.models import ContributionVoid, Enrollment, Household, Member, MemberMove
 
 PAGE_SIZE = 20
 
@@ -91,12 +94,17 @@ def household_detail(request, pk):
     voids = (ContributionVoid.objects.filter(member__household=household)
              .select_related("member", "voided_by", "recorded_by").order_by("-voided_at"))
     enrolled_count = sum(1 for m in members if m.enrollment_this_year)
+    # who counts for the year: a member who died or moved out of the county before it leaves the count
+    counted = [m for m in members if not m.left_before(year)]
+    moves = (MemberMove.objects.filter(Q(from_household=household) | Q(to_household=household))
+             .select_related("member", "from_household", "to_household", "moved_by"))
     return render(request, "enrollment/household_detail.html", {
         "household": household, "members": members, "year": year, "years": years,
-        "enrolled_count": enrolled_count, "voids": voids,
+        "enrolled_count": enrolled_count, "counted_count": len(counted), "voids": voids, "moves": moves,
         "history": selectors.household_history(household=household),
         "can_change": user_can(request.user, "enrollment.change"),
-        "can_pay": user_can(request.user, "enrollment.change") and enrolled_count < len(members),
+        "can_pay": (user_can(request.user, "enrollment.change")
+                    and any(m.on_roll and not m.enrollment_this_year for m in members)),
         "can_void": user_can(request.user, "fund.void_contribution"),
     })
 
@@ -245,6 +253,75 @@ def contribution_void(request, pk):
             return redirect("enrollment:household_detail", pk=household.pk)
     return render(request, "enrollment/contribution_void.html", {
         "form": form, "enrollment": enrollment, "household": household,
+    })
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def member_leave(request, pk):
+    """A member died or moved out of the county: the date and the reason."""
+    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
+    form = MemberLeaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.member_leave(user=request.user, member=member, status=data["status"], on=data["on"],
+                                  reason=data["reason"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            member.refresh_from_db()
+            messages.success(request, _("已登记 %(name)s %(status)s") % {
+                "name": member.name, "status": member.get_status_display()})
+            return redirect("enrollment:household_detail", pk=member.household_id)
+    return render(request, "enrollment/member_leave.html",
+                  {"form": form, "member": member, "household": member.household})
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def member_move(request, pk):
+    """A member moved to another household of the county (the clerk's own township; the county
+    office between townships)."""
+    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
+    household = member.household
+    form = MemberMoveForm(request.POST or None, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            move = services.member_move(user=request.user, member=member, on=data["on"], reason=data["reason"],
+                                        to_household_number=data["to_household_number"],
+                                        relation=data["relation"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("%(name)s 已迁入户号 %(number)s") % {
+                "name": member.name, "number": move.to_household.number})
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/member_move.html", {"form": form, "member": member, "household": household})
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def newborn_add(request, pk):
+    """A newborn added to the household and enrolled for the scheme year of the payment."""
+    household = get_object_or_404(Household.objects.for_user(request.user).select_related("head"), pk=pk)
+    form = NewbornForm(request.POST or None, initial={"paid_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrollment = services.newborn_add(user=request.user, household=household, **form.service_kwargs())
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            words = {"name": enrollment.member.name, "year": enrollment.year}
+            if services.covered_from_birth(enrollment):
+                messages.success(request, _("新生儿 %(name)s 已入户并登记%(year)s年度缴费，自出生之日起享受待遇") % words)
+            else:
+                messages.success(request, _("新生儿 %(name)s 已入户并登记%(year)s年度缴费；出生90天后才缴费，"
+                                            "按补偿方案的缴费规定起算待遇") % words)
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, "enrollment/newborn_form.html", {
+        "form": form, "household": household, "amount": services.year_contribution(scheme_year()),
     })
 
 

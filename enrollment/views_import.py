@@ -90,6 +90,9 @@ COLUMN_NOTES = {
     "contribution": gettext_lazy("未缴费不填；填写时须等于本年度补偿方案规定的个人缴费"),
     "paid_date": gettext_lazy("填写缴费金额时必填"),
     "receipt_no": gettext_lazy("填写缴费金额时必填；每个收据号每年只能用一次"),
+    "status": gettext_lazy("可不填：在册、死亡、迁出本县；不填则保持已登记的状态（新成员为在册）"),
+    "status_date": gettext_lazy("死亡或迁出本县时必填；不能晚于今天，不能早于出生日期"),
+    "status_reason": gettext_lazy("可不填；最多200个字"),
 }
 
 

@@ -78,7 +78,7 @@ _FIELD_WORDS = [
     ("诊断编码", "diagnosis"), ("诊断", "diagnosis_text"), ("转诊单号", "referral_no"),
 ]
 _CODE_FIELDS = {
-    "not_enrolled": "id_number", "not_yet_covered": "admission_date", "unknown_member": "id_number",
+    "not_enrolled": "id_number", "not_yet_covered": "admission_date", "member_deceased": "admission_date", "unknown_member": "id_number",
     "unknown_facility": "facility", "facility_suspended": "facility", "facility_not_designated": "admission_date",
     "duplicate_invoice": "invoice_no", "overlapping_stay": "admission_date", "bad_dates": "discharge_date",
     "no_policy": "discharge_date", "bad_amounts": "total_cost", "bad_referral": "referral_no",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.tabular import RowError
-from enrollment.models import Category, Relation, Sex
+from enrollment.models import Category, MemberStatus, Relation, Sex
 
 # field, Chinese header, English header, required column
 FIELDS: list[tuple[str, str, str, bool]] = [
@@ -21,6 +21,10 @@ FIELDS: list[tuple[str, str, str, bool]] = [
     ("contribution", "缴费金额", "contribution", False),
     ("paid_date", "缴费日期", "paid_date", False),
     ("receipt_no", "收据号", "receipt_no", False),
+    # blank or left out: the member's status as registered (a new member is on the roll)
+    ("status", "人员状态", "status", False),
+    ("status_date", "状态日期", "status_date", False),  # required for 死亡 and 迁出本县
+    ("status_reason", "状态原因", "status_reason", False),
 ]
 FIELD_ORDER = {field: i for i, (field, *_rest) in enumerate(FIELDS)}
 HEADER_LOOKUP = {}
@@ -43,6 +47,19 @@ CATEGORIES = {
     "ordinary": Category.ORDINARY, "wubao": Category.WUBAO, "dibao": Category.DIBAO,
     "poor": Category.POOR,
 }
+STATUSES = {
+    "在册": MemberStatus.ACTIVE, "死亡": MemberStatus.DIED, "迁出本县": MemberStatus.MOVED_OUT,
+    "active": MemberStatus.ACTIVE, "died": MemberStatus.DIED, "moved_out": MemberStatus.MOVED_OUT,
+}
+STATUS_WORDS = {MemberStatus.ACTIVE: "在册", MemberStatus.DIED: "死亡", MemberStatus.MOVED_OUT: "迁出本县"}
+
+
+def status_of(text) -> str | None:
+    """The status a cell names (None: blank or not a status word)."""
+    text = str(text).strip()
+    return STATUSES.get(text) or STATUSES.get(text.lower())
+
+
 SEX_WORDS = {Sex.MALE: "男", Sex.FEMALE: "女"}
 SUBSIDISED = {Category.WUBAO, Category.DIBAO, Category.POOR}  # their contribution is paid by civil affairs
 

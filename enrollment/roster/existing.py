@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 from django.db import connection
 
-from enrollment.models import Enrollment, Household, Member
+from enrollment.models import Enrollment, Household, Member, MemberStatus
 from enrollment.roster.cells import plain
-from enrollment.roster.columns import Columns
+from enrollment.roster.columns import Columns, status_of
 from enrollment.roster.rows import Existing, ExistingHousehold, ExistingMember, ReceiptHolder, RecordedEnrollment
 
 CHUNK = 5000
@@ -24,6 +24,7 @@ class FileKeys(NamedTuple):
     id_numbers: list[str]
     with_contribution: set[str]  # the IDs of rows that record a contribution
     receipts: list[str]  # the receipt numbers of rows that record a contribution
+    leaving: set[str]  # the IDs of rows whose status is died or moved out (written with its date)
 
 
 def file_keys(rows: list[list], columns: Columns) -> FileKeys:
@@ -38,6 +39,8 @@ def file_keys(rows: list[list], columns: Columns) -> FileKeys:
     id_numbers: dict[str, None] = {}
     with_contribution: set[str] = set()
     receipts: dict[str, None] = {}
+    leaving: set[str] = set()
+    i_status = columns.index.get("status")
     for cells in rows:
         width = len(cells)
         if i_household < width:
@@ -46,6 +49,9 @@ def file_keys(rows: list[list], columns: Columns) -> FileKeys:
         if i_id < width:
             id_number = str(cells[i_id]).strip().upper()
             id_numbers[id_number] = None
+            if (i_status is not None and i_status < width and cells[i_status]
+                    and status_of(cells[i_status]) not in (None, MemberStatus.ACTIVE)):
+                leaving.add(id_number)
             if i_contribution is not None and i_contribution < width and cells[i_contribution]:
                 with_contribution.add(id_number)
                 if i_receipt is not None and i_receipt < width:
@@ -53,7 +59,7 @@ def file_keys(rows: list[list], columns: Columns) -> FileKeys:
     household_nos.pop("", None)
     id_numbers.pop("", None)
     receipts.pop("", None)
-    return FileKeys(list(household_nos), list(id_numbers), with_contribution, list(receipts))
+    return FileKeys(list(household_nos), list(id_numbers), with_contribution, list(receipts), leaving)
 
 
 def load_receipts(receipts: list[str], *, year: int) -> dict[str, ReceiptHolder]:
@@ -97,7 +103,7 @@ def load_existing(household_nos: list[str], id_numbers: list[str], *, year: int)
     for chunk in _chunks(id_numbers, size):
         for values in Member.objects.filter(id_number__in=chunk).values_list(
             "id", "household_id", "name", "id_number", "sex", "birth_date", "relation", "category",
-            "phone", "household__number",
+            "phone", "household__number", "status", "status_date", "status_reason",
         ):
             member = ExistingMember._make(values)
             members[member.id_number] = member
@@ -139,7 +145,7 @@ def _load_existing_postgres(household_nos: list[str], id_numbers: list[str], *, 
         households = {values[1]: _as(ExistingHousehold, values) for values in cursor.fetchall()}
         cursor.execute(
             "SELECT m.id, m.household_id, m.name, m.id_number, m.sex, m.birth_date, m.relation,"
-            " m.category, m.phone, h.number FROM enrollment_member m"
+            " m.category, m.phone, h.number, m.status, m.status_date, m.status_reason FROM enrollment_member m"
             f" JOIN enrollment_household h ON h.id = m.household_id WHERE m.id_number = {_ANY_KEY}",
             _key_params(id_numbers),
         )

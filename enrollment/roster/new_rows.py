@@ -10,12 +10,13 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from core.statistics import refresh_statistics
-from enrollment.models import Enrollment, Household, Member, Payer
+from enrollment.models import Enrollment, Household, Member, MemberStatus, Payer
 from enrollment.roster.columns import SUBSIDISED
 from enrollment.roster.existing import FileKeys
 from enrollment.roster.outcome import conflict
 from enrollment.roster.plan import Plan, member_changes
 from enrollment.roster.rows import (
+    DATED_MEMBER_COLUMNS,
     ENROLLMENT_COLUMNS,
     HISTORY_COLUMNS,
     HOUSEHOLD_COLUMNS,
@@ -60,11 +61,17 @@ class NewRows:
         self.created = HistoryStamp(self.now, reason, "+", self.user_id)
         new_households = sum(1 for no in keys.household_nos if no not in existing.households)
         new_members = [i for i in keys.id_numbers if i not in existing.members]
+        new_leaving = sum(1 for i in new_members if i in keys.leaving)
         new_enrollments = sum(1 for i in keys.with_contribution
                               if i not in existing.members or existing.members[i].id not in existing.enrollments)
         writer.prepare(members=len(new_members), enrollments=new_enrollments)
         self._household_ids = iter(writer.allocate(Household, new_households))
-        self._member_ids = iter(writer.allocate(Member, len(new_members)))
+        # one block: the members on the roll first, then those written with a status date (a
+        # block of their own, written last); a few ids may stay unused at the end of the first
+        ids = writer.allocate(Member, len(new_members) + new_leaving)
+        self._member_ids = iter(ids[:len(new_members)])
+        self._leaving_ids = iter(ids[len(new_members):])
+        self._leaving: list[tuple] = []
         self._enrollment_ids = iter(writer.allocate(Enrollment, new_enrollments))
         self.household_ids: dict[str, int] = {}  # new household number -> its id
         self.member_ids: dict[str, int] = {}  # new member's ID number -> its id
@@ -79,10 +86,17 @@ class NewRows:
         if member is None:
             if item.id_number in self.member_ids:
                 return  # the same person twice in the file: refused after validation
-            member_id = self.member_ids[item.id_number] = next(self._member_ids)
-            self._members.append(_record(MemberRecord, (
-                member_id, self._household_id(item.household_no), item.name, item.id_number, item.sex,
-                item.birth_date, item.relation, item.category, item.phone)))
+            if item.status_date is None:
+                member_id = self.member_ids[item.id_number] = next(self._member_ids)
+                self._members.append(_record(MemberRecord, (
+                    member_id, self._household_id(item.household_no), item.name, item.id_number, item.sex,
+                    item.birth_date, item.relation, item.category, item.phone, MemberStatus.ACTIVE, "")))
+            else:
+                member_id = self.member_ids[item.id_number] = next(self._leaving_ids)
+                self._leaving.append((
+                    member_id, self._household_id(item.household_no), item.name, item.id_number, item.sex,
+                    item.birth_date, item.relation, item.category, item.phone, item.status, item.status_reason,
+                    item.status_date))
         else:
             member_id = member.id
         if item.contribution is not None and (member is None or member_id not in self.existing.enrollments):
@@ -123,6 +137,10 @@ class NewRows:
         """Write what is left and wait for every write; a failed write raises here."""
         if self._members or self._enrollment_records:
             self._flush()
+        if self._leaving:
+            leaving, self._leaving = self._leaving, []
+            self._background.submit(self.writer.insert_with_history, Member, DATED_MEMBER_COLUMNS, leaving, [], (),
+                                    self.created)
         try:
             self._background.close()
         except IntegrityError as exc:
@@ -148,7 +166,7 @@ def write_rest(writer, plan: Plan, new_rows: NewRows, *, year: int, user, report
     new_households, updated_households, updated_members = _household_records(plan, new_rows)
     steps = [
         (Household, HOUSEHOLD_COLUMNS, new_households, updated_households, ("created_at",)),
-        (Member, MEMBER_COLUMNS, [], updated_members, ()),
+        (Member, DATED_MEMBER_COLUMNS, [], updated_members, ()),
     ]
     work = sum(len(new) + len(updated) for _m, _c, new, updated, _x in steps) or 1
     done = 0
@@ -187,9 +205,11 @@ def _household_records(plan: Plan, new_rows: NewRows):
             else:
                 member_id = member.id
                 if member_changes(member, item):
-                    updated_members.append(MemberRecord(
+                    status = ((item.status, item.status_reason, item.status_date) if item.status is not None
+                              else (member.status, member.status_reason, member.status_date))
+                    updated_members.append((
                         member_id, household_id, item.name, item.id_number, item.sex, item.birth_date,
-                        item.relation, item.category, item.phone or member.phone))
+                        item.relation, item.category, item.phone or member.phone, *status))
             if item is head:
                 head_id = member_id
         phone = head.phone if head is not None else ""

@@ -67,4 +67,7 @@ def member_changes(member: ExistingMember, item: Row) -> bool:
     """The row changes a registered member (an empty phone keeps the registered one)."""
     return (member.name != item.name or member.sex != item.sex or member.birth_date != item.birth_date
             or member.relation != item.relation or member.category != item.category
-            or (item.phone != "" and member.phone != item.phone))
+            or (item.phone != "" and member.phone != item.phone)
+            or (item.status is not None
+                and (item.status, item.status_date, item.status_reason)
+                != (member.status, member.status_date, member.status_reason)))

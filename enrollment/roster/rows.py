@@ -31,6 +31,9 @@ class Row:
     contribution: Decimal | None
     paid_date: date | None
     receipt_no: str
+    status: str | None = None  # None: the status cell was blank (keep the registered one)
+    status_date: date | None = None
+    status_reason: str = ""
 
 
 class HouseholdLine(NamedTuple):
@@ -72,6 +75,9 @@ class ExistingMember(NamedTuple):
     category: str
     phone: str
     household_number: str
+    status: str
+    status_date: date | None
+    status_reason: str
 
 
 class RecordedEnrollment(NamedTuple):
@@ -112,6 +118,10 @@ class HouseholdRecord(NamedTuple):
 
 
 class MemberRecord(NamedTuple):
+    """A member to write. The status date is not one of its fields (most members have none, and
+    COPY's fast text path takes no NULL): a member with one is written as `record + (date,)`
+    under DATED_MEMBER_COLUMNS."""
+
     id: int
     household_id: int
     name: str
@@ -121,6 +131,8 @@ class MemberRecord(NamedTuple):
     relation: str
     category: str
     phone: str
+    status: str
+    status_reason: str
 
 
 class EnrollmentRecord(NamedTuple):
@@ -145,5 +157,6 @@ class HistoryStamp(NamedTuple):
 
 HOUSEHOLD_COLUMNS = list(HouseholdRecord._fields)
 MEMBER_COLUMNS = list(MemberRecord._fields)
+DATED_MEMBER_COLUMNS = [*MEMBER_COLUMNS, "status_date"]
 ENROLLMENT_COLUMNS = list(EnrollmentRecord._fields)
 HISTORY_COLUMNS = list(HistoryStamp._fields)

@@ -14,10 +14,20 @@ from datetime import date
 from decimal import Decimal
 
 from core.tabular import RowError
-from enrollment.models import Relation, Sex
+from enrollment.models import MemberStatus, Relation, Sex
 from enrollment.roster import consistency
 from enrollment.roster.cells import check_money, check_village, parse_date, plain, quick_id_parser
-from enrollment.roster.columns import CATEGORIES, CHILD, MANGLED_ID, RELATIONS, SEX_WORDS, SEXES, Columns
+from enrollment.roster.columns import (
+    CATEGORIES,
+    CHILD,
+    MANGLED_ID,
+    RELATIONS,
+    SEX_WORDS,
+    SEXES,
+    STATUS_WORDS,
+    Columns,
+    status_of,
+)
 from enrollment.roster.outcome import RosterInvalid
 from enrollment.roster.rows import Existing, HouseholdLine, KnownVillage, Row
 from enrollment.rules import (
@@ -52,6 +62,12 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
     person = _person_check(columns, today, errors.append)
     standing = _standing_check(columns, errors.append)
     payment = _payment_check(columns, year, contribution_amount, errors.append)
+    life = _status_check(columns, today, year, errors.append) if "status" in columns.index else None
+    status, status_date, status_reason, status_ok = None, None, "", True
+    registered_members = existing.members
+    add_error = errors.append
+    header_contribution = columns.header.get("contribution", "")
+    i_contribution = columns.index.get("contribution")
     receipt_holders = existing.receipts
     receipts_in_file: dict[str, int] = {}  # receipt number -> the first row recording it
     repeated_receipts: dict[str, list[int]] = {}  # receipt -> every row of a receipt used more than once
@@ -73,6 +89,16 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
         name, resident, sex, birth, person_ok = person(row, cells)
         relation, category, phone, standing_ok = standing(row, cells, sex, resident)
         contribution, paid, receipt, payment_ok = payment(row, cells)
+        if life is not None:
+            status, status_date, status_reason, status_ok = life(row, cells, birth, contribution)
+        if contribution is not None and status is None and resident is not None:
+            registered = registered_members.get(resident.number)
+            if (registered is not None and registered.status != MemberStatus.ACTIVE
+                    and registered.status_date is not None and registered.status_date.year < year):
+                add_error(RowError(row, header_contribution, str(cells[i_contribution]),
+                                   f"{registered.name}已于{registered.status_date.isoformat()}"
+                                   f"{STATUS_WORDS[registered.status]}，不能登记{year}年度的缴费"))
+                payment_ok = False
         same_person_again = False
         if resident is not None:
             first_row = ids_in_file.setdefault(resident.number, row)
@@ -93,9 +119,9 @@ def validate(rows: list[list], row_numbers: list[int], columns: Columns, existin
         if household_no:
             households.setdefault(household_no, []).append(_new_line(HouseholdLine, (
                 row, village_text, head_text, resident.number if resident else None, relation)))
-        if place_ok and person_ok and standing_ok and payment_ok:
+        if place_ok and person_ok and standing_ok and payment_ok and status_ok:
             item = Row(row, village_id, household_no, head_text, name, resident.number, sex, birth,
-                       relation, category, phone, contribution, paid, receipt)
+                       relation, category, phone, contribution, paid, receipt, status, status_date, status_reason)
             good.append(item)
             if sink is not None and not errors:
                 sink(item)
@@ -232,6 +258,53 @@ def _standing_check(columns: Columns, add):
         return relation, category, phone, ok
 
     return standing
+
+
+def _status_check(columns: Columns, today: date, year: int, add):
+    header, index = columns.header, columns.index
+    i_status, i_date, i_reason = index["status"], index.get("status_date"), index.get("status_reason")
+    dates: dict[str, date | None] = {}
+
+    def life(row: int, cells: list, birth: date | None, contribution):
+        """The member's status: blank keeps the registered one (a new member is on the roll); 死亡
+        and 迁出本县 need their date, neither in the future nor before birth, and the member then
+        records no contribution for a year after it."""
+        status_text = str(cells[i_status]).strip()
+        date_text = str(cells[i_date]).strip() if i_date is not None else ""
+        reason = str(cells[i_reason]).strip() if i_reason is not None else ""
+        if not status_text:
+            if date_text or reason:
+                add(RowError(row, header["status"], status_text, "填写了状态日期或原因，但人员状态是空的"))
+                return None, None, "", False
+            return None, None, "", True
+        status = status_of(status_text)
+        if status is None:
+            add(RowError(row, header["status"], status_text, "人员状态应为 在册、死亡、迁出本县 之一"))
+            return None, None, "", False
+        if status == MemberStatus.ACTIVE:
+            return status, None, "", True
+        ok = True
+        word = STATUS_WORDS[status]
+        if len(reason) > 200:
+            add(RowError(row, header["status_reason"], reason, "状态原因最长200个字")); ok = False
+        if not date_text:
+            add(RowError(row, header.get("status_date", ""), date_text, f"人员状态为{word}时，状态日期必填"))
+            return status, None, reason, False
+        on = dates[date_text] if date_text in dates else dates.setdefault(date_text, parse_date(date_text))
+        if on is None:
+            add(RowError(row, header["status_date"], date_text, "状态日期不是有效日期，应写成 2026-01-05 的样式"))
+            return status, None, reason, False
+        if on > today:
+            add(RowError(row, header["status_date"], date_text, f"{word}日期晚于今天{today.isoformat()}")); ok = False
+        if birth is not None and on < birth:
+            add(RowError(row, header["status_date"], date_text,
+                         f"{word}日期早于出生日期{birth.isoformat()}")); ok = False
+        if contribution is not None and on.year < year:
+            add(RowError(row, header["status"], status_text,
+                         f"已于{on.isoformat()}{word}，不能登记{year}年度的缴费")); ok = False
+        return status, on, reason, ok
+
+    return life
 
 
 def _payment_check(columns: Columns, year: int, contribution_amount: Decimal | None, add):

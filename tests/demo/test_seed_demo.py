@@ -12,7 +12,7 @@ from django.db.models import Sum
 from accounts.models import Role, User
 from demo.county import DEMO_PASSWORD, DEMO_USERNAMES, demo_county_build, participation
 from enrollment.demo import DemoConfig
-from enrollment.models import Category, Enrollment, Household, Member, Payer, Relation
+from enrollment.models import Category, Enrollment, Household, Member, MemberMove, MemberStatus, Payer, Relation
 from enrollment.rules import parse_resident_id
 from facilities.models import Facility, FacilityStatus, Level
 from places.models import Township, Village, VillagePopulation
@@ -225,7 +225,10 @@ def test_history_rows_mark_the_demo_data(seeded):
     rows = list(member.history.all())
     assert len(rows) == 1 and rows[0].history_type == "+" and rows[0].history_change_reason == "演示数据"
     assert Household.history.count() == Household.objects.count()
-    assert Member.history.count() == 500
+    # one "created" row per member, and the demo's one move (test_the_demo_shows_members_lives)
+    assert Member.history.filter(history_type="+").count() == 500
+    assert list(Member.history.filter(history_type="~").values_list("history_change_reason", flat=True)) == [
+        MemberMove.objects.get().member.history.first().history_change_reason]
     assert Enrollment.history.count() == Enrollment.objects.count()
     household = Household.objects.first()
     assert household.history.get().head_id == household.head_id
@@ -292,3 +295,19 @@ def test_the_demo_shows_a_year_that_has_claims(today, year):
     from enrollment.demo import demo_year
 
     assert demo_year(today) == year
+
+
+def test_the_demo_shows_members_lives(seeded):
+    """One member died and one moved out of the county (neither paid for the year), one moved to
+    another household of the village by the township's clerk, and a baby born on 20 December was
+    paid for 23 days later (covered from birth)."""
+    left = Member.objects.exclude(status=MemberStatus.ACTIVE).order_by("status")
+    assert [(m.status, m.status_date, m.status_reason) for m in left] == [
+        (MemberStatus.DIED, date(YEAR, 2, 10), "病故"), (MemberStatus.MOVED_OUT, date(YEAR, 3, 5), "户口迁往外县")]
+    assert not Enrollment.objects.filter(member__in=left).exists()
+    move = MemberMove.objects.select_related("member", "from_household", "to_household", "moved_by").get()
+    assert move.member.household == move.to_household != move.from_household
+    assert move.to_household.village_id == move.from_household.village_id
+    assert (move.moved_on, move.reason, move.moved_by.role) == (date(YEAR, 3, 1), "分户", "township_clerk")
+    baby = Member.objects.get(birth_date=date(YEAR - 1, 12, 20), enrollments__paid_date=date(YEAR, 1, 12))
+    assert baby.enrollments.get().year == YEAR

@@ -11,6 +11,10 @@ EN_HEADERS = ["village_code", "household_no", "head_id_number", "name", "id_numb
               "birth_date", "relation", "category", "phone", "contribution", "paid_date", "receipt_no"]
 ZH_HEADERS = ["村代码", "户号", "户主身份证号", "姓名", "身份证号", "性别", "出生日期", "与户主关系",
               "人员类别", "联系电话", "缴费金额", "缴费日期", "收据号"]
+# the optional status columns: the export and the template write them, most test files leave them out
+STATUS_ZH_HEADERS = ["人员状态", "状态日期", "状态原因"]
+STATUS_EN_HEADERS = ["status", "status_date", "status_reason"]
+EXPORT_HEADERS = ZH_HEADERS + STATUS_ZH_HEADERS
 
 VILLAGE = "420102100201"
 HEAD_ID = make_resident_id("420102", date(1970, 3, 5), 11, MALE)

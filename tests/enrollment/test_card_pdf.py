@@ -70,3 +70,14 @@ def test_card_pdf_renders_to_an_image(client, clerk, household, tmp_path):
     png = out.with_suffix(".png")
     assert png.stat().st_size > 5000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_card_pdf_marks_a_member_who_died(client, clerk, household, tmp_path):
+    from enrollment.models import MemberStatus
+
+    son = household.members.get(name="欧阳小龙")
+    services.member_leave(user=clerk, member=son, status=MemberStatus.DIED, on=date(2024, 10, 8), reason="病故")
+    client.force_login(clerk)
+    text = pdf_text(client.get(reverse("enrollment:household_card_pdf", args=[household.pk])).content, tmp_path)
+    line = next(row for row in text.splitlines() if "欧阳小龙" in row)
+    assert "死亡 2024-10-08" in line and "未参合" not in line

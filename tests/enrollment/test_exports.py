@@ -13,11 +13,11 @@ from enrollment.resources import EnrollmentResource, RosterResource
 from enrollment.roster import roster_import
 from enrollment.rules import make_resident_id
 from tests.enrollment.roster_data import (
+    EXPORT_HEADERS,
     HEAD_ID,
     OTHER_HEAD_ID,
     SON_ID,
     SPOUSE_ID,
-    ZH_HEADERS,
     csv_bytes,
     family,
     person,
@@ -48,7 +48,7 @@ def test_roster_export_has_the_contract_headers_and_text_ids(client, clerk, impo
     sheet = sheet_of(client.get(reverse("enrollment:roster_export"), {"year": YEAR}))
 
     rows = list(sheet.iter_rows())
-    assert [cell.value for cell in rows[0]] == ZH_HEADERS
+    assert [cell.value for cell in rows[0]] == EXPORT_HEADERS
     assert len(rows) == 5
     by_id = {row[4].value: row for row in rows[1:]}
     head = by_id[HEAD_ID]
@@ -161,7 +161,7 @@ def test_exports_refuse_a_bad_year(client, clerk):
 def test_resources_export_datasets_with_chinese_headers(imported):
     roster = RosterResource(year=YEAR)
     dataset = roster.export(roster.roster_queryset(Member.objects.all()))
-    assert dataset.headers == ZH_HEADERS
+    assert dataset.headers == EXPORT_HEADERS
     assert dataset.height == 4
     assert dataset[0][10] == Decimal("380.00")
     contributions = EnrollmentResource().export(

@@ -330,7 +330,7 @@ def test_templates_hold_the_contract_header_row_and_import_once_filled(client, c
 
     from openpyxl import load_workbook
 
-    from tests.enrollment.roster_data import ZH_HEADERS
+    from tests.enrollment.roster_data import EXPORT_HEADERS as ZH_HEADERS
 
     client.force_login(clerk)
     response = client.get(reverse("enrollment:roster_template", args=["csv"]))

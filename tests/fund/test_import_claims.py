@@ -421,3 +421,21 @@ def test_a_referral_no_is_checked_and_the_claim_rests_on_it(policy, facility, me
     claims = {claim.invoice_no: claim for claim in Claim.objects.all()}
     assert (claims["R-1"].referred, claims["R-1"].referral) == (True, referral)
     assert (claims["R-2"].referred, claims["R-2"].referral) == (True, None)  # the flag as given
+
+
+def test_a_stay_after_the_members_death_refuses_the_file(policy, facility, village, claims_file, capsys):  # noqa: F811
+    from enrollment.models import MemberStatus
+
+    late = MemberFactory(household=HouseholdFactory(village=village), name="王故", status=MemberStatus.DIED,
+                         status_date=date(2026, 5, 10), status_reason="病故")
+    EnrollmentFactory(member=late, year=2026, paid_date=date(2025, 12, 1))
+    before = everything()
+    path = claims_file(row(late, invoice_no="W-1", status="submitted", admission_date="2026-05-10",
+                           discharge_date="2026-05-12"),
+                       row(late, invoice_no="W-2", status="submitted", admission_date="2026-05-11",
+                           discharge_date="2026-05-20"))
+    assert manage("import_claims", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("第2行 admission_date「2026-05-11」：参合人员 王故 已于 2026-05-10 死亡，"
+                      "此后入院的住院费用不能报销（member_deceased）")
+    assert everything() == before

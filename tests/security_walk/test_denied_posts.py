@@ -130,6 +130,22 @@ def _contribution_to_void(world):
         contribution="380.00", receipt_no="W-V1", paid_date=date(2026, 3, 1))
 
 
+def _second_household(world):
+    """A member to move and a second household of the own township to move them to."""
+    from tests.factories import HouseholdFactory
+
+    _unenrolled_member(world)
+    world.extra["second_household"] = HouseholdFactory(village=world.own.village)
+
+
+def _newborn_id() -> str:
+    from datetime import date
+
+    from enrollment.rules import MALE, make_resident_id
+
+    return make_resident_id("420102", date(2026, 11, 1), 31, MALE)
+
+
 @dataclass(frozen=True)
 class Post:
     data: Callable  # (world) -> the POST body of a request that writes when made by `control`
@@ -166,6 +182,16 @@ POSTS: dict[str, Post] = {
         Role.TOWNSHIP_CLERK, url=lambda w: reverse("enrollment:enrollment_record",
                                                    kwargs={"pk": w.extra["new_member"].pk}),
         prepare=_unenrolled_member),
+    "enrollment:member_leave": Post(lambda w: {"status": "died", "on": _today(), "reason": "病故"},
+                                    Role.TOWNSHIP_CLERK),
+    "enrollment:member_move": Post(
+        lambda w: {"to_household_number": w.extra["second_household"].number, "relation": "son", "on": _today(),
+                   "reason": "分户"},
+        Role.TOWNSHIP_CLERK, url=lambda w: reverse("enrollment:member_move", kwargs={"pk": w.extra["new_member"].pk}),
+        prepare=_second_household),
+    "enrollment:newborn_add": Post(lambda w: {"name": "张小宝", "id_number": _newborn_id(), "birth_date": "2026-11-01",
+                                              "relation": "son", "receipt_no": "W-NB1", "paid_date": TODAY},
+                                   Role.TOWNSHIP_CLERK),
     "enrollment:household_pay": Post(lambda w: {"paid_date": TODAY, "first_receipt": "W-P001"},
                                      Role.TOWNSHIP_CLERK, prepare=_unenrolled_member),
     "enrollment:contribution_void": Post(
