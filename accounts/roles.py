@@ -20,10 +20,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "enrollment.import": frozenset({Role.TOWNSHIP_CLERK, Role.ADMINISTRATOR}),
     "enrollment.export": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
     "participation.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
-    # designated facilities registry
-    "facilities.view": COUNTY_ROLES,
-    # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
-    "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
+    # designated facilities registry: the list and the ranking; a township clerk reaches the
+    # facilities located in their township (scoping), not the others
+    "facilities.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    # a facility's own page, scorecard and inspections (read): county roles any facility, a
+    # township clerk those located in their township, a facility clerk only their own (scoping)
+    "facilities.view_own": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
     # recording inspections of a facility (findings, penalty, documents)
     "facilities.inspect": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),

@@ -334,8 +334,8 @@ def in_scope(user, scope: str | None, variant: str) -> bool:
         return True
     if variant != "own":
         return False
-    if user.role == Role.TOWNSHIP_CLERK:
-        return scope in ("township", "claim")
+    if user.role == Role.TOWNSHIP_CLERK:  # the place's facility is located in its township
+        return scope in ("township", "claim", "facility")
     if user.role == Role.FACILITY_CLERK:
         return scope in ("facility", "claim")
     return False
