@@ -66,8 +66,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "statements.view_own": frozenset({Role.FACILITY_CLERK}),
     # a household's refund of a recovered township-channel claim: the fund officer records it
     "fund.refund": frozenset({Role.FUND_OFFICER}),
-    # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
-    "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
+    # the monthly fund report (fund.views_report): the dashboard and its downloads; a township
+    # clerk reads their own township's row, its villages and its warnings, never the county's
+    "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.TOWNSHIP_CLERK}),
+    # the stored versions hold the whole county: county roles read them, two of them store them
+    "fund.report_stored": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
     # publicity (publicity.views_staff): the queue of villagers' objections and reports
     "publicity.view": COUNTY_ROLES,

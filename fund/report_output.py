@@ -20,7 +20,7 @@ from core.money import format_percent, format_yuan, to_ratio
 from core.tabular import text_cell
 
 from . import rules
-from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
+from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, VILLAGE_COLUMNS, monthly_compensation
 from .rules import OVERSPENDING_FACTOR, UNDERUSE_FACTOR
 
 CJK_FONT = "Noto Sans CJK SC"
@@ -56,9 +56,9 @@ def _num(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def chart_monthly_compensation(*, year: int, month: int) -> str:
+def chart_monthly_compensation(*, year: int, month: int, township=None) -> str:
     plt = _pyplot()
-    data = monthly_compensation(year=year, month=month)
+    data = monthly_compensation(year=year, month=month, township=township)
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
     bars = ax.bar([f"{m}月" for m, _value in data], [_num(v) for _month, v in data], color="#2f6fb0")
     for bar, (_month, value) in zip(bars, data):
@@ -90,8 +90,9 @@ def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) 
     return _svg(fig)
 
 
-def chart_participation(*, rows: list[dict]) -> str:
-    """rows: the report's township rows with Python values (name, participation_rate)."""
+def chart_participation(*, rows: list[dict], title: str = "各乡镇参合率（虚线为 95% 目标）") -> str:
+    """rows: the report's township rows (or a township's village rows) with Python values (name,
+    participation_rate)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, max(1.6, 0.35 * len(rows) + 0.8)))
     names = [row["name"] for row in rows]
@@ -102,7 +103,7 @@ def chart_participation(*, rows: list[dict]) -> str:
     ax.invert_yaxis()
     ax.set_xlim(0, max([1.0] + [r * 1.05 for r in rates]))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
-    ax.set_title("各乡镇参合率（虚线为 95% 目标）", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -127,6 +128,25 @@ def charts(figures: dict) -> dict[str, str]:
             "compensation": chart_monthly_compensation(year=year, month=month),
             "usage": chart_fund_usage(year=year, month=month, fund_usage_rate=county["fund_usage_rate"]),
             "participation": chart_participation(rows=figures["rows"][:-1]),
+        }
+        cache.set(key, drawn, CHARTS_CACHE_SECONDS)
+    return drawn
+
+
+def township_charts(figures: dict, township) -> dict[str, str]:
+    """The charts of a township's report (fund.report.township_report_figures): the compensation
+    of its claims month by month and its villages' participation. The fund's usage is the
+    county's and is not drawn. Cached like `charts`."""
+    year, month = figures["year"], figures["month"]
+    key = "fund-township-charts:" + hashlib.sha256(json.dumps(
+        [year, month, township.code, figures["rows"], figures["villages"], translation.get_language()],
+        default=str, sort_keys=True).encode()).hexdigest()
+    drawn = cache.get(key)
+    if drawn is None:
+        drawn = {
+            "compensation": chart_monthly_compensation(year=year, month=month, township=township),
+            "participation": chart_participation(rows=figures["villages"],
+                                                 title=f"{township.name}各村参合率（虚线为 95% 目标）"),
         }
         cache.set(key, drawn, CHARTS_CACHE_SECONDS)
     return drawn
@@ -209,6 +229,8 @@ def report_xlsx(figures: dict) -> bytes:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = fmt
     sheet.freeze_panes = "C2"
+    if "villages" in figures:  # a township's report: its villages on a sheet of their own
+        _villages_sheet(workbook.create_sheet(_("各村")), figures["villages"])
     warnings = workbook.create_sheet(_("预警"))
     warnings.append([_("类型"), _("乡镇"), _("说明")])
     for cell in warnings[1]:
@@ -220,11 +242,43 @@ def report_xlsx(figures: dict) -> bytes:
     return out.getvalue()
 
 
-def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
+def _villages_sheet(sheet, villages: list[dict]) -> None:
+    from openpyxl.styles import Font
+
+    keys = ["village", "name", *VILLAGE_COLUMNS]
+    headers = {**HEADERS, "village": gettext_noop("村代码"), "name": gettext_noop("村名称")}
+    sheet.append([_(headers[key]) for key in keys])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in villages:
+        sheet.append([text_cell(row[key]) for key in keys])
+    for index, key in enumerate(keys, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 14
+        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = fmt
+    sheet.freeze_panes = "C2"
+
+
+def village_headers() -> list[tuple[str, str]]:
+    return [(key, HEADERS[key]) for key in VILLAGE_COLUMNS]
+
+
+def display_villages(figures: dict) -> list[dict]:
+    """A township report's village rows ready for a template: code, name, cells (VILLAGE_COLUMNS)."""
+    return [{"code": row["village"], "name": row["name"], "cells": [_cell(key, row[key]) for key in VILLAGE_COLUMNS]}
+            for row in figures.get("villages", [])]
+
+
+def report_pdf(figures: dict, *, base_url: str | None = None, township=None) -> bytes:
+    """The report as PDF; with `township`, the township's report (its row, villages and charts)."""
     from weasyprint import HTML
 
-    svgs = charts(figures)
+    svgs = charts(figures) if township is None else township_charts(figures, township)
     html = render_to_string("fund/report_pdf.html", {
+        "township": township, "villages": display_villages(figures), "village_headers": village_headers(),
         "figures": figures, "headers": table_headers(), "rows": display_rows(figures),
         "warnings": display_warnings(figures),
         "charts": {name: as_data_uri(svg) for name, svg in svgs.items()},
