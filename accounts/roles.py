@@ -20,10 +20,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "enrollment.import": frozenset({Role.TOWNSHIP_CLERK, Role.ADMINISTRATOR}),
     "enrollment.export": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
     "participation.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
-    # designated facilities registry
-    "facilities.view": COUNTY_ROLES,
-    # a facility's own page: county roles any facility, a facility clerk only their own (scoping)
-    "facilities.view_own": COUNTY_ROLES | {Role.FACILITY_CLERK},
+    # designated facilities registry: the list and the ranking; a township clerk reaches the
+    # facilities located in their township (scoping), not the others
+    "facilities.view": COUNTY_ROLES | {Role.TOWNSHIP_CLERK},
+    # a facility's own page, scorecard and inspections (read): county roles any facility, a
+    # township clerk those located in their township, a facility clerk only their own (scoping)
+    "facilities.view_own": COUNTY_ROLES | {Role.TOWNSHIP_CLERK, Role.FACILITY_CLERK},
     "facilities.change": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
     # recording inspections of a facility (findings, penalty, documents)
     "facilities.inspect": frozenset({Role.FUND_OFFICER, Role.REVIEWER, Role.ADMINISTRATOR}),
@@ -69,8 +71,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "statements.view_own": frozenset({Role.FACILITY_CLERK}),
     # a household's refund of a recovered township-channel claim: the fund officer records it
     "fund.refund": frozenset({Role.FUND_OFFICER}),
-    # the monthly fund report (fund.views_report): county dashboard, downloads, stored versions
-    "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
+    # the monthly fund report (fund.views_report): the dashboard and its downloads; a township
+    # clerk reads their own township's row, its villages and its warnings, never the county's
+    "fund.report": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR, Role.TOWNSHIP_CLERK}),
+    # the stored versions hold the whole county: county roles read them, two of them store them
+    "fund.report_stored": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
     # publicity (publicity.views_staff): the queue of villagers' objections and reports and the
     # months' notices; a township clerk reads those of the township (scoping) and answers them,

@@ -36,3 +36,14 @@ def scope_by_facility(queryset: QuerySet, user, facility_field: str = "facility"
     if user.role == Role.FACILITY_CLERK and user.facility_id:
         return queryset.filter(**{facility_field: user.facility_id})
     return queryset.none()
+
+
+def scope_by_facility_location(queryset: QuerySet, user, facility_field: str, township_field: str) -> QuerySet:
+    """Facilities' rows as their supervisors reach them: all for county roles, the user's facility
+    for a facility clerk (reached by `facility_field`), and for a township clerk the facilities
+    located in their township (the facility's own `township`, reached by `township_field`): the
+    township office supervises the facilities on its ground, whoever their patients are."""
+    if getattr(user, "is_authenticated", False) and user.is_active and not is_county_wide(user) \
+            and user.role == Role.TOWNSHIP_CLERK:
+        return scope_by_township(queryset, user, township_field)
+    return scope_by_facility(queryset, user, facility_field)

@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.scoping import scope_by_facility
+from accounts.scoping import scope_by_facility_location
 
 
 class Level(models.TextChoices):
@@ -22,7 +22,9 @@ class FacilityStatus(models.TextChoices):
 
 class FacilityQuerySet(models.QuerySet):
     def for_user(self, user):
-        return scope_by_facility(self, user, "pk")
+        """County roles every facility, a facility clerk their own, a township clerk those
+        located in their township (accounts.scoping)."""
+        return scope_by_facility_location(self, user, "pk", "township")
 
 
 class Facility(models.Model):

@@ -298,15 +298,51 @@ def township_drilldown(*, year: int, month: int, township) -> list[dict]:
     return rows
 
 
-def villages_above_population(*, year: int, month: int) -> list[dict]:
+# The columns a village's row carries: recoveries are counted by the claim's township only, the
+# fund's columns by the county only.
+VILLAGE_COLUMNS = [column for column in COLUMNS
+                   if column not in ("recovered", "recovered_ytd", "fund_raised", "fund_available",
+                                     "fund_usage_rate")]
+
+
+def township_report_figures(*, year: int, month: int, township) -> dict:
+    """The report as the township's own office reads it: the township's row exactly as in the
+    county's report, its villages (`township_drilldown`) and the warnings that name the township.
+    Nothing of the county's row or of another township: the county's fund figures and warnings
+    (usage, overspending) are the county's to read."""
+    figures = monthly_report_figures(year=year, month=month)
+    row = next(row for row in figures["rows"] if row["township"] == township.code)
+    return {
+        "year": year, "month": month, "township": township.code,
+        "rows": [row],
+        "villages": township_drilldown(year=year, month=month, township=township),
+        "warnings": [w for w in figures["warnings"] if w["township"] == township.code],
+    }
+
+
+def township_report_json(figures: dict) -> dict:
+    """township_report_figures as JSON: the township's row with the contract's columns, its
+    villages with VILLAGE_COLUMNS, numbers as decimal strings."""
+    data = to_contract_json(figures)
+    data["township"] = figures["township"]
+    data["villages"] = [{"village": row["village"], "name": row["name"],
+                         **{c: _as_text(row[c]) for c in VILLAGE_COLUMNS}} for row in figures["villages"]]
+    return {key: data[key] for key in ("year", "month", "township", "rows", "villages", "warnings")}
+
+
+def villages_above_population(*, year: int, month: int, township=None) -> list[dict]:
     """Villages whose participants by the month's end outnumber their agricultural population
     (a rate above 100%): their population is probably wrong. For the report's page, not the
-    contract's JSON. Each: township and village names and codes, population, participants, rate."""
+    contract's JSON; with `township`, of that township only. Each: township and village names and
+    codes, population, participants, rate."""
     populations = population_figures(year=year, group="village")
     participants = participant_figures(year=year, month=month, group="member__household__village")
     over = [pk for pk, count in participants.items() if count > populations.get(pk, 0) > 0]
+    villages = Village.objects.filter(pk__in=over)
+    if township is not None:
+        villages = villages.filter(township=township)
     rows = []
-    for village in (Village.objects.filter(pk__in=over).select_related("township").order_by("code")):
+    for village in villages.select_related("township").order_by("code"):
         population, count = populations[village.pk], participants[village.pk]
         rows.append({"township": village.township.name, "village": village.name, "code": village.code,
                      "population": population, "participants": count,
@@ -349,12 +385,16 @@ def fund_report_store_first(*, year: int, month: int):
         return FundReport.objects.get(year=year, month=month, version=1), False
 
 
-def monthly_compensation(*, year: int, month: int) -> list[tuple[int, Decimal]]:
-    """[(m, compensation paid in month m)] for months 1..M of scheme year Y, one grouped query."""
+def monthly_compensation(*, year: int, month: int, township=None) -> list[tuple[int, Decimal]]:
+    """[(m, compensation paid in month m)] for months 1..M of scheme year Y, one grouped query;
+    with `township`, of the claims made in it only (`Claim.township`, as its report row)."""
     from django.db.models.functions import TruncMonth
 
     _check_period(year, month)
-    rows = (paid_claims(year=year, month=month).order_by()
+    claims = paid_claims(year=year, month=month)
+    if township is not None:
+        claims = claims.filter(township=township)
+    rows = (claims.order_by()
             .annotate(paid_month=TruncMonth("paid_at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
             .values("paid_month").annotate(total=Sum("compensation")))
     totals = {row["paid_month"].month: row["total"] for row in rows if row["paid_month"].year == year}

@@ -21,7 +21,7 @@ from core.money import format_percent, format_yuan, to_ratio
 from core.tabular import text_cell
 
 from . import rules
-from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, monthly_compensation
+from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, VILLAGE_COLUMNS, monthly_compensation
 from .rules import OVERSPENDING_FACTOR, UNDERUSE_FACTOR
 
 CJK_FONT = "Noto Sans CJK SC"
@@ -128,9 +128,10 @@ def usage_figure(*, month: int, fund_usage_rate: Decimal | None):
     return fig
 
 
-def participation_figure(*, rows: list[dict]):
-    """rows: the report's township rows with Python values (name, participation_rate). The dashed
-    line is the 95% target, named in the legend with the colour of a township below it."""
+def participation_figure(*, rows: list[dict], title: str | None = None):
+    """rows: the report's township rows (or a township's village rows) with Python values (name,
+    participation_rate). The dashed line is the 95% target, named in the legend with the colour of
+    a row below it."""
     from matplotlib.patches import Patch
 
     plt = _pyplot()
@@ -144,7 +145,7 @@ def participation_figure(*, rows: list[dict]):
     ax.invert_yaxis()
     ax.set_xlim(0, max([1.0] + [r * 1.05 for r in rates]))
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:.0%}"))
-    ax.set_title(_("各乡镇参合率"), fontsize=10)
+    ax.set_title(title or _("各乡镇参合率"), fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     handles = [target]
     if any(low):
@@ -153,16 +154,17 @@ def participation_figure(*, rows: list[dict]):
     return fig
 
 
-def chart_monthly_compensation(*, year: int, month: int) -> str:
-    return _svg(compensation_figure(year=year, data=monthly_compensation(year=year, month=month)))
+def chart_monthly_compensation(*, year: int, month: int, township=None) -> str:
+    return _svg(compensation_figure(year=year, data=monthly_compensation(year=year, month=month,
+                                                                          township=township)))
 
 
 def chart_fund_usage(*, year: int, month: int, fund_usage_rate: Decimal | None) -> str:
     return _svg(usage_figure(month=month, fund_usage_rate=fund_usage_rate))
 
 
-def chart_participation(*, rows: list[dict]) -> str:
-    return _svg(participation_figure(rows=rows))
+def chart_participation(*, rows: list[dict], title: str | None = None) -> str:
+    return _svg(participation_figure(rows=rows, title=title))
 
 
 CHARTS_CACHE_SECONDS = 3600
@@ -185,6 +187,25 @@ def charts(figures: dict) -> dict[str, str]:
             "compensation": chart_monthly_compensation(year=year, month=month),
             "usage": chart_fund_usage(year=year, month=month, fund_usage_rate=county["fund_usage_rate"]),
             "participation": chart_participation(rows=figures["rows"][:-1]),
+        }
+        cache.set(key, drawn, CHARTS_CACHE_SECONDS)
+    return drawn
+
+
+def township_charts(figures: dict, township) -> dict[str, str]:
+    """The charts of a township's report (fund.report.township_report_figures): the compensation
+    of its claims month by month and its villages' participation. The fund's usage is the
+    county's and is not drawn. Cached like `charts`."""
+    year, month = figures["year"], figures["month"]
+    key = "fund-township-charts:" + hashlib.sha256(json.dumps(
+        [year, month, township.code, figures["rows"], figures["villages"], translation.get_language()],
+        default=str, sort_keys=True).encode()).hexdigest()
+    drawn = cache.get(key)
+    if drawn is None:
+        drawn = {
+            "compensation": chart_monthly_compensation(year=year, month=month, township=township),
+            "participation": chart_participation(rows=figures["villages"],
+                                                 title=_("%(township)s各村参合率") % {"township": township.name}),
         }
         cache.set(key, drawn, CHARTS_CACHE_SECONDS)
     return drawn
@@ -267,6 +288,8 @@ def report_xlsx(figures: dict) -> bytes:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = fmt
     sheet.freeze_panes = "C2"
+    if "villages" in figures:  # a township's report: its villages on a sheet of their own
+        _villages_sheet(workbook.create_sheet(_("各村")), figures["villages"])
     warnings = workbook.create_sheet(_("预警"))
     warnings.append([_("类型"), _("乡镇"), _("说明")])
     for cell in warnings[1]:
@@ -285,19 +308,51 @@ PDF_CHARTS = [("compensation", gettext_noop("各月补偿金额")), ("usage", ge
 PDF_CHART_SCALE = 0.72
 
 
+def _villages_sheet(sheet, villages: list[dict]) -> None:
+    from openpyxl.styles import Font
+
+    keys = ["village", "name", *VILLAGE_COLUMNS]
+    headers = {**HEADERS, "village": gettext_noop("村代码"), "name": gettext_noop("村名称")}
+    sheet.append([_(headers[key]) for key in keys])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in villages:
+        sheet.append([text_cell(row[key]) for key in keys])
+    for index, key in enumerate(keys, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 14
+        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = fmt
+    sheet.freeze_panes = "C2"
+
+
+def village_headers() -> list[tuple[str, str]]:
+    return [(key, HEADERS[key]) for key in VILLAGE_COLUMNS]
+
+
+def display_villages(figures: dict) -> list[dict]:
+    """A township report's village rows ready for a template: code, name, cells (VILLAGE_COLUMNS)."""
+    return [{"code": row["village"], "name": row["name"], "cells": [_cell(key, row[key]) for key in VILLAGE_COLUMNS]}
+            for row in figures.get("villages", [])]
+
+
 def _svg_width_pt(svg: str) -> float:
     """The width matplotlib gave an SVG (width="460.8pt")."""
     return float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg).group(1))
 
 
-def report_pdf(figures: dict, *, base_url: str | None = None) -> bytes:
+def report_pdf(figures: dict, *, base_url: str | None = None, township=None) -> bytes:
+    """The report as PDF; with `township`, the township's report (its row, villages and charts)."""
     from weasyprint import HTML
 
-    svgs = charts(figures)
+    svgs = charts(figures) if township is None else township_charts(figures, township)
     html = render_to_string("fund/report_pdf.html", {
+        "township": township, "villages": display_villages(figures), "village_headers": village_headers(),
         "figures": figures, "table": report_table(figures), "warnings": display_warnings(figures),
         "charts": [{"src": as_data_uri(svgs[name]), "width": f"{_svg_width_pt(svgs[name]) * PDF_CHART_SCALE:.1f}pt",
-                    "alt": _(alt)} for name, alt in PDF_CHARTS],
+                    "alt": _(alt)} for name, alt in PDF_CHARTS if name in svgs],
         "generated_at": timezone.localtime(), "county_name": settings.COUNTY_NAME,
     })
     return HTML(string=html, base_url=base_url).write_pdf()
@@ -355,10 +410,10 @@ def report_table(figures: dict) -> dict:
         top.append({"key": None, "span": len(keys), **_words(_(group))})
         bottom.extend({"key": key, "title": _(HEADERS[key]), **_words(_(SHORT_HEADERS[key]))} for key in keys)
     county = figures["rows"][-1]
-    return {
-        "top": top, "bottom": bottom, "rows": display_rows(figures, columns=GRID_COLUMNS),
-        "fund": [{"key": key, "label": _(HEADERS[key]), "value": _cell(key, county[key])} for key in COUNTY_ONLY],
-    }
+    # a township's report has no county row: the county's fund figures are not its to show
+    fund = ([{"key": key, "label": _(HEADERS[key]), "value": _cell(key, county[key])} for key in COUNTY_ONLY]
+            if county["township"] == "county" else [])
+    return {"top": top, "bottom": bottom, "rows": display_rows(figures, columns=GRID_COLUMNS), "fund": fund}
 
 
 def _cell(key: str, value) -> str:

@@ -2,9 +2,13 @@
 township drill-down, three charts (matplotlib SVG, no CDN), downloads as XLSX/PDF/JSON, and the
 stored versions of the month.
 
-Thin views over fund.report and fund.report_output. The report is county-wide, so the
-capability `fund.report` (fund officer, auditor, administrator) is the whole permission; the
-drill-down's township is fetched through `Township.objects.for_user`.
+Thin views over fund.report and fund.report_output. The capability `fund.report` opens the
+report; what it shows depends on the reader's reach (accounts.scoping): county roles read the
+whole county exactly per docs/contract.md, with any township's villages (the drill-down's township
+is fetched through `Township.objects.for_user`); a township clerk reads only their township's
+report (`fund.report.township_report_figures`: its row, its villages, its charts and the warnings
+naming it) on the page and in every download, and asking for another township's villages is 404.
+The stored versions hold the whole county: `fund.report_stored`, county roles only.
 """
 import json
 
@@ -18,12 +22,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.roles import capability_required, user_can
+from accounts.scoping import is_county_wide
 from core.errors import NcmsError
 from places.models import Township
 
 from . import report_output
 from .models import FundReport
-from .report import monthly_report_figures, to_contract_json, township_drilldown, villages_above_population
+from .report import (
+    monthly_report_figures,
+    to_contract_json,
+    township_drilldown,
+    township_report_figures,
+    township_report_json,
+    villages_above_population,
+)
 
 DRILL_COLUMNS = ["population", "participants", "participation_rate", "admissions", "admissions_ytd",
                  "total_cost_ytd", "compensation", "compensation_ytd", "avg_cost_per_admission",
@@ -44,9 +56,37 @@ def _period(request) -> tuple[int, int]:
     return year, month
 
 
+def _own_township(request) -> Township | None:
+    """The township whose report the reader gets instead of the county's: a township clerk's own
+    (404 if asked for another's, or if they have none); None for county roles."""
+    if is_county_wide(request.user):
+        return None
+    township = get_object_or_404(Township.objects.for_user(request.user), pk=request.user.township_id)
+    code = (request.GET.get("township") or "").strip()
+    if code and code != township.code:
+        raise Http404
+    return township
+
+
+def _township_dashboard(request, township: Township, year: int, month: int):
+    figures = township_report_figures(year=year, month=month, township=township)
+    svgs = report_output.township_charts(figures, township)
+    return render(request, "fund/dashboard.html", {
+        "year": year, "month": month, "months": range(1, 13), "scoped": township,
+        "figures": figures, "table": report_output.report_table(figures),
+        "villages": report_output.display_villages(figures), "village_headers": report_output.village_headers(),
+        "charts": {name: mark_safe(svg) for name, svg in svgs.items()},  # our own matplotlib output
+        "over_population": villages_above_population(year=year, month=month, township=township),
+        "warnings": report_output.display_warnings(figures),
+    })
+
+
 @capability_required("fund.report")
 def dashboard(request):
     year, month = _period(request)
+    own = _own_township(request)
+    if own is not None:
+        return _township_dashboard(request, own, year, month)
     figures = monthly_report_figures(year=year, month=month)
     township = drill = None
     code = (request.GET.get("township") or "").strip()
@@ -65,6 +105,7 @@ def dashboard(request):
         "township": township, "drill": drill,
         "drill_headers": [(key, dict(report_output.table_headers())[key]) for key in DRILL_COLUMNS],
         "stored": FundReport.objects.filter(year=year, month=month).order_by("-version"),
+        "can_read_stored": user_can(request.user, "fund.report_stored"),
         "can_store": user_can(request.user, "fund.report_store"),
         "over_population": villages_above_population(year=year, month=month),
         "warnings": report_output.display_warnings(figures),
@@ -77,15 +118,23 @@ def report_download(request, fmt: str):
     if fmt not in ("xlsx", "pdf", "json"):
         raise Http404
     year, month = _period(request)
-    figures = monthly_report_figures(year=year, month=month)
-    name = f"fund-report-{year}-{month:02d}"
+    own = _own_township(request)
+    if own is None:
+        figures = monthly_report_figures(year=year, month=month)
+        name = f"fund-report-{year}-{month:02d}"
+        data = to_contract_json(figures)
+    else:
+        figures = township_report_figures(year=year, month=month, township=own)
+        name = f"fund-report-{year}-{month:02d}-{own.code}"
+        data = township_report_json(figures)
     if fmt == "xlsx":
         response = HttpResponse(report_output.report_xlsx(figures), content_type=report_output.XLSX)
     elif fmt == "pdf":
-        response = HttpResponse(report_output.report_pdf(figures, base_url=request.build_absolute_uri("/")),
+        response = HttpResponse(report_output.report_pdf(figures, base_url=request.build_absolute_uri("/"),
+                                                         township=own),
                                 content_type="application/pdf")
     else:
-        response = HttpResponse(json.dumps(to_contract_json(figures), ensure_ascii=False, indent=2),
+        response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
                                 content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
@@ -107,7 +156,7 @@ def report_store(request):
     return redirect(f"{reverse('fund_report:dashboard')}?year={year}&month={month}")
 
 
-@capability_required("fund.report")
+@capability_required("fund.report_stored")
 def stored_report(request, pk: int):
     """A stored version exactly as stored (the contract's JSON)."""
     stored = get_object_or_404(FundReport.objects.all(), pk=pk)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.scoping import scope_by_facility
+from accounts.scoping import scope_by_facility_location
 from claims.models import Claim
 from core.models import MoneyField, StoredDocument
 
@@ -17,8 +17,9 @@ from .rules import KIND_WORDS, THIS_FACILITY, detail_parse
 
 class InspectionQuerySet(models.QuerySet):
     def for_user(self, user):
-        """County roles every facility's inspections, a facility clerk only their own facility's."""
-        return scope_by_facility(self, user, "facility")
+        """County roles every facility's inspections, a facility clerk only their own facility's,
+        a township clerk those of the facilities located in their township."""
+        return scope_by_facility_location(self, user, "facility", "facility__township")
 
 
 class Inspection(models.Model):
@@ -70,7 +71,7 @@ class Inspection(models.Model):
 
 class InspectionDocumentQuerySet(models.QuerySet):
     def for_user(self, user):
-        return scope_by_facility(self, user, "inspection__facility")
+        return scope_by_facility_location(self, user, "inspection__facility", "inspection__facility__township")
 
 
 class InspectionDocument(StoredDocument):

@@ -1,9 +1,10 @@
 """Designated-facility registry pages (定点医疗机构): the list with filters and one facility's page,
 with its suspension, reinstatement, agreement period and inspections.
 
-County roles see every facility; a facility clerk only their own facility's page and its
-inspections (the list is a county tool). Scoping is Facility.objects.for_user (and
-Inspection/InspectionDocument.objects.for_user), so another facility's page is simply 404.
+County roles see every facility; a township clerk the facilities located in their township (the
+list, their pages and inspections, read-only); a facility clerk only their own facility's page and
+its inspections. Scoping is Facility.objects.for_user (and Inspection/InspectionDocument.objects.
+for_user), so a facility out of reach is simply 404.
 Suspending, reinstating and the agreement period need "facilities.change"; recording
 inspections "facilities.inspect".
 """

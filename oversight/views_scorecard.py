@@ -1,9 +1,13 @@
 """Facility oversight pages: one facility's scorecard (12 months of indicators as a table and
 charts, its flagged claims, XLSX export) and the county ranking with the suspension-review list.
 
-Scorecard: capability facilities.view_own (county roles, and a facility clerk for their own
-facility: another facility's scorecard is 404 through Facility.objects.for_user). Ranking:
-facilities.view (county roles only). Figures come from oversight.indicators.
+Scorecard: capability facilities.view_own (county roles; a township clerk for the facilities
+located in their township; a facility clerk for their own facility: any other facility's
+scorecard is 404 through Facility.objects.for_user). Its flagged claims are those the reader
+reaches (the claims of Claim.objects.for_user): a township clerk sees their own township's patients by name
+and the other patients' flags only as a count. Ranking: facilities.view (county roles, and a
+township clerk ranked among the facilities of their own township only). Figures come from
+oversight.indicators.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.roles import capability_required, user_can
+from accounts.scoping import is_county_wide
+from claims.models import Claim
 from facilities.models import Facility, Level
 from places.models import Township
 
@@ -127,12 +133,23 @@ def _scoped_facility(request, pk) -> Facility:
     return get_object_or_404(Facility.objects.for_user(request.user).select_related("township"), pk=pk)
 
 
-def _flagged_claims(request, facility: Facility, year: int, month: int):
+def _facility_flags(facility: Facility, year: int, month: int):
+    """Every flag of the facility's claims discharged in the twelve months ending with the month."""
     first = month_bounds(*months_ending(year, month)[0])[0]
     last = month_bounds(year, month)[1]
-    return (ClaimFlag.objects.for_user(request.user)
-            .filter(claim__facility=facility, claim__discharge_date__gte=first, claim__discharge_date__lte=last)
+    return ClaimFlag.objects.filter(claim__facility=facility, claim__discharge_date__gte=first,
+                                    claim__discharge_date__lte=last)
+
+
+def _flagged_claims(request, facility: Facility, year: int, month: int):
+    return (_facility_flags(facility, year, month).filter(claim__in=Claim.objects.for_user(request.user))
             .select_related("claim__member").order_by("-claim__discharge_date", "claim__invoice_no", "kind"))
+
+
+def _flags_out_of_reach(request, facility: Facility, year: int, month: int) -> int:
+    """How many of the facility's flags are on claims the reader does not reach (a township
+    clerk: the patients of other townships), counted without naming anyone."""
+    return _facility_flags(facility, year, month).exclude(claim__in=Claim.objects.for_user(request.user)).count()
 
 
 @capability_required("facilities.view_own")
@@ -148,6 +165,7 @@ def scorecard(request, pk):
         "referral": rates.facilities.get(facility.pk),
         "referral_required": any(facility.level in levels for levels in rates.levels.values()),
         "charts": scorecard_charts(rows), "flags": _flagged_claims(request, facility, year, month),
+        "other_flags": _flags_out_of_reach(request, facility, year, month),
         "warnings": result.warnings(facility.pk, year), "can_rank": user_can(request.user, "facilities.view"),
     })
 
@@ -223,6 +241,7 @@ def ranking(request):
     referral_townships = sorted(((townships[pk], rate) for pk, rate in rates.townships.items()),
                                 key=lambda item: (item[1].rate, item[0].code))
     return render(request, "facilities/ranking.html", {
+        "township": None if is_county_wide(request.user) else request.user.township,
         "year": year, "month": month, "ranked": ranked, "by": by, "by_label": _(dict(RANKED)[by]),
         "indicators": RANKED, "levels": levels, "review": review, "columns": COLUMNS,
         "referral_facilities": referral_facilities, "referral_townships": referral_townships,

@@ -64,10 +64,36 @@ def test_list_shows_level_status_and_agreement(client, registry, users_by_role):
     assert "县人民医院" in html and "县级医院" in html and "暂停" in html and "2026-01-01 — 2026-12-31" in html
 
 
-def test_township_clerk_is_refused(client, registry, clerk):
+def test_township_clerk_sees_the_facilities_located_in_their_township(client, registry, clerk):
+    """The township office supervises the facilities on its ground: the list holds them only,
+    whatever the filter; another township's facility, or one in no township, is not found."""
+    client.force_login(clerk)  # clerk of 城关镇 (420102100): F001 and F101 are located there
+    response = client.get(LIST)
+    assert response.status_code == 200
+    assert codes(response) == ["F001", "F101"]
+    assert [t.code for t in response.context["townships"]] == ["420102100"]
+    assert codes(client.get(LIST, {"township": "420102200"})) == []
+    html = response.content.decode()
+    assert "河口乡卫生院" not in html and "省人民医院" not in html
+    page = client.get(detail(registry["F101"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "县人民医院" in html
+    for form in ("suspend-form", "reinstate-form", "agreement-form", "inspection-form"):
+        assert f'id="{form}"' not in html
+    assert client.get(detail(registry["F102"])).status_code == 404
+    assert client.get(detail(registry["F301"])).status_code == 404
+
+
+def test_township_clerk_changes_nothing_in_the_registry(client, registry, clerk):
     client.force_login(clerk)
-    assert client.get(LIST).status_code == 403
-    assert client.get(detail(registry["F001"])).status_code == 403
+    facility = registry["F001"]
+    assert client.post(f"{detail(facility)}suspend/", {"from_date": "2026-06-01", "reason": "违规"}).status_code == 403
+    assert client.post(f"{detail(facility)}agreement/", {"agreement_start": "2026-01-01",
+                                                         "agreement_end": "2028-12-31", "reason": "续签"}
+                       ).status_code == 403
+    facility.refresh_from_db()
+    assert facility.status == FacilityStatus.ACTIVE and facility.agreement_end == date(2026, 12, 31)
 
 
 def test_facility_clerk_sees_only_their_own_facility(client, registry, users_by_role):

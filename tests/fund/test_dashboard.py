@@ -41,7 +41,8 @@ def test_anonymous_is_sent_to_login(client, db, method, url):
 @pytest.mark.parametrize("method, url", VIEWS)
 def test_roles_without_the_capability_get_403(client, users_by_role, method, url):
     for role, user in users_by_role.items():
-        if role in ALLOWED:
+        # a township clerk reads their own township's report (test_township_report.py), never stores
+        if role in ALLOWED or (role == Role.TOWNSHIP_CLERK and method == "get"):
             continue
         client.logout()
         response = getattr(login(client, user), method)(url, {"year": 2026, "month": 3} if method == "post" else None)

@@ -212,12 +212,29 @@ def test_anonymous_is_sent_to_login_everywhere(client, inspection):
     assert Inspection.objects.count() == 1
 
 
-def test_township_clerk_is_refused_everywhere(client, inspection, clerk):
-    client.force_login(clerk)
-    for url in urls_of(inspection).values():
-        assert client.get(url).status_code == 403, url
+def test_township_clerk_reads_the_inspections_of_facilities_in_their_township(client, inspection, clerk):
+    """Read-only: the facility's page, the inspection and its documents; no recording, no upload."""
+    client.force_login(clerk)  # clerk of 城关镇, where F001 is located
+    urls = urls_of(inspection)
+    html = client.get(urls["facility"]).content.decode()
+    assert "挂床住院 3 例" in html and 'id="inspection-form"' not in html
+    assert client.get(urls["inspection"]).status_code == 200
+    assert client.get(urls["download"]).status_code == 200
     assert client.post(create_url(inspection.facility), form_data()).status_code == 403
-    assert Inspection.objects.count() == 1
+    assert client.post(urls["inspection"], {"documents": [upload()]}).status_code == 403
+    assert Inspection.objects.count() == 1 and InspectionDocument.objects.count() == 1
+
+
+def test_township_clerk_gets_404_for_inspections_of_other_townships_facilities(
+        client, inspection, other_facility, officer, make_user, other_township):
+    elsewhere = inspection_record(user=officer, facility=other_facility, inspected_on=date(2026, 5, 13),
+                                  inspectors="王检查", findings="分解住院", penalty_amount=Decimal("0.00"),
+                                  deduct_from_settlements=False, documents=[upload()])
+    client.force_login(make_user(Role.TOWNSHIP_CLERK, township=other_township, username="hekou-clerk"))
+    for url in urls_of(inspection).values():  # F001 lies in 城关镇, not 河口乡
+        assert client.get(url).status_code == 404, url
+    for url in urls_of(elsewhere).values():
+        assert client.get(url).status_code == 200, url
 
 
 def test_facility_clerk_reads_own_inspections_but_cannot_record(client, inspection, users_by_role):

@@ -55,11 +55,49 @@ def test_anonymous_is_sent_to_login(client, facility):
         assert response.status_code == 302 and response.url.startswith("/login/")
 
 
-@pytest.mark.parametrize("role", [Role.TOWNSHIP_CLERK])
-def test_township_clerk_is_refused(client, facility, users_by_role, role):
-    client.force_login(users_by_role[role])
-    for url in (scorecard(facility), xlsx(facility), RANKING):
-        assert client.get(url).status_code == 403
+def test_township_clerk_sees_the_scorecards_of_facilities_in_their_township(client, facility, county, claims,
+                                                                          users_by_role, other_township):
+    """F001 and F101 lie in 城关镇: the clerk of 城关镇 reads both scorecards and a ranking of those
+    two only; a facility of 河口乡 is not found."""
+    elsewhere = FacilityFactory(code="F102", name="河口乡卫生院", township=other_township)
+    ClaimFactory(facility=elsewhere, invoice_no="F102-1", admission_date=date(2026, 3, 2),
+                 discharge_date=date(2026, 3, 6))
+    client.force_login(users_by_role[Role.TOWNSHIP_CLERK])
+    for url in (scorecard(facility), xlsx(facility), scorecard(county), xlsx(county)):
+        assert client.get(url, Q).status_code == 200, url
+    assert client.get(scorecard(elsewhere), Q).status_code == 404
+    assert client.get(xlsx(elsewhere), Q).status_code == 404
+    response = client.get(RANKING, Q)
+    assert response.status_code == 200
+    assert sorted(facility.code for facility, _figures in response.context["ranked"]) == ["F001", "F101"]
+    assert "河口乡卫生院" not in response.content.decode() and 'id="ranking-scope"' in response.content.decode()
+
+
+def test_township_clerk_sees_flags_of_their_patients_and_only_a_count_of_the_others(
+        client, facility, users_by_role, other_township):
+    """A facility in 城关镇 treats a patient of 河口乡 too: the clerk of 城关镇 sees their own
+    patient's flag by name, the other's only as a count."""
+    from tests.factories import HouseholdFactory, VillageFactory
+
+    own = MemberFactory(household__village__township=facility.township, name="城关病人")
+    visitor = MemberFactory(household=HouseholdFactory(village=VillageFactory(township=other_township)),
+                            name="河口病人")
+    for member, prefix in ((own, "OWN"), (visitor, "VIS")):
+        ClaimFactory(member=member, facility=facility, invoice_no=f"{prefix}-1", admission_date=date(2026, 3, 1),
+                     discharge_date=date(2026, 3, 5))
+        ClaimFactory(member=member, facility=facility, invoice_no=f"{prefix}-2", admission_date=date(2026, 3, 10),
+                     discharge_date=date(2026, 3, 14))
+    claim_flags_store(year=2026, month=3)
+    assert ClaimFlag.objects.filter(claim__invoice_no__startswith="VIS").exists()
+    client.force_login(users_by_role[Role.TOWNSHIP_CLERK])
+    html = client.get(scorecard(facility), Q).content.decode()
+    assert "城关病人" in html and "OWN-2" in html
+    assert "河口病人" not in html and "VIS-" not in html
+    hidden = ClaimFlag.objects.filter(claim__invoice_no__startswith="VIS").count()
+    assert f"另有 {hidden} 个疑点属于其他乡镇参合人员的住院" in html
+    client.force_login(users_by_role[Role.AUDITOR])
+    html = client.get(scorecard(facility), Q).content.decode()
+    assert "河口病人" in html and 'id="other-flags"' not in html
 
 
 def test_facility_clerk_sees_only_their_own_scorecard_and_no_ranking(client, facility, county, claims,

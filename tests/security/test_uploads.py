@@ -24,7 +24,7 @@ from oversight.services import inspection_record
 from tests.claims.conftest import TODAY
 from tests.claims.test_views import submit
 from tests.enrollment.roster_data import csv_bytes, family, xlsx_bytes
-from tests.factories import FacilityFactory, PolicyVersionFactory
+from tests.factories import FacilityFactory, PolicyVersionFactory, TownshipFactory
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + b"0" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -219,7 +219,9 @@ def test_inspection_documents_are_served_only_within_scope(client, officer, insp
     own = make_user(Role.FACILITY_CLERK, facility=facility, username="own-facility")
     other = make_user(Role.FACILITY_CLERK, facility=FacilityFactory(code="F008", township=township),
                       username="other-facility")
-    for user, status in [(officer, 200), (own, 200), (other, 404), (clerk, 403)]:
+    # the township clerk of the facility's township reads it (read-only supervision), another township's not
+    elsewhere = make_user(Role.TOWNSHIP_CLERK, township=TownshipFactory(code="420102900"), username="elsewhere")
+    for user, status in [(officer, 200), (own, 200), (other, 404), (clerk, 200), (elsewhere, 404)]:
         client.force_login(user)
         assert client.get(url).status_code == status, user.username
 

@@ -150,10 +150,12 @@ RULES: dict[str, Rule] = {
     "claims:referral_detail": Rule("referrals.view", pk("referral"), "claim"),
     "claims:referral_cancel": post_only("referrals.issue", pk("referral"), "claim"),
     # the fund and its monthly report
-    "fund_report:dashboard": Rule("fund.report"),
+    # the dashboard opened on a township's villages: a township clerk reaches only their own
+    "fund_report:dashboard": Rule("fund.report", lambda world, place: (
+        f"{reverse('fund_report:dashboard')}?year=2026&month=3&township={place.township.code}"), "township"),
     "fund_report:download": Rule("fund.report", lambda world, place: {"fmt": "json"}, query="year=2026&month=3"),
     "fund_report:store": post_only("fund.report_store", checked_first=False),
-    "fund_report:stored": Rule("fund.report", lambda world, place: {"pk": world.fund_report.pk}, "county"),
+    "fund_report:stored": Rule("fund.report_stored", lambda world, place: {"pk": world.fund_report.pk}, "county"),
     "fund:ledger": Rule("fund.view"),
     "fund:income_create": Rule("fund.income"),
     "fund:transfer_create": Rule("fund.transfer"),
@@ -350,8 +352,8 @@ def in_scope(user, scope: str | None, variant: str) -> bool:
         return True
     if variant != "own":
         return False
-    if user.role == Role.TOWNSHIP_CLERK:
-        return scope in ("township", "claim")
+    if user.role == Role.TOWNSHIP_CLERK:  # the place's facility is located in its township
+        return scope in ("township", "claim", "facility")
     if user.role == Role.FACILITY_CLERK:
         return scope in ("facility", "claim")
     return False
