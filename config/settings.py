@@ -238,6 +238,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Above this many data rows, a browser roster import runs as a background task with progress.
 ROSTER_ASYNC_THRESHOLD = int(os.environ.get("ROSTER_ASYNC_THRESHOLD", "3000"))
+# Above this many rows, the roster and contributions exports are written by a background task
+# (enrollment.exports): the page shows its progress and the download link when it is done.
+EXPORT_ASYNC_THRESHOLD = int(os.environ.get("EXPORT_ASYNC_THRESHOLD", "5000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
