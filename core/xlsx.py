@@ -216,6 +216,14 @@ class XlsxSheet:
         self.rows += count
         return count
 
+    def abandon(self) -> None:
+        """Stop writing after a failure: the file is left incomplete (the caller discards it)."""
+        try:
+            self._sheet.close()
+            self._zip.close()
+        except (OSError, ValueError):
+            pass
+
     def close(self) -> None:
         self._write("</sheetData></worksheet>")
         self._sheet.close()

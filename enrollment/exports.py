@@ -163,10 +163,16 @@ def write_export(out, kind: str, year: int, township_id: int | None, *, progress
                       widths=[_width(title) for title in headers], rendered=rendered)
     rows = _rows(kind, year, township_id, rendered=rendered)
     done = 0
-    while written := sheet.write_rows(itertools.islice(rows, CHUNK)):
-        done += written
-        if progress is not None:
-            progress(done)
+    try:
+        while written := sheet.write_rows(itertools.islice(rows, CHUNK)):
+            done += written
+            if progress is not None:
+                progress(done)
+    except BaseException:
+        sheet.abandon()
+        raise
+    finally:
+        rows.close()  # a failure midway ends the streamed query, so the connection serves again
     sheet.close()
     return done
 

@@ -222,6 +222,26 @@ def test_progress_moves_in_chunks_while_the_file_is_written(clerk, village, smal
     assert cache.get(progress_key(job.pk)) is None  # the row holds the final figures
 
 
+def test_a_run_that_fails_midway_marks_the_job_failed_and_leaves_the_connection_usable(clerk, village,
+                                                                                     monkeypatch):
+    roster_import(data=csv_bytes(many(25)), filename="many.csv", year=YEAR, user=clerk)
+    monkeypatch.setattr(exports, "CHUNK", 10)
+    job = ExportJob.objects.create(kind="roster", year=YEAR, township=clerk.township, created_by=clerk)
+
+    def failing(done):
+        if done >= 10:
+            raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "progress_write", lambda job_id, *, done, total, status: failing(done))
+    with pytest.raises(OSError):
+        export_job_run(job.pk)
+
+    job.refresh_from_db()  # the same connection: the streamed query was ended
+    assert job.status == ExportJob.Status.FAILED and not job.file
+    monkeypatch.undo()
+    assert export_job(job.pk) == "failed"  # a failed job waits for its retry (a new task)
+
+
 def test_a_job_not_done_has_no_file_to_download(client, clerk, township):
     job = ExportJob.objects.create(kind="roster", year=YEAR, township=township, created_by=clerk)
     client.force_login(clerk)
