@@ -27,7 +27,6 @@ from enrollment.exports import (
     export_job_create,
     export_job_retry,
     export_job_retryable,
-    export_job_running,
     file_name,
     progress_read,
     row_count,
@@ -133,14 +132,14 @@ def export_job_detail(request, pk: int):
             else:
                 messages.success(request, _("已重新提交导出"))
         return redirect("enrollment:export_job_detail", pk=job.pk)
-    running = job.status in {ExportJob.Status.QUEUED, ExportJob.Status.RUNNING}
+    retryable = export_job_retryable(job)
     return render(request, "enrollment/export_detail.html", {
         "job": job,
         "progress": progress_read(job),
-        "running": running,
-        "interrupted": job.status == ExportJob.Status.RUNNING and export_job_retryable(job)
-        and not export_job_running(job.pk),
-        "retryable": export_job_retryable(job),
+        "running": job.status in {ExportJob.Status.QUEUED, ExportJob.Status.RUNNING},
+        # "running" that no worker writes (PostgreSQL knows): its worker died
+        "interrupted": job.status == ExportJob.Status.RUNNING and retryable,
+        "retryable": retryable,
     })
 
 
