@@ -14,6 +14,7 @@ def navigation(request):
             "enrollment": user_can(user, "enrollment.view"),
             "enrollment_change": user_can(user, "enrollment.change"),
             "import": user_can(user, "enrollment.import"),
+            "export": user_can(user, "enrollment.export"),
             "participation": user_can(user, "participation.view"),
             "facilities": user_can(user, "facilities.view"),
             "claims": user_can(user, "claims.view"),

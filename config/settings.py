@@ -252,6 +252,9 @@ if not 0 < JOB_HEARTBEAT_INTERVAL < JOB_HEARTBEAT_TIMEOUT:
     raise ImproperlyConfigured("JOB_HEARTBEAT_INTERVAL must be above 0 and below JOB_HEARTBEAT_TIMEOUT")
 # Above this many data rows, a browser roster import runs as a background task with progress.
 ROSTER_ASYNC_THRESHOLD = int(os.environ.get("ROSTER_ASYNC_THRESHOLD", "3000"))
+# Above this many rows, the roster and contributions exports are written by a background task
+# (enrollment.exports): the page shows its progress and the download link when it is done.
+EXPORT_ASYNC_THRESHOLD = int(os.environ.get("EXPORT_ASYNC_THRESHOLD", "5000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -26,8 +26,8 @@ FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 def text_cell(value):
     """The value to write in a spreadsheet cell: text that a spreadsheet would read as a formula gets
     a leading apostrophe (shown, never evaluated); anything else unchanged. Every writer of the
-    project's CSV/XLSX files passes its text through here, except `enrollment.resources.xlsx_bytes`,
-    which types every text cell as a string (XlsxWriter write_string, strings_to_formulas off)."""
+    project's CSV/XLSX files passes its text through here, except `enrollment.resources.xlsx_bytes`
+    and `core.xlsx.XlsxSheet`, which type every text cell as a string (never a formula)."""
     if isinstance(value, str) and value.startswith(FORMULA_LEADS):
         return "'" + value
     return value

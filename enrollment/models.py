@@ -344,3 +344,74 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return scope_by_township(self, user, "township")
+
+
+class ExportJob(models.Model):
+    """A large XLSX export (the roster or the contributions of a year) written by a Celery task:
+    who asked for it and when, its scope, its progress and, once done, the stored file.
+
+    A township clerk's job carries the clerk's township: the file holds that township's rows only,
+    and only users of that township (and the county roles) see the job and download its file.
+    The task may run a job again: a done job is left alone, a job whose run died starts over."""
+
+    class Kind(models.TextChoices):
+        ROSTER = "roster", _("花名册")
+        ENROLLMENTS = "enrollments", _("缴费名单")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("已排队")
+        RUNNING = "running", _("正在导出")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("导出内容"), max_length=12, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    township = models.ForeignKey(
+        "places.Township", verbose_name=_("乡镇"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text=_("经办员导出时只含本乡镇；空：全县"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("导出人"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已写行数"), default=0)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
+    message = models.CharField(_("说明"), max_length=300, blank=True)
+    runs = models.PositiveSmallIntegerField(_("运行次数"), default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="exportjob_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.year} ({self.get_status_display()})"
+
+    @property
+    def download_name(self) -> str:
+        """The file's name for the browser: what the direct export calls it, with the township."""
+        base = "roster" if self.kind == self.Kind.ROSTER else "enrollments"
+        township = f"-{self.township.code}" if self.township_id else ""
+        return f"{base}-{self.year}{township}.xlsx"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, self.processed_rows * 100 // self.total_rows)

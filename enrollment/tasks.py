@@ -37,6 +37,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from core import jobs
 from core.errors import NcmsError
 from core.tabular import group_errors
+from enrollment.exports import export_job  # noqa: F401  (the worker finds the export task here)
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid, roster_import
 

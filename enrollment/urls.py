@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_import, views_participation
+from . import views, views_export, views_import, views_participation
 
 app_name = "enrollment"
 urlpatterns = [
@@ -23,8 +23,13 @@ urlpatterns = [
     path("import/template.<str:fmt>", views_import.roster_template, name="roster_template"),
     path("import/<int:pk>/", views_import.roster_import_detail, name="roster_import_detail"),
     path("import/<int:pk>/progress/", views_import.roster_import_progress, name="roster_import_progress"),
-    path("export/roster.xlsx", views_import.roster_export, name="roster_export"),
-    path("export/enrollments.xlsx", views_import.enrollment_export, name="enrollment_export"),
+    # exports: small ones in the request, large ones as background jobs (views_export.py)
+    path("export/", views_export.exports, name="exports"),
+    path("export/roster.xlsx", views_export.roster_export, name="roster_export"),
+    path("export/enrollments.xlsx", views_export.enrollment_export, name="enrollment_export"),
+    path("export/jobs/<int:pk>/", views_export.export_job_detail, name="export_job_detail"),
+    path("export/jobs/<int:pk>/progress/", views_export.export_job_progress, name="export_job_progress"),
+    path("export/jobs/<int:pk>/file.xlsx", views_export.export_job_download, name="export_job_download"),
     # participation (views_participation.py)
     path("participation/", views_participation.participation, name="participation"),
     path("participation.xlsx", views_participation.participation_export, name="participation_export"),

@@ -1,4 +1,4 @@
-"""Roster import in the browser (upload → preview with the row errors → confirm) and XLSX exports.
+"""Roster import in the browser (upload → preview with the row errors → confirm) and its templates.
 
 The upload is stored as an ImportJob and validated at once (`roster_import(dry_run=True)`), so
 the clerk sees every invalid row before anything is written. On confirm a small file imports in
@@ -34,8 +34,7 @@ from core.errors import NcmsError
 from core.tabular import _cell_text, _decode
 from core.uploads import roster_file_kind
 from enrollment import roster
-from enrollment.models import Enrollment, ImportJob, Member
-from enrollment.resources import EnrollmentResource, RosterResource, xlsx_bytes
+from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid
 from enrollment.roster.columns import FIELDS
 from enrollment.tasks import (
@@ -313,47 +312,7 @@ def roster_import_progress(request, pk: int):
     return response
 
 
-# --- exports -------------------------------------------------------------------------------
-
-def _year(request) -> int | None:
-    raw = request.GET.get("year", "")
-    if raw == "":
-        return timezone.localdate().year
-    try:
-        year = int(raw)
-    except ValueError:
-        return None
-    return year if 2000 <= year <= 2100 else None
-
-
 def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-@capability_required("enrollment.export")
-@require_GET
-def roster_export(request):
-    """The roster of the user's scope for a year, in the contract's format (imports again)."""
-    year = _year(request)
-    if year is None:
-        return HttpResponseBadRequest(_("年度不正确"))
-    resource = RosterResource(year=year)
-    dataset = resource.export(resource.roster_queryset(Member.objects.for_user(request.user)))
-    return _xlsx_response(xlsx_bytes(dataset, sheet_title=f"花名册{year}"), f"roster-{year}.xlsx")
-
-
-@capability_required("enrollment.export")
-@require_GET
-def enrollment_export(request):
-    """The contributions of a year in the user's scope."""
-    year = _year(request)
-    if year is None:
-        return HttpResponseBadRequest(_("年度不正确"))
-    resource = EnrollmentResource()
-    dataset = resource.export(
-        EnrollmentResource.enrollment_queryset(Enrollment.objects.for_user(request.user), year=year)
-    )
-    return _xlsx_response(xlsx_bytes(dataset, sheet_title=f"参合缴费{year}"), f"enrollments-{year}.xlsx")
-

@@ -1,6 +1,7 @@
 """A small county with one object of every kind a URL can name, in two places: "own" (the
 township and the facility of users_by_role's clerks) and "other" (another township, another
 facility), for the URL walk (test_url_walk.py) and the API fuzz (test_api_fuzz.py)."""
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,7 +15,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from claims.models import Recovery, Referral, RejectionReason
-from enrollment.models import ImportJob
+from core.xlsx import MONEY, TEXT, XlsxSheet
+from enrollment.models import ExportJob, ImportJob
 from fund.models import FundReport
 from oversight.services import inspection_record
 from publicity.models import Notice, NoticeLine
@@ -49,6 +51,7 @@ class Place:
     inspection_document: object
     import_job: object  # of this township
     referral: object  # of `member`, from `facility` to the county hospital both places refer to
+    export_job: object  # of this township, done: its file may be downloaded
 
 
 @dataclass
@@ -69,6 +72,15 @@ class World:
 
     def place(self, variant: str) -> Place:
         return self.own if variant == "own" else self.other
+
+
+def _roster_file(member) -> bytes:
+    """An export job's stored file: the roster row of the place's member (enrollment.exports)."""
+    out = io.BytesIO()
+    sheet = XlsxSheet(out, title="花名册2026", headers=["姓名", "身份证号", "缴费金额"], kinds=[TEXT, TEXT, MONEY])
+    sheet.write_rows([(member.name, member.id_number, Decimal("380.00"))])
+    sheet.close()
+    return out.getvalue()
 
 
 def _place(*, township, village, facility, officer, clerk_user, number: str, id_seed: int, hospital) -> Place:
@@ -99,9 +111,14 @@ def _place(*, township, village, facility, officer, clerk_user, number: str, id_
     referral = Referral.objects.create(
         number=f"ZZ-{number}", member=member, township=township, from_facility=facility, to_facility=hospital,
         date=date(2026, 3, 1), reason="病情需要", issued_by=clerk_user, issued_at=datetime(2026, 3, 1, 9, tzinfo=SHANGHAI))
+    export_job = ExportJob.objects.create(
+        kind=ExportJob.Kind.ROSTER, year=2026, township=township, created_by=clerk_user,
+        status=ExportJob.Status.DONE, total_rows=1, processed_rows=1,
+        file=ContentFile(_roster_file(member), name="roster-2026.xlsx"))
     return Place(township=township, village=village, facility=facility, household=household, member=member,
                  claim=claim, approved_claim=approved, facility_claim=facility_claim, document=document, inspection=inspection,
-                 inspection_document=inspection.documents.get(), import_job=job, referral=referral)
+                 inspection_document=inspection.documents.get(), import_job=job, export_job=export_job,
+                 referral=referral)
 
 
 @pytest.fixture

@@ -109,6 +109,10 @@ RULES: dict[str, Rule] = {
     "enrollment:roster_import_progress": Rule("enrollment.import", pk("import_job"), "township"),
     "enrollment:roster_export": Rule("enrollment.export"),
     "enrollment:enrollment_export": Rule("enrollment.export"),
+    "enrollment:exports": Rule("enrollment.export"),
+    "enrollment:export_job_detail": Rule("enrollment.export", pk("export_job"), "township"),
+    "enrollment:export_job_progress": Rule("enrollment.export", pk("export_job"), "township"),
+    "enrollment:export_job_download": Rule("enrollment.export", pk("export_job"), "township"),
     "enrollment:participation": Rule("participation.view"),
     "enrollment:participation_export": Rule("participation.view"),
     # facilities

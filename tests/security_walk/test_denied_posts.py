@@ -100,6 +100,12 @@ def _ready_job(world):
     ImportJob.objects.filter(pk=world.own.import_job.pk).update(status=ImportJob.Status.READY, total_rows=1)
 
 
+def _failed_export(world):
+    from enrollment.models import ExportJob
+
+    ExportJob.objects.filter(pk=world.own.export_job.pk).update(status=ExportJob.Status.FAILED)
+
+
 def _suspended(world):
     from datetime import date
 
@@ -202,6 +208,7 @@ POSTS: dict[str, Post] = {
     "enrollment:roster_import": Post(lambda w: {"year": "2026", "file": _csv()}, Role.TOWNSHIP_CLERK,
                                      other_place_refused=False),
     "enrollment:roster_import_detail": Post(lambda w: {}, Role.TOWNSHIP_CLERK, prepare=_ready_job),
+    "enrollment:export_job_detail": Post(lambda w: {"retry": "1"}, Role.TOWNSHIP_CLERK, prepare=_failed_export),
     # claims
     "claims:claim_create": Post(lambda w: {**CLAIM_ENTRY, "member": w.own.member.pk, "facility": w.own.facility.pk,
                                            "scans": _pdf()}, Role.TOWNSHIP_CLERK),
