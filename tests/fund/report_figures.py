@@ -45,4 +45,4 @@ def use_demo_figures(monkeypatch):
     from fund import report_output, views_report
 
     monkeypatch.setattr(views_report, "monthly_report_figures", lambda *, year, month: demo_figures())
-    monkeypatch.setattr(report_output, "monthly_compensation", lambda *, year, month: MONTHLY_COMPENSATION)
+    monkeypatch.setattr(report_output, "monthly_compensation", lambda *, year, month, township=None: MONTHLY_COMPENSATION)
