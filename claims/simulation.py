@@ -1,0 +1,409 @@
+"""Policy simulation (补偿方案测算): every claim of a scheme year valued under a draft policy at
+once, writing nothing (docs/contract.md, "simulate_policy").
+
+The result is the one `claims.rules.value_claim` gives claim by claim, each member's annual cap
+used up in order of discharge date, then admission date, then invoice number (then the claim's
+id, the one order two claims of a member at two facilities with the same invoice number and
+dates can still tie on). `rules_one_by_one` is that reference, claim by claim; `value_columns`
+computes the same figures on whole columns, fast enough for a county's year of claims:
+
+- money is integer fen in int64 arrays; ratios and ratio points (at most four places,
+  `policy.rules.RATIO_MAX_PLACES`) integer basis points, so a band pays
+  ratio_bp × width_fen / 10⁴ fen exactly, and the claim's exact amount, the sum over its bands,
+  is an integer of 10⁻⁴ fen, rounded once, half up, to the fen: (n + 5000) // 10⁴, the very
+  figure Decimal's ROUND_HALF_UP gives. No float touches money. Amounts too large for int64 in
+  that product (a ceiling set above about 9 × 10¹¹ yuan) are valued on Python integers instead.
+- the cap: a member's claims sorted in the order above, S their running sum before the cap,
+  the cap used after a claim is min(cap, S) (each claim takes min(before_cap, what is left),
+  so what is used never passes the cap), and the claim's compensation is the step between
+  the used amount after it and before it.
+
+`read_year` reads the claims of a year in one streamed query (COPY on PostgreSQL) into columns;
+`simulate_year` is the two together.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from core.errors import NcmsError
+from core.money import to_fen
+from enrollment.models import Member
+from facilities.models import Facility
+from policy.rules import CATEGORIES, DELIVERY_TYPES, LEVELS, Policy
+
+from . import rules
+from .models import Claim, ClaimStatus, Recovery
+
+BASIS = 10_000  # basis points in 1
+HALF = BASIS // 2
+EPOCH = date(1970, 1, 1)
+# No claim's total reaches this many fen on int64 arithmetic: bp (≤ 10⁴) × fen summed over bands.
+INT64_SAFE_FEN = (2**62) // (BASIS * 64)
+SKIPPED_STATUSES = (ClaimStatus.REJECTED, ClaimStatus.RETURNED)
+
+
+# ---------------------------------------------------------------------------------------------
+# The claims as columns
+
+
+@dataclass
+class ClaimColumns:
+    """The facts of n claims, one array each (the policy's categories as indexes: `level` into
+    `policy.rules.LEVELS`, `category` into CATEGORIES, `delivery` 0 for none or 1 + its index
+    into DELIVERY_TYPES; `diagnosis` indexes `diagnoses`, the distinct codes). Money in fen;
+    dates as days since 1970-01-01; `current` is what the claim holds now (its compensation
+    less its recoveries)."""
+
+    claim_id: np.ndarray
+    member: np.ndarray
+    level: np.ndarray
+    category: np.ndarray
+    total: np.ndarray
+    non_reimbursable: np.ndarray
+    referred: np.ndarray
+    delivery: np.ndarray
+    diagnosis: np.ndarray
+    diagnoses: list[str]
+    discharge: np.ndarray
+    admission: np.ndarray
+    invoice: np.ndarray  # object array of str: read only to break ties
+    current: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.claim_id)
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim's facts as `claims.rules` takes them (Decimal yuan, dates), plus what orders it."""
+
+    claim_id: int
+    member: int
+    level: str
+    category: str
+    total_cost: Decimal
+    non_reimbursable_cost: Decimal
+    referred: bool
+    delivery: str | None
+    diagnosis: str
+    discharge: date
+    admission: date
+    invoice: str
+    current: Decimal = Decimal("0.00")
+
+
+def fen(value: Decimal) -> int:
+    """Decimal yuan with at most two places → whole fen (exact; refuses anything finer)."""
+    scaled = Decimal(value).scaleb(2)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} is finer than the fen")
+    return int(scaled)
+
+
+def yuan(amount_fen: int) -> Decimal:
+    """Whole fen → Decimal yuan with two places."""
+    return Decimal(int(amount_fen)).scaleb(-2)
+
+
+def columns_from_rows(rows: list[ClaimRow]) -> ClaimColumns:
+    diagnoses: dict[str, int] = {}
+    codes = [diagnoses.setdefault(row.diagnosis, len(diagnoses)) for row in rows]
+    return ClaimColumns(
+        claim_id=np.array([row.claim_id for row in rows], dtype=np.int64),
+        member=np.array([row.member for row in rows], dtype=np.int64),
+        level=np.array([LEVELS.index(row.level) for row in rows], dtype=np.int8),
+        category=np.array([CATEGORIES.index(row.category) for row in rows], dtype=np.int8),
+        total=np.array([fen(row.total_cost) for row in rows], dtype=np.int64),
+        non_reimbursable=np.array([fen(row.non_reimbursable_cost) for row in rows], dtype=np.int64),
+        referred=np.array([row.referred for row in rows], dtype=bool),
+        delivery=np.array([0 if row.delivery is None else 1 + DELIVERY_TYPES.index(row.delivery)
+                           for row in rows], dtype=np.int8),
+        diagnosis=np.array(codes, dtype=np.int32),
+        diagnoses=list(diagnoses),
+        discharge=np.array([(row.discharge - EPOCH).days for row in rows], dtype=np.int32),
+        admission=np.array([(row.admission - EPOCH).days for row in rows], dtype=np.int32),
+        invoice=np.array([row.invoice for row in rows], dtype=object),
+        current=np.array([fen(row.current) for row in rows], dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference: claims.rules, one claim at a time
+
+
+def claim_order(rows: list[ClaimRow]) -> list[ClaimRow]:
+    """The order members' caps are used up in: discharge, admission, invoice number, id."""
+    return sorted(rows, key=lambda row: (row.discharge, row.admission, row.invoice, row.claim_id))
+
+
+def rules_one_by_one(policy: Policy, rows: list[ClaimRow]) -> dict[int, rules.Valuation]:
+    """{claim id: valuation} by `claims.rules.value_claim`, claim after claim in `claim_order`,
+    each member's cap used up by their earlier claims' draft compensation."""
+    used: dict[int, Decimal] = {}
+    valued: dict[int, rules.Valuation] = {}
+    for row in claim_order(rows):
+        valuation = rules.value_claim(
+            policy=policy, level=row.level, category=row.category, total_cost=row.total_cost,
+            non_reimbursable_cost=row.non_reimbursable_cost, referred=row.referred,
+            diagnosis=row.diagnosis, delivery=row.delivery,
+            used_this_year=used.get(row.member, Decimal("0.00")),
+        )
+        used[row.member] = used.get(row.member, Decimal("0.00")) + valuation.compensation
+        valued[row.claim_id] = valuation
+    return valued
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine: whole columns
+
+
+@dataclass
+class Valued:
+    """The draft's figures of every claim (arrays in the columns' order, fen) and their sums."""
+
+    before_cap: np.ndarray
+    compensation: np.ndarray
+    members_at_cap: int
+    claims: int = field(init=False)
+
+    def __post_init__(self):
+        self.claims = len(self.compensation)
+
+
+def _basis_points(ratio: Decimal) -> int:
+    scaled = Decimal(ratio).scaleb(4)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"ratio {ratio} has more than four places")
+    return int(scaled)
+
+
+def _level_tables(policy: Policy, dtype):
+    """Per level (rows in LEVELS order), per band (padded to the longest level): where the band
+    starts and ends (fen; an open end as the largest amount), its ratio (bp), and whether it
+    exists."""
+    width = max(len(policy.levels[level].bands) for level in LEVELS)
+    starts = np.zeros((len(LEVELS), width), dtype=dtype)
+    ends = np.zeros((len(LEVELS), width), dtype=dtype)
+    ratios = np.zeros((len(LEVELS), width), dtype=dtype)
+    exists = np.zeros((len(LEVELS), width), dtype=bool)
+    deductibles = np.zeros(len(LEVELS), dtype=dtype)
+    open_end = 2**62 if dtype is np.int64 else 10**40
+    for i, level in enumerate(LEVELS):
+        rule = policy.levels[level]
+        deductibles[i] = fen(rule.deductible)
+        start = 0
+        for b, band in enumerate(rule.bands):
+            end = open_end if band.up_to is None else fen(band.up_to)
+            starts[i, b], ends[i, b], ratios[i, b], exists[i, b] = start, end, _basis_points(band.ratio), True
+            start = end
+    return deductibles, starts, ends, ratios, exists
+
+
+def _single_disease_table(policy: Policy, diagnoses: list[str], dtype) -> np.ndarray:
+    """[diagnosis index, level index] → the single-disease payment in fen, −1 when none applies."""
+    table = np.full((len(diagnoses) + 1, len(LEVELS)), -1, dtype=dtype)
+    if policy.single_disease:
+        for d, code in enumerate(diagnoses):
+            for i, level in enumerate(LEVELS):
+                disease = policy.single_disease_for(code, level)
+                if disease is not None:
+                    table[d, i] = fen(disease.payment)
+    return table
+
+
+def before_cap(policy: Policy, claims: ClaimColumns) -> np.ndarray:
+    """Steps 1 to 5 before the cap, per claim, in fen: exactly `value_claim`'s `before_cap`."""
+    big = len(claims) and int(max(claims.total.max(), 0)) >= INT64_SAFE_FEN
+    dtype = object if big else np.int64
+    total = claims.total.astype(dtype)
+    reimbursable = total - claims.non_reimbursable.astype(dtype)
+    level = claims.level.astype(np.intp)
+    category = claims.category.astype(np.intp)
+
+    # step 4, the formula
+    deductibles, starts, ends, ratios, exists = _level_tables(policy, dtype)
+    waives = np.array([bool(policy.groups.get(c) and policy.groups[c].waive_deductible) for c in CATEGORIES])
+    points = np.array([_basis_points(policy.groups[c].ratio_points) if c in policy.groups else 0
+                       for c in CATEGORIES], dtype=np.int64)
+    reduced_levels = np.array([level_name in policy.unreferred_reduction.levels for level_name in LEVELS])
+    reduction = _basis_points(policy.unreferred_reduction.ratio_points)
+    deductible = np.where(waives[category], 0, deductibles[level]).astype(dtype)
+    adjustment = points[category] - np.where(reduced_levels[level] & ~claims.referred, reduction, 0)
+    exact = np.zeros(len(claims), dtype=dtype)  # 10⁻⁴ fen
+    for b in range(starts.shape[1]):
+        start = np.maximum(deductible, starts[level, b])
+        end = np.minimum(reimbursable, ends[level, b])
+        width = np.where(exists[level, b], np.maximum(end - start, 0), 0)
+        ratio = np.minimum(np.maximum(ratios[level, b].astype(np.int64) + adjustment, 0), BASIS)
+        exact = exact + ratio.astype(dtype) * width
+    amount = (exact + HALF) // BASIS
+
+    # step 3, a single disease at its level; step 2, a delivery
+    diseases = _single_disease_table(policy, claims.diagnoses, dtype)
+    payment = diseases[claims.diagnosis.astype(np.intp), level]
+    amount = np.where(payment >= 0, np.minimum(payment, reimbursable), amount)
+    deliveries = np.array([-1] + [fen(policy.delivery[kind]) for kind in DELIVERY_TYPES], dtype=dtype)
+    delivered = deliveries[claims.delivery.astype(np.intp)]
+    return np.where(claims.delivery > 0, np.minimum(delivered, reimbursable), amount)
+
+
+def cap_order(claims: ClaimColumns) -> np.ndarray:
+    """Indexes of the claims grouped by member, each member's in `claim_order`."""
+    order = np.lexsort((claims.claim_id, claims.admission, claims.discharge, claims.member))
+    member, discharge, admission = claims.member[order], claims.discharge[order], claims.admission[order]
+    tied = (member[1:] == member[:-1]) & (discharge[1:] == discharge[:-1]) & (admission[1:] == admission[:-1])
+    if tied.any():
+        # claims of a member with the same dates: the invoice number decides (rare; Python's
+        # order of strings, by code point, whatever the database's collation)
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], tied, [False])).astype(np.int8)))
+        for first, last in zip(edges[::2], edges[1::2], strict=True):
+            run = order[first:last + 1]
+            order[first:last + 1] = sorted(run, key=lambda i: (claims.invoice[i], claims.claim_id[i]))
+    return order
+
+
+def value_columns(policy: Policy, claims: ClaimColumns) -> Valued:
+    """Every claim valued by `policy`, members' caps used up in `claim_order` (module docstring)."""
+    amounts = before_cap(policy, claims)
+    if not len(claims):
+        return Valued(before_cap=amounts, compensation=amounts.copy(), members_at_cap=0)
+    cap = fen(policy.annual_cap)
+    order = cap_order(claims)
+    asked = amounts[order]
+    running = np.cumsum(asked)
+    member = claims.member[order]
+    first = np.concatenate(([True], member[1:] != member[:-1]))
+    starts = np.flatnonzero(first)
+    before_member = np.concatenate(([0], running[:-1]))[starts].astype(running.dtype)
+    # each claim's running sum within its member: S minus what the earlier members asked
+    own = running - np.repeat(before_member, np.diff(np.append(starts, len(order))))
+    used_after = np.minimum(own, cap)
+    used_before = np.where(first, 0, np.concatenate(([0], used_after[:-1])))
+    compensation = np.empty_like(amounts)
+    compensation[order] = used_after - used_before
+    last = np.append(starts[1:] - 1, len(order) - 1)
+    members_at_cap = int(np.count_nonzero(used_after[last] >= cap))
+    return Valued(before_cap=amounts, compensation=compensation, members_at_cap=members_at_cap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a year
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What `simulate_year` finds, money in Decimal yuan."""
+
+    year: int
+    claims: int
+    total_cost: Decimal
+    current: Decimal
+    draft: Decimal
+    members_at_cap: int
+    by_level: dict[str, tuple[int, Decimal]]
+
+
+_COLUMNS = ["claim_id", "member", "level", "category", "total", "non_reimbursable", "referred",
+            "delivery", "diagnosis", "discharge", "admission", "invoice", "current"]
+
+
+def _postgresql_frame(year: int) -> pd.DataFrame:
+    """The year's claims in one COPY: money as fen and dates as day numbers, computed by the
+    database (exact numeric), the categories as text; parsed by pandas' C reader."""
+    claim, facility, member, recovery = (model._meta.db_table for model in (Claim, Facility, Member, Recovery))
+    skipped = ", ".join(f"'{status}'" for status in SKIPPED_STATUSES)
+    query = f"""
+        COPY (
+          SELECT c.id, c.member_id, f.level, m.category, (c.total_cost * 100)::bigint,
+                 (c.non_reimbursable_cost * 100)::bigint, c.referred::int, coalesce(c.delivery, ''),
+                 c.diagnosis_code, c.discharge_date - DATE '1970-01-01',
+                 c.admission_date - DATE '1970-01-01', c.invoice_no,
+                 ((c.compensation - coalesce(r.amount, 0)) * 100)::bigint
+          FROM {claim} c
+          JOIN {facility} f ON f.id = c.facility_id
+          JOIN {member} m ON m.id = c.member_id
+          LEFT JOIN (SELECT claim_id, sum(amount) AS amount FROM {recovery} GROUP BY claim_id) r
+                 ON r.claim_id = c.id
+          WHERE c.year = {int(year)} AND c.status NOT IN ({skipped})
+        ) TO STDOUT WITH (FORMAT csv)"""
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    integers = {name: np.int64 for name in ("claim_id", "member", "total", "non_reimbursable", "current")}
+    return pd.read_csv(
+        buffer, header=None, names=_COLUMNS, na_filter=False,
+        dtype={**integers, "referred": np.int8, "discharge": np.int32, "admission": np.int32,
+               "level": "category", "category": "category", "delivery": "category",
+               "diagnosis": object, "invoice": object},
+    )
+
+
+def _orm_frame(year: int) -> pd.DataFrame:
+    """The same columns through the ORM (SQLite and other databases: tests and development)."""
+    rows = (Claim.objects.filter(year=year).exclude(status__in=SKIPPED_STATUSES).with_recovered().order_by()
+            .values_list("id", "member_id", "facility__level", "member__category", "total_cost",
+                         "non_reimbursable_cost", "referred", "delivery", "diagnosis_code", "discharge_date",
+                         "admission_date", "invoice_no", "net_compensation"))
+    records = [
+        (pk, member, level, category, fen(to_fen(total)), fen(to_fen(excluded)), int(referred), delivery or "",
+         diagnosis or "", (discharge - EPOCH).days, (admission - EPOCH).days, invoice,
+         fen(to_fen(current)))
+        for (pk, member, level, category, total, excluded, referred, delivery, diagnosis, discharge, admission,
+             invoice, current) in rows.iterator(chunk_size=5000)
+    ]
+    return pd.DataFrame.from_records(records, columns=_COLUMNS)
+
+
+def _codes(values: pd.Series, names: tuple[str, ...], *, offset: int = 0) -> np.ndarray:
+    """Text categories → their index in `names` (+ offset; "" → 0 when offset is 1)."""
+    known = {name: offset + i for i, name in enumerate(names)}
+    if offset:
+        known[""] = 0
+    codes, uniques = pd.factorize(values, sort=False)
+    lookup = np.array([known[str(value)] for value in uniques], dtype=np.int8)
+    return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int8)
+
+
+def read_year(year: int) -> ClaimColumns:
+    """The claims of `year` that are neither rejected nor returned, as columns."""
+    frame = _postgresql_frame(year) if connection.vendor == "postgresql" else _orm_frame(year)
+    diagnosis, diagnoses = pd.factorize(frame["diagnosis"], sort=False)
+    return ClaimColumns(
+        claim_id=frame["claim_id"].to_numpy(np.int64), member=frame["member"].to_numpy(np.int64),
+        level=_codes(frame["level"], LEVELS), category=_codes(frame["category"], CATEGORIES),
+        total=frame["total"].to_numpy(np.int64), non_reimbursable=frame["non_reimbursable"].to_numpy(np.int64),
+        referred=frame["referred"].to_numpy(np.int8).astype(bool),
+        delivery=_codes(frame["delivery"], DELIVERY_TYPES, offset=1),
+        diagnosis=diagnosis.astype(np.int32), diagnoses=[str(code) for code in diagnoses],
+        discharge=frame["discharge"].to_numpy(np.int32), admission=frame["admission"].to_numpy(np.int32),
+        invoice=frame["invoice"].to_numpy(object), current=frame["current"].to_numpy(np.int64),
+    )
+
+
+def summarise(year: int, claims: ClaimColumns, valued: Valued) -> Simulation:
+    by_level = {}
+    for i, level in enumerate(LEVELS):
+        here = claims.level == i
+        by_level[level] = (int(np.count_nonzero(here)), yuan(valued.compensation[here].sum()))
+    return Simulation(
+        year=year, claims=len(claims), total_cost=yuan(claims.total.sum()), current=yuan(claims.current.sum()),
+        draft=yuan(valued.compensation.sum()), members_at_cap=valued.members_at_cap, by_level=by_level,
+    )
+
+
+def simulate_year(policy: Policy, year: int) -> Simulation:
+    """The claims of `year` (neither rejected nor returned) valued by `policy`; writes nothing.
+    Raises NcmsError `no_claims` when the year has none."""
+    claims = read_year(year)
+    if not len(claims):
+        raise NcmsError(f"{year} 年度没有可测算的住院补偿（不予补偿和退回修改的不计）", code="no_claims")
+    return summarise(year, claims, value_columns(policy, claims))
