@@ -1,5 +1,5 @@
 """Policy simulation (补偿方案测算): every claim of a scheme year valued under a draft policy at
-once, writing nothing (docs/contract.md, "simulate_policy").
+once, writing nothing (docs/contract.md, "Policy simulation").
 
 The result is the one `claims.rules.value_claim` gives claim by claim, each member's annual cap
 used up in order of discharge date, then admission date, then invoice number (then the claim's

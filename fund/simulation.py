@@ -1,5 +1,5 @@
 """Policy simulation (补偿方案测算) as the fund sees it: a draft policy's figures for a scheme year
-and what they would do to the fund (docs/contract.md, "simulate_policy").
+and what they would do to the fund (docs/contract.md, "Policy simulation").
 
 `claims.simulation` values the year's claims under the draft; here they are set against what the
 year would raise under the draft's contribution block, participants × (individual + subsidies)

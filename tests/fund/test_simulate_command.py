@@ -1,4 +1,4 @@
-"""python manage.py simulate_policy FILE --year Y (docs/contract.md, "simulate_policy"): the
+"""python manage.py simulate_policy FILE --year Y (docs/contract.md, "Policy simulation"): the
 contract's JSON on a hand-valued county, the fund's warnings, and the refusals."""
 import io
 import json

@@ -1,6 +1,6 @@
 """`python manage.py simulate_policy FILE --year Y`: the claims of scheme year Y (neither rejected
 nor returned) valued under the draft policy FILE, JSON on stdout; nothing written
-(docs/contract.md, "simulate_policy").
+(docs/contract.md, "Policy simulation").
 
 A draft `load_policy` would refuse is refused the same way, every problem on stderr, before any
 claim is read; a year without claims to value is refused with a message. Both exit non-zero.
