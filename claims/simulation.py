@@ -12,7 +12,8 @@ computes the same figures on whole columns, fast enough for a county's year of c
   ratio_bp × width_fen / 10⁴ fen exactly, and the claim's exact amount, the sum over its bands,
   is an integer of 10⁻⁴ fen, rounded once, half up, to the fen: (n + 5000) // 10⁴, the very
   figure Decimal's ROUND_HALF_UP gives. No float touches money. Amounts too large for int64 in
-  that product (a ceiling set above about 9 × 10¹¹ yuan) are valued on Python integers instead.
+  that product or in the year's sums (`needs_python_integers`: a ceiling set above about
+  7 × 10¹⁰ yuan) are valued on Python integers instead, exact at any size.
 - the cap: a member's claims sorted in the order above, S their running sum before the cap,
   the cap used after a claim is min(cap, S) (each claim takes min(before_cap, what is left),
   so what is used never passes the cap), and the claim's compensation is the step between
@@ -44,7 +45,7 @@ from .models import Claim, ClaimStatus, Recovery
 BASIS = 10_000  # basis points in 1
 HALF = BASIS // 2
 EPOCH = date(1970, 1, 1)
-# No claim's total reaches this many fen on int64 arithmetic: bp (≤ 10⁴) × fen summed over bands.
+# Below this many fen, bp (≤ 10⁴) × fen summed over a claim's bands stays well inside int64.
 INT64_SAFE_FEN = (2**62) // (BASIS * 64)
 SKIPPED_STATUSES = (ClaimStatus.REJECTED, ClaimStatus.RETURNED)
 
@@ -218,10 +219,25 @@ def _single_disease_table(policy: Policy, diagnoses: list[str], dtype) -> np.nda
     return table
 
 
+def needs_python_integers(amounts: np.ndarray) -> bool:
+    """Whether sums of these fen amounts (times basis points, or all of them together) could pass
+    int64's range: then the engine computes on Python integers, exact at any size."""
+    if not len(amounts):
+        return False
+    largest = int(amounts.max())
+    return largest >= INT64_SAFE_FEN or largest * len(amounts) >= 2**62
+
+
+def exact_sum(amounts: np.ndarray) -> int:
+    """The sum of fen amounts as a Python integer, without int64 overflow."""
+    if needs_python_integers(amounts):
+        return sum(int(amount) for amount in amounts)
+    return int(amounts.sum())
+
+
 def before_cap(policy: Policy, claims: ClaimColumns) -> np.ndarray:
     """Steps 1 to 5 before the cap, per claim, in fen: exactly `value_claim`'s `before_cap`."""
-    big = len(claims) and int(max(claims.total.max(), 0)) >= INT64_SAFE_FEN
-    dtype = object if big else np.int64
+    dtype = object if needs_python_integers(claims.total) else np.int64
     total = claims.total.astype(dtype)
     reimbursable = total - claims.non_reimbursable.astype(dtype)
     level = claims.level.astype(np.intp)
@@ -393,10 +409,11 @@ def summarise(year: int, claims: ClaimColumns, valued: Valued) -> Simulation:
     by_level = {}
     for i, level in enumerate(LEVELS):
         here = claims.level == i
-        by_level[level] = (int(np.count_nonzero(here)), yuan(valued.compensation[here].sum()))
+        by_level[level] = (int(np.count_nonzero(here)), yuan(exact_sum(valued.compensation[here])))
     return Simulation(
-        year=year, claims=len(claims), total_cost=yuan(claims.total.sum()), current=yuan(claims.current.sum()),
-        draft=yuan(valued.compensation.sum()), members_at_cap=valued.members_at_cap, by_level=by_level,
+        year=year, claims=len(claims), total_cost=yuan(exact_sum(claims.total)),
+        current=yuan(exact_sum(claims.current)), draft=yuan(exact_sum(valued.compensation)),
+        members_at_cap=valued.members_at_cap, by_level=by_level,
     )
 
 

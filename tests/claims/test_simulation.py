@@ -145,3 +145,10 @@ def test_half_a_fen_rounds_up_as_the_rules_do():
     valued = value_columns(policy, columns_from_rows(rows))
     assert list(valued.before_cap) == [1, 2]
     assert valued.compensation.dtype == np.int64
+
+
+def test_sums_beyond_int64_are_summed_exactly():
+    amounts = np.array([2**61, 2**61, 2**61, 5], dtype=np.int64)
+    assert simulation.needs_python_integers(amounts)
+    assert simulation.exact_sum(amounts) == 3 * 2**61 + 5
+    assert not simulation.needs_python_integers(np.array([10**9] * 1000, dtype=np.int64))
