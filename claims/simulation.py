@@ -19,12 +19,14 @@ computes the same figures on whole columns, fast enough for a county's year of c
   so what is used never passes the cap), and the claim's compensation is the step between
   the used amount after it and before it.
 
-`read_year` reads the claims of a year in one streamed query (COPY on PostgreSQL) into columns;
+`read_year` reads the claims of a year in one streamed query of the claims table (COPY on
+PostgreSQL) into columns, the facilities' levels, members' groups and recoveries beside it;
 `simulate_year` is the two together.
 """
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -32,6 +34,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.db.models import Sum
 
 from core.errors import NcmsError
 from core.money import to_fen
@@ -74,8 +77,11 @@ class ClaimColumns:
     diagnoses: list[str]
     discharge: np.ndarray
     admission: np.ndarray
-    invoice: np.ndarray  # object array of str: read only to break ties
+    invoice: np.ndarray | None  # object array of str, or None: `invoices` reads them when needed
     current: np.ndarray
+    # {claim id: invoice number} for the given claim ids: only claims of a member with the same
+    # dates need their invoice numbers (cap_order), so a reader fetches those alone
+    invoices: Callable[[list[int]], dict[int, str]] | None = None
 
     def __len__(self) -> int:
         return len(self.claim_id)
@@ -279,9 +285,16 @@ def cap_order(claims: ClaimColumns) -> np.ndarray:
         # claims of a member with the same dates: the invoice number decides (rare; Python's
         # order of strings, by code point, whatever the database's collation)
         edges = np.flatnonzero(np.diff(np.concatenate(([False], tied, [False])).astype(np.int8)))
-        for first, last in zip(edges[::2], edges[1::2], strict=True):
+        runs = list(zip(edges[::2], edges[1::2], strict=True))
+        if claims.invoice is not None:
+            invoice = {int(claims.claim_id[i]): claims.invoice[i] for i in range(len(claims))}
+        else:
+            invoice = claims.invoices([int(claims.claim_id[i]) for first, last in runs
+                                       for i in order[first:last + 1]])
+        for first, last in runs:
             run = order[first:last + 1]
-            order[first:last + 1] = sorted(run, key=lambda i: (claims.invoice[i], claims.claim_id[i]))
+            order[first:last + 1] = sorted(
+                run, key=lambda i: (invoice[int(claims.claim_id[i])], claims.claim_id[i]))
     return order
 
 
@@ -326,55 +339,47 @@ class Simulation:
     by_level: dict[str, tuple[int, Decimal]]
 
 
-_COLUMNS = ["claim_id", "member", "level", "category", "total", "non_reimbursable", "referred",
-            "delivery", "diagnosis", "discharge", "admission", "invoice", "current"]
+_COLUMNS = ["claim_id", "member", "facility", "total", "non_reimbursable", "referred", "delivery",
+            "diagnosis", "discharge", "admission", "compensation"]
 
 
 def _postgresql_frame(year: int) -> pd.DataFrame:
-    """The year's claims in one COPY: money as fen and dates as day numbers, computed by the
-    database (exact numeric), the categories as text; parsed by pandas' C reader."""
-    claim, facility, member, recovery = (model._meta.db_table for model in (Claim, Facility, Member, Recovery))
+    """The year's claims in one COPY of the claims table alone: money as fen and dates as day
+    numbers computed by the database (exact numeric), parsed by pandas' C reader, the diagnosis
+    and delivery as categories (a few thousand distinct values, not a million strings)."""
     skipped = ", ".join(f"'{status}'" for status in SKIPPED_STATUSES)
     query = f"""
         COPY (
-          SELECT c.id, c.member_id, f.level, m.category, (c.total_cost * 100)::bigint,
-                 (c.non_reimbursable_cost * 100)::bigint, c.referred::int, coalesce(c.delivery, ''),
-                 c.diagnosis_code, c.discharge_date - DATE '1970-01-01',
-                 c.admission_date - DATE '1970-01-01', c.invoice_no,
-                 ((c.compensation - coalesce(r.amount, 0)) * 100)::bigint
-          FROM {claim} c
-          JOIN {facility} f ON f.id = c.facility_id
-          JOIN {member} m ON m.id = c.member_id
-          LEFT JOIN (SELECT claim_id, sum(amount) AS amount FROM {recovery} GROUP BY claim_id) r
-                 ON r.claim_id = c.id
-          WHERE c.year = {int(year)} AND c.status NOT IN ({skipped})
+          SELECT id, member_id, facility_id, (total_cost * 100)::bigint, (non_reimbursable_cost * 100)::bigint,
+                 referred::int, coalesce(delivery, ''), diagnosis_code, discharge_date - DATE '1970-01-01',
+                 admission_date - DATE '1970-01-01', (compensation * 100)::bigint
+          FROM {Claim._meta.db_table}
+          WHERE year = {int(year)} AND status NOT IN ({skipped})
         ) TO STDOUT WITH (FORMAT csv)"""
     buffer = io.BytesIO()
     with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
         for block in copy:
             buffer.write(block)
     buffer.seek(0)
-    integers = {name: np.int64 for name in ("claim_id", "member", "total", "non_reimbursable", "current")}
+    integers = {name: np.int64 for name in ("claim_id", "member", "facility", "total", "non_reimbursable",
+                                            "compensation")}
     return pd.read_csv(
         buffer, header=None, names=_COLUMNS, na_filter=False,
         dtype={**integers, "referred": np.int8, "discharge": np.int32, "admission": np.int32,
-               "level": "category", "category": "category", "delivery": "category",
-               "diagnosis": object, "invoice": object},
+               "delivery": "category", "diagnosis": "category"},
     )
 
 
 def _orm_frame(year: int) -> pd.DataFrame:
     """The same columns through the ORM (SQLite and other databases: tests and development)."""
-    rows = (Claim.objects.filter(year=year).exclude(status__in=SKIPPED_STATUSES).with_recovered().order_by()
-            .values_list("id", "member_id", "facility__level", "member__category", "total_cost",
-                         "non_reimbursable_cost", "referred", "delivery", "diagnosis_code", "discharge_date",
-                         "admission_date", "invoice_no", "net_compensation"))
+    rows = (Claim.objects.filter(year=year).exclude(status__in=SKIPPED_STATUSES).order_by()
+            .values_list("id", "member_id", "facility_id", "total_cost", "non_reimbursable_cost", "referred",
+                         "delivery", "diagnosis_code", "discharge_date", "admission_date", "compensation"))
     records = [
-        (pk, member, level, category, fen(to_fen(total)), fen(to_fen(excluded)), int(referred), delivery or "",
-         diagnosis or "", (discharge - EPOCH).days, (admission - EPOCH).days, invoice,
-         fen(to_fen(current)))
-        for (pk, member, level, category, total, excluded, referred, delivery, diagnosis, discharge, admission,
-             invoice, current) in rows.iterator(chunk_size=5000)
+        (pk, member, facility, fen(to_fen(total)), fen(to_fen(excluded)), int(referred), delivery or "",
+         diagnosis or "", (discharge - EPOCH).days, (admission - EPOCH).days, fen(to_fen(compensation)))
+        for (pk, member, facility, total, excluded, referred, delivery, diagnosis, discharge, admission,
+             compensation) in rows.iterator(chunk_size=5000)
     ]
     return pd.DataFrame.from_records(records, columns=_COLUMNS)
 
@@ -389,19 +394,47 @@ def _codes(values: pd.Series, names: tuple[str, ...], *, offset: int = 0) -> np.
     return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int8)
 
 
+def _lookup(keys: np.ndarray, table: dict[int, int], default: int, dtype) -> np.ndarray:
+    """table[key] for every key (default when missing), by a sorted search, not a Python loop."""
+    if not table:
+        return np.full(len(keys), default, dtype=dtype)
+    known = np.array(sorted(table), dtype=np.int64)
+    values = np.array([table[key] for key in known.tolist()], dtype=dtype)
+    at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    return np.where(known[at] == keys, values[at], default).astype(dtype)
+
+
+def _invoices(claim_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(claim_ids), 5000):
+        found.update(Claim.objects.filter(pk__in=claim_ids[start:start + 5000]).values_list("pk", "invoice_no"))
+    return found
+
+
 def read_year(year: int) -> ClaimColumns:
-    """The claims of `year` that are neither rejected nor returned, as columns."""
+    """The claims of `year` that are neither rejected nor returned, as columns: the claims in one
+    streamed query of their own table; the facilities' levels, the categories of the members who
+    are not ordinary and the year's recoveries in three small queries, joined here by id."""
     frame = _postgresql_frame(year) if connection.vendor == "postgresql" else _orm_frame(year)
+    claim_id, member = frame["claim_id"].to_numpy(np.int64), frame["member"].to_numpy(np.int64)
+    levels = {pk: LEVELS.index(level) for pk, level in Facility.objects.values_list("pk", "level")}
+    categories = {pk: CATEGORIES.index(category) for pk, category in
+                  Member.objects.exclude(category="ordinary").order_by().values_list("pk", "category")}
+    recovered = {pk: fen(to_fen(amount)) for pk, amount in
+                 Recovery.objects.filter(claim__year=year).exclude(claim__status__in=SKIPPED_STATUSES)
+                 .order_by().values("claim_id").annotate(total=Sum("amount")).values_list("claim_id", "total")}
     diagnosis, diagnoses = pd.factorize(frame["diagnosis"], sort=False)
     return ClaimColumns(
-        claim_id=frame["claim_id"].to_numpy(np.int64), member=frame["member"].to_numpy(np.int64),
-        level=_codes(frame["level"], LEVELS), category=_codes(frame["category"], CATEGORIES),
+        claim_id=claim_id, member=member,
+        level=_lookup(frame["facility"].to_numpy(np.int64), levels, -1, np.int8),
+        category=_lookup(member, categories, CATEGORIES.index("ordinary"), np.int8),
         total=frame["total"].to_numpy(np.int64), non_reimbursable=frame["non_reimbursable"].to_numpy(np.int64),
         referred=frame["referred"].to_numpy(np.int8).astype(bool),
         delivery=_codes(frame["delivery"], DELIVERY_TYPES, offset=1),
         diagnosis=diagnosis.astype(np.int32), diagnoses=[str(code) for code in diagnoses],
         discharge=frame["discharge"].to_numpy(np.int32), admission=frame["admission"].to_numpy(np.int32),
-        invoice=frame["invoice"].to_numpy(object), current=frame["current"].to_numpy(np.int64),
+        invoice=None, invoices=_invoices,
+        current=frame["compensation"].to_numpy(np.int64) - _lookup(claim_id, recovered, 0, np.int64),
     )
 
 

@@ -212,3 +212,18 @@ def test_months_gone():
     assert months_gone(2025, date(2026, 3, 4)) == 12
     assert months_gone(2026, date(2026, 3, 4)) == 3
     assert months_gone(2027, date(2026, 3, 4)) == 0
+
+
+def test_claims_of_a_member_with_the_same_dates_take_the_cap_in_invoice_order(township, tmp_path, clock):
+    clock("2027-02-01 10:00")
+    person = MemberFactory()
+    EnrollmentFactory(member=person, year=2026)
+    one, two = (FacilityFactory(code="T21", township=township), FacilityFactory(code="T22", township=township))
+    # recorded B first, then A: the invoice number decides, not the order of recording
+    first = _claim(person, one, discharge="2026-05-01", total="1100.00", invoice="B-1")
+    second = _claim(person, two, discharge="2026-05-01", total="2100.00", invoice="A-1")
+    columns = simulation.read_year(2026)
+    valued = simulation.value_columns(parse_policy(policy_document(annual_cap="1000.00")), columns)
+    got = {int(pk): simulation.yuan(v) for pk, v in zip(columns.claim_id, valued.compensation, strict=True)}
+    # 0.90 × (2 100 − 100) = 1 800.00, capped at 1 000.00; B-1 finds the cap used up
+    assert got == {second.id: Decimal("1000.00"), first.id: Decimal("0.00")}
