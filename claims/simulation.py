@@ -395,9 +395,17 @@ def _codes(values: pd.Series, names: tuple[str, ...], *, offset: int = 0) -> np.
 
 
 def _lookup(keys: np.ndarray, table: dict[int, int], default: int, dtype) -> np.ndarray:
-    """table[key] for every key (default when missing), by a sorted search, not a Python loop."""
-    if not table:
+    """table[key] for every key (default when missing), never a Python loop over the keys: by
+    indexing a dense array when the ids are not much larger than their number (ids of a
+    database table), else by a sorted search."""
+    if not table or not len(keys):
         return np.full(len(keys), default, dtype=dtype)
+    largest = max(int(keys.max()), max(table))
+    if 0 <= min(int(keys.min()), min(table)) and largest <= 8 * len(keys) + 1_000_000:
+        dense = np.full(largest + 1, default, dtype=dtype)
+        dense[np.fromiter(table.keys(), dtype=np.int64, count=len(table))] = np.fromiter(
+            table.values(), dtype=dtype, count=len(table))
+        return dense[keys]
     known = np.array(sorted(table), dtype=np.int64)
     values = np.array([table[key] for key in known.tolist()], dtype=dtype)
     at = np.minimum(np.searchsorted(known, keys), len(known) - 1)

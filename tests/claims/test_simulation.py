@@ -152,3 +152,12 @@ def test_sums_beyond_int64_are_summed_exactly():
     assert simulation.needs_python_integers(amounts)
     assert simulation.exact_sum(amounts) == 3 * 2**61 + 5
     assert not simulation.needs_python_integers(np.array([10**9] * 1000, dtype=np.int64))
+
+
+def test_lookup_by_id_dense_or_sparse():
+    keys = np.array([5, 1, 7, 5, 10**12], dtype=np.int64)
+    table = {5: 2, 7: 3}
+    assert simulation._lookup(keys, table, -1, np.int64).tolist() == [2, -1, 3, 2, -1]
+    assert simulation._lookup(keys[:4], table, 0, np.int8).tolist() == [2, 0, 3, 2]
+    assert simulation._lookup(keys, {}, 9, np.int8).tolist() == [9] * 5
+    assert simulation._lookup(keys[:0], table, 9, np.int8).tolist() == []
