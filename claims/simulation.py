@@ -278,7 +278,15 @@ def before_cap(policy: Policy, claims: ClaimColumns) -> np.ndarray:
 
 def cap_order(claims: ClaimColumns) -> np.ndarray:
     """Indexes of the claims grouped by member, each member's in `claim_order`."""
-    order = np.lexsort((claims.claim_id, claims.admission, claims.discharge, claims.member))
+    member, discharge, admission = claims.member, claims.discharge, claims.admission
+    if len(claims) and 0 <= int(member.min()) and int(member.max()) < 2**31 and 0 <= int(admission.min()) \
+            and int(discharge.max()) < 2**16 and int(admission.max()) < 2**16 and 0 <= int(discharge.min()):
+        # one int64 key (member, discharge, admission) and one stable sort: several times faster
+        # than lexsort's four passes; ties keep the columns' order and are settled below
+        key = (member.astype(np.int64) << 32) | (discharge.astype(np.int64) << 16) | admission.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((claims.claim_id, admission, discharge, member))
     member, discharge, admission = claims.member[order], claims.discharge[order], claims.admission[order]
     tied = (member[1:] == member[:-1]) & (discharge[1:] == discharge[:-1]) & (admission[1:] == admission[:-1])
     if tied.any():

@@ -161,3 +161,12 @@ def test_lookup_by_id_dense_or_sparse():
     assert simulation._lookup(keys[:4], table, 0, np.int8).tolist() == [2, 0, 3, 2]
     assert simulation._lookup(keys, {}, 9, np.int8).tolist() == [9] * 5
     assert simulation._lookup(keys[:0], table, 9, np.int8).tolist() == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(policy=policies(), rows=claim_rows(max_size=20))
+def test_member_ids_beyond_one_sort_key_take_the_other_sort(policy, rows):
+    rows = [ClaimRow(**{**row.__dict__, "member": row.member + 2**40}) for row in rows]
+    expected = rules_one_by_one(policy, rows)
+    valued = value_columns(policy, columns_from_rows(rows))
+    assert _as_dict(rows, valued) == {pk: v.compensation for pk, v in expected.items()}
