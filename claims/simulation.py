@@ -33,7 +33,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from core.errors import NcmsError
@@ -430,7 +430,20 @@ def _invoices(claim_ids: list[int]) -> dict[int, str]:
 def read_year(year: int) -> ClaimColumns:
     """The claims of `year` that are neither rejected nor returned, as columns: the claims in one
     streamed query of their own table; the facilities' levels, the categories of the members who
-    are not ordinary and the year's recoveries in three small queries, joined here by id."""
+    are not ordinary and the year's recoveries in three small queries, joined here by id.
+
+    On PostgreSQL, outside a caller's transaction, the four queries run in one read-only
+    REPEATABLE READ transaction: they see the same moment (a recovery recorded meanwhile is in
+    all of them or in none), and nothing can be written."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return _read_year(year)
+    return _read_year(year)
+
+
+def _read_year(year: int) -> ClaimColumns:
     frame = _postgresql_frame(year) if connection.vendor == "postgresql" else _orm_frame(year)
     claim_id, member = frame["claim_id"].to_numpy(np.int64), frame["member"].to_numpy(np.int64)
     levels = {pk: LEVELS.index(level) for pk, level in Facility.objects.values_list("pk", "level")}

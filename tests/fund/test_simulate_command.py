@@ -227,3 +227,22 @@ def test_claims_of_a_member_with_the_same_dates_take_the_cap_in_invoice_order(to
     got = {int(pk): simulation.yuan(v) for pk, v in zip(columns.claim_id, valued.compensation, strict=True)}
     # A-1: 0.90 × (2 100 − 100) = 1 800.00, capped at 1 000.00; B-1 finds the cap used up
     assert got == {second.id: Decimal("1000.00"), first.id: Decimal("0.00")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_year_is_read_in_one_read_only_snapshot_outside_a_transaction(township, tmp_path, clock):
+    """Outside a caller's transaction (as the command runs), PostgreSQL reads the claims, levels,
+    groups and recoveries in one read-only REPEATABLE READ transaction, and leaves none open."""
+    from django.db import connection
+
+    clock("2027-02-01 10:00")
+    person = MemberFactory(category=Category.WUBAO)
+    facility = FacilityFactory(code="M31", level=Level.MUNICIPAL, township=township)
+    _claim(person, facility, discharge="2026-06-10", total="5000.00", compensation="2500.00", referred=False)
+    data, _ = _run(_draft(tmp_path), "--year", "2026")
+    assert data["draft"]["by_level"]["municipal"] == {"claims": 1, "compensation": "3000.00"}
+    assert not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW transaction_read_only")
+            assert cursor.fetchone()[0] == "off"
