@@ -113,7 +113,8 @@ def insert_facilities(cursor, levels: list[str], townships: int) -> list[tuple[i
     for index, level in enumerate(levels):
         cursor.execute(
             "INSERT INTO facilities_facility (code, name, level, township_id, agreement_start, agreement_end, "
-            "status, suspension_reason, past_suspensions) VALUES (%s, %s, %s, %s, %s, %s, 'active', '', '[]')",
+            "status, suspension_reason, past_suspensions, bank_name, bank_account) "
+            "VALUES (%s, %s, %s, %s, %s, %s, 'active', '', '[]', '', '')",
             [f"F{index + 1:03d}", f"第{index + 1}定点医院", level, index % townships + 1,
              date(2025, 1, 1), date(2027, 12, 31)])
     cursor.execute("SELECT id, level FROM facilities_facility ORDER BY code")

@@ -103,3 +103,39 @@ def warnings_for(*, month: int, fund_usage_rate: Decimal | None,
                 f"{name}参合率 {_percent(rate)} 低于 95%。",
             ))
     return found
+
+
+def simulation_warnings(*, draft_compensation: Decimal, available: Decimal, month: int) -> list[ReportWarning]:
+    """A draft policy's warnings (policy simulation), in the monthly report's terms, for the county.
+
+    `available` is what the year would raise net of the risk reserve, `month` how far the year
+    has gone (12 for a past year). Overspending: the draft pays more than `available` (exact
+    money), or its usage rate (4 places, as the report shows it) is above the report's pace,
+    M/12 × 1.10; too large a surplus: the report's underuse, M ≥ 6 and a rate below M/12 × 0.85
+    (a whole year: below 85%).
+    """
+    found: list[ReportWarning] = []
+    rate = ratio(draft_compensation, available)
+    line = Decimal(month) / Decimal(12)
+    if rate is None:
+        if draft_compensation > 0:
+            found.append(ReportWarning(
+                "overspending", "county",
+                f"该年度没有参合筹资，测算补偿 {to_fen(draft_compensation)} 元将全部超支。"))
+        return found
+    if draft_compensation > available:
+        found.append(ReportWarning(
+            "overspending", "county",
+            f"测算补偿 {to_fen(draft_compensation)} 元超过当年可用基金 {to_fen(available)} 元"
+            f"（基金使用率 {_percent(rate)}），方案将超支。"))
+    elif is_overspending(rate, month):
+        found.append(ReportWarning(
+            "overspending", "county",
+            f"测算基金使用率 {_percent(rate)} 超过 {month} 月进度 {_percent(to_ratio(line))} 的 110%"
+            f"（{_percent(to_ratio(line * OVERSPENDING_FACTOR))}），基金有超支风险。"))
+    if is_underuse(rate, month):
+        found.append(ReportWarning(
+            "underuse", "county",
+            f"测算基金使用率 {_percent(rate)} 低于 {month} 月进度 {_percent(to_ratio(line))} 的 85%"
+            f"（{_percent(to_ratio(line * UNDERUSE_FACTOR))}），基金结余过多。"))
+    return found
