@@ -24,7 +24,9 @@ from accounts.models import Role, User
 from claims import demo as claims_demo
 from core.errors import NcmsError
 from enrollment import demo as enrollment_demo
-from enrollment.demo import DemoConfig, DemoCounty, UserSpec, WriteContext
+from enrollment import demo_writing as enrollment_writing
+from enrollment.demo import DemoConfig, DemoCounty, UserSpec
+from enrollment.demo_writing import WriteContext
 from enrollment.models import Enrollment
 from ledger.services import contributions_book_bulk, income_record
 from oversight import demo as oversight_demo
@@ -125,8 +127,8 @@ Writer = Callable[[WriteContext], None]
 # (claims.demo) before the fund's income (the reserve rate comes from the policy); the
 # flags after the claims; the payouts, notices and cases of publicity last.
 WRITERS: list[Writer] = [
-    enrollment_demo.write_places, enrollment_demo.write_facilities, write_users,
-    enrollment_demo.write_households, claims_demo.write_claims, write_fund_income,
+    enrollment_writing.write_places, enrollment_writing.write_facilities, write_users,
+    enrollment_writing.write_households, claims_demo.write_claims, write_fund_income,
     oversight_demo.write_flags, publicity_demo.write_publicity,
 ]
 
