@@ -40,13 +40,13 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from core.xlsx import DATE, MONEY, TEXT, XlsxSheet
 from enrollment.models import Enrollment, ExportJob, Member
-from enrollment.resources import CATEGORY_WORDS, PAYER_WORDS, RELATION_WORDS, SEX_WORDS
+from enrollment.resources import CATEGORY_WORDS, PAYER_WORDS, RELATION_WORDS, SEX_WORDS, STATUS_WORDS
 
 log = logging.getLogger(__name__)
 
 ROSTER_HEADERS = ["村代码", "户号", "户主身份证号", "姓名", "身份证号", "性别", "出生日期", "与户主关系",
-                  "人员类别", "联系电话", "缴费金额", "缴费日期", "收据号"]
-ROSTER_KINDS = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DATE, TEXT, TEXT, TEXT, MONEY, DATE, TEXT]
+                  "人员类别", "联系电话", "缴费金额", "缴费日期", "收据号", "人员状态", "状态日期", "状态原因"]
+ROSTER_KINDS = [TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, DATE, TEXT, TEXT, TEXT, MONEY, DATE, TEXT, TEXT, DATE, TEXT]
 ENROLLMENT_HEADERS = ["村", "户号", "姓名", "身份证号", "年度", "缴费金额", "收据号", "缴费日期", "缴费方式"]
 ENROLLMENT_KINDS = [TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, TEXT, DATE, TEXT]
 
@@ -109,6 +109,7 @@ def roster_queryset(year: int, township_id: int | None, *, rendered: bool = Fals
             _words("sex", SEX_WORDS), _day("birth_date", rendered), _words("relation", RELATION_WORDS),
             _words("category", CATEGORY_WORDS), "phone", _amount("year_enrollment__contribution", rendered),
             _day("year_enrollment__paid_date", rendered), Coalesce("year_enrollment__receipt_no", Value("")),
+            _words("status", STATUS_WORDS), _day("status_date", rendered), "status_reason",
         )
     )
 

@@ -44,7 +44,7 @@ def test_the_clerk_reads_their_townships_row_villages_and_charts(client, clerk, 
     response = client.get(DASHBOARD, MARCH)
     assert response.status_code == 200
     page = response.content.decode()
-    assert [row["code"] for row in response.context["rows"]] == ["420102100"]
+    assert [row["code"] for row in response.context["table"]["rows"]] == ["420102100"]
     row = page.split('<tr class="township">')[1].split("</tr>")[0]
     assert "城关镇" in row and "1,000.01" in row and "300.01" in row and "100.00%" in row
     villages = page.split('id="villages"')[1].split("</table>")[0]
