@@ -1,5 +1,6 @@
 """Reads and report queries of enrollment, with scoping applied."""
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.scoping import is_county_wide
 from core.money import to_ratio
-from enrollment.models import Enrollment
+from enrollment.models import Enrollment, Household, Member, MemberStatus
 from places.models import Village, VillagePopulation
 
 # --- participation (参合率) -----------------------------------------------------------------
@@ -30,6 +31,9 @@ class ParticipationRow:
     village_name: str
     population: int
     participants: int
+    # members on the households' register for the year: not died or moved out before it began
+    # (the rate's denominator stays the agricultural population the county enters)
+    on_roll: int = 0
 
     @property
     def rate(self) -> Decimal | None:
@@ -97,6 +101,14 @@ def participation_village_figures(*, user, year: int, township=None):
         .annotate(count=Count("pk"))
         .values("count")
     )
+    on_roll = (
+        Member.objects.filter(household__village=OuterRef("pk"))
+        .filter(Q(status=MemberStatus.ACTIVE) | Q(status_date__gte=date(year, 1, 1)))
+        .order_by()
+        .values("household__village")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     villages = Village.objects.for_user(user)
     if township is not None:
         villages = villages.filter(township=township)
@@ -105,6 +117,7 @@ def participation_village_figures(*, user, year: int, township=None):
             population=Coalesce(Subquery(population, output_field=IntegerField()), 0),
             has_population=Exists(VillagePopulation.objects.filter(village=OuterRef("pk"), year=year)),
             participants=Coalesce(Subquery(participants, output_field=IntegerField()), 0),
+            on_roll=Coalesce(Subquery(on_roll, output_field=IntegerField()), 0),
         )
         .filter(Q(has_population=True) | Q(participants__gt=0))
         .select_related("township")
@@ -122,28 +135,29 @@ def participation_report(*, user, year: int, township=None) -> ParticipationRepo
     villages: list[ParticipationRow] = []
     totals: dict[str, list] = {}
     for village in participation_village_figures(user=user, year=year, township=township).values(
-        "code", "name", "township__code", "township__name", "population", "participants"
+        "code", "name", "township__code", "township__name", "population", "participants", "on_roll"
     ):
         row = ParticipationRow(
             level="village", township_code=village["township__code"], township_name=village["township__name"],
             village_code=village["code"], village_name=village["name"],
-            population=village["population"], participants=village["participants"],
+            population=village["population"], participants=village["participants"], on_roll=village["on_roll"],
         )
         villages.append(row)
-        total = totals.setdefault(row.township_code, [row.township_name, 0, 0])
+        total = totals.setdefault(row.township_code, [row.township_name, 0, 0, 0])
         total[1] += row.population
         total[2] += row.participants
+        total[3] += row.on_roll
     townships = [
         ParticipationRow(level="township", township_code=code, township_name=name, village_code="",
-                         village_name="", population=pop, participants=part)
-        for code, (name, pop, part) in totals.items()
+                         village_name="", population=pop, participants=part, on_roll=roll)
+        for code, (name, pop, part, roll) in totals.items()
     ]
     county = None
     if is_county_wide(user) and township is None:
         county = ParticipationRow(
             level="county", township_code="", township_name=settings.COUNTY_NAME, village_code="",
             village_name="", population=sum(t.population for t in townships),
-            participants=sum(t.participants for t in townships),
+            participants=sum(t.participants for t in townships), on_roll=sum(t.on_roll for t in townships),
         )
     return ParticipationReport(
         year=year, county=county,
@@ -169,7 +183,6 @@ def household_search(*, user, q: str = "", village=None):
     """
     from django.db.models import Exists, OuterRef, Q
 
-    from enrollment.models import Household, Member, MemberStatus
 
     households = Household.objects.for_user(user)
     if village is not None:

@@ -187,3 +187,25 @@ def test_no_warning_at_or_below_the_population(client, township, village, users_
     populate(village, population=3, enrolled=3)
     client.force_login(users_by_role[Role.AUDITOR])
     assert 'id="over-population"' not in client.get(URL, {"year": 2026}).content.decode()
+
+
+def test_the_members_on_the_roll_leave_out_who_died_or_moved_out_before_the_year(db, admin_user, village):
+    """The rate's denominator is the agricultural population the county enters; the page also
+    counts the members on the register for the year: one who died or moved out before 1 January
+    is not among them, one who died during the year still is."""
+    from datetime import date
+
+    from enrollment.models import MemberStatus
+
+    populate(village, population=10, enrolled=3, not_enrolled=1)
+    household = HouseholdFactory(village=village)
+    MemberFactory(household=household, status=MemberStatus.DIED, status_date=date(2025, 12, 31), status_reason="病故")
+    MemberFactory(household=household, status=MemberStatus.MOVED_OUT, status_date=date(2025, 6, 1),
+                  status_reason="迁往外县")
+    MemberFactory(household=household, status=MemberStatus.DIED, status_date=date(2026, 1, 1), status_reason="病故")
+    report = participation_report(user=admin_user, year=2026)
+    (row,) = report.villages
+    assert (row.population, row.participants, row.on_roll) == (10, 3, 5)
+    assert report.county.on_roll == 5
+    VillagePopulationFactory(village=village, year=2025, population=10)
+    assert participation_report(user=admin_user, year=2025).villages[0].on_roll == 7
