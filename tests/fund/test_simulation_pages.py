@@ -64,10 +64,13 @@ def test_a_draft_load_policy_would_refuse_is_refused_with_every_problem(officer)
 def test_a_run_values_the_year_and_the_page_shows_current_beside_draft(
         officer, county_claims, django_capture_on_commit_callbacks):  # noqa: F811
     draft = _draft(annual_cap="16000.00")
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as sent:
         response = officer.post(reverse("fund:simulation_run", args=[draft.pk]))
-    assert response.status_code == 302
+    assert response.status_code == 302 and len(sent) == 1  # sent to the worker once committed
     run = SimulationRun.objects.get()
+    assert run.status == SimulationRun.Status.QUEUED
+    simulation_execute(run.pk)  # what the worker does (test_a_simulation_runs_in_the_worker)
+    run.refresh_from_db()
     assert run.status == SimulationRun.Status.DONE and run.progress == 100
     result = run.result
     # the same figures as simulate_policy (tests/fund/test_simulate_command.py)
@@ -168,3 +171,29 @@ def test_who_may_do_what(client, users_by_role):
     response = client.get(reverse("fund:simulation_list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     assert not SimulationRun.objects.exists() and not PolicyVersion.objects.exists()
+
+
+@pytest.mark.celery_worker
+def test_a_simulation_runs_in_the_worker(celery_worker, client, users_by_role, county_claims, clock):  # noqa: F811
+    """Through the real worker on PostgreSQL and Redis when REDIS_URL is set (eager otherwise): the
+    run is sent on commit, its progress is polled, and the worker writes the result."""
+    import time
+
+    clock("2027-02-01 10:00")
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    draft = _draft(annual_cap="16000.00")
+    assert client.post(reverse("fund:simulation_run", args=[draft.pk])).status_code == 302
+    run = SimulationRun.objects.get()
+    assert run.task_id
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        data = client.get(reverse("fund:simulation_progress", args=[run.pk])).json()
+        assert 0 <= data["percent"] <= 100
+        if data["finished"]:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the simulation did not finish")
+    run.refresh_from_db()
+    assert run.status == SimulationRun.Status.DONE, run.message
+    assert run.result["draft"]["compensation"] == "19500.00" and run.started_at <= run.finished_at
