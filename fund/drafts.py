@@ -121,10 +121,19 @@ def simulation_enqueue(run_id: int, task_id: str) -> bool:
     return True
 
 
+def simulation_cancel(run: SimulationRun) -> bool:
+    """Cancel a queued or running run: its row goes, and with it anything it would have left; a
+    worker already valuing it writes nothing (its updates name the row). False when it has ended."""
+    deleted, _ = SimulationRun.objects.filter(
+        pk=run.pk, status__in=[SimulationRun.Status.QUEUED, SimulationRun.Status.RUNNING]).delete()
+    cache.delete(progress_key(run.pk))
+    return bool(deleted)
+
+
 @shared_task(name="fund.simulation_run")
-def simulation_task(run_id: int) -> str:
+def simulation_task(run_id: int) -> str | None:
     simulation_execute(run_id)
-    return SimulationRun.objects.values_list("status", flat=True).get(pk=run_id)
+    return SimulationRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
 
 
 def simulation_execute(run_id: int) -> None:
@@ -133,7 +142,9 @@ def simulation_execute(run_id: int) -> None:
         status=SimulationRun.Status.RUNNING, started_at=timezone.now(), progress=0)
     if not updated:
         return  # already run, or gone
-    run = SimulationRun.objects.select_related("draft").get(pk=run_id)
+    run = SimulationRun.objects.select_related("draft").filter(pk=run_id).first()
+    if run is None:
+        return  # cancelled meanwhile
     progress_write(run_id, 5)
     try:
         result = simulation_result(run.draft, progress=lambda percent: progress_write(run_id, percent))
@@ -144,7 +155,7 @@ def simulation_execute(run_id: int) -> None:
         log.exception("simulation %s failed", run_id)
         SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.FAILED,
                                                        message="测算出错，请重试", finished_at=timezone.now())
-    else:
+    else:  # a run cancelled meanwhile is gone: the update writes nothing
         SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.DONE, result=result,
                                                        progress=100, finished_at=timezone.now())
     cache.delete(progress_key(run_id))

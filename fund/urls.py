@@ -31,4 +31,5 @@ urlpatterns = [
     path("simulation/<int:pk>/run", views_simulation.draft_run, name="simulation_run"),
     path("simulation/<int:pk>/adopt", views_simulation.draft_adopt_view, name="simulation_adopt"),
     path("simulation/runs/<int:pk>/progress", views_simulation.run_progress, name="simulation_progress"),
+    path("simulation/runs/<int:pk>/cancel", views_simulation.run_cancel, name="simulation_cancel"),
 ]

@@ -21,7 +21,7 @@ from core.tabular import text_cell
 from policy.models import PolicyVersion
 from policy.rules import PolicyInvalid
 
-from .drafts import active_run, draft_adopt, draft_create, progress_read, simulation_start
+from .drafts import active_run, draft_adopt, draft_create, progress_read, simulation_cancel, simulation_start
 from .forms import AdoptForm, PolicyDraftForm
 from .models import PolicyDraft, SimulationRun
 
@@ -105,6 +105,17 @@ def draft_run(request, pk):
 def run_progress(request, pk):
     run = get_object_or_404(SimulationRun, pk=pk)
     return JsonResponse(progress_read(run))
+
+
+@capability_required("fund.simulate")
+@require_POST
+def run_cancel(request, pk):
+    run = get_object_or_404(SimulationRun, pk=pk)
+    if simulation_cancel(run):
+        messages.success(request, _("已取消测算"))
+    else:
+        messages.error(request, _("该测算已结束，不能取消"))
+    return redirect("fund:simulation_draft", pk=run.draft_id)
 
 
 @capability_required("fund.adopt_policy")

@@ -103,6 +103,21 @@ def test_a_running_simulation_is_joined_not_started_twice(officer, county_claims
     assert 'id="simulation-progress"' in page
 
 
+def test_a_cancelled_run_leaves_nothing_behind(officer, county_claims):  # noqa: F811
+    draft = _draft()
+    run, _ = simulation_start(draft=draft)
+    response = officer.post(reverse("fund:simulation_cancel", args=[run.pk]))
+    assert response.status_code == 302 and response.url == reverse("fund:simulation_draft", args=[draft.pk])
+    assert not SimulationRun.objects.exists()
+    simulation_execute(run.pk)  # the worker picks the task up afterwards: nothing is written
+    assert not SimulationRun.objects.exists()
+    # a run that has ended is not cancelled
+    again, _ = simulation_start(draft=draft)
+    simulation_execute(again.pk)
+    officer.post(reverse("fund:simulation_cancel", args=[again.pk]))
+    assert SimulationRun.objects.get().status == SimulationRun.Status.DONE
+
+
 def test_a_year_without_claims_says_so(officer, county_claims):  # noqa: F811
     draft = PolicyDraft.objects.create(name="空年度", base_year=2030, document=policy_document())
     run, _ = simulation_start(draft=draft)
@@ -160,6 +175,9 @@ def test_who_may_do_what(client, users_by_role):
     assert client.get(reverse("fund:simulation_new")).status_code == 403
     assert client.post(reverse("fund:simulation_run", args=[draft.pk])).status_code == 403
     assert client.post(reverse("fund:simulation_adopt", args=[draft.pk]), {"year": "2026"}).status_code == 403
+    run, _ = simulation_start(draft=draft)
+    assert client.post(reverse("fund:simulation_cancel", args=[run.pk])).status_code == 403
+    run.delete()
     client.force_login(users_by_role[Role.TOWNSHIP_CLERK])
     assert client.get(reverse("fund:simulation_list")).status_code == 403
     assert client.get(reverse("fund:simulation_draft", args=[draft.pk])).status_code == 403

@@ -216,6 +216,7 @@ RULES: dict[str, Rule] = {
     "fund:simulation_run": post_only("fund.simulate", draft_pk, "county"),
     "fund:simulation_adopt": post_only("fund.adopt_policy", draft_pk, "county"),
     "fund:simulation_progress": Rule("fund.simulate_view", run_pk, "county"),
+    "fund:simulation_cancel": post_only("fund.simulate", run_pk, "county"),
     # the public site: masked notices, forms for villagers, the fund's totals
     "publicity:index": Rule(PUBLIC, anonymous=200),
     "publicity:township_detail": Rule(PUBLIC, lambda world, place: {"code": world.own.township.code}, anonymous=200),

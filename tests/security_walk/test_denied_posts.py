@@ -246,6 +246,7 @@ POSTS: dict[str, Post] = {
                                            "document": json.dumps(policy_document())}, Role.FUND_OFFICER),
     "fund:simulation_run": Post(lambda w: {}, Role.FUND_OFFICER),
     "fund:simulation_adopt": Post(lambda w: {"year": "2031"}, Role.FUND_OFFICER),
+    "fund:simulation_cancel": Post(lambda w: {}, Role.FUND_OFFICER),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
     "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},
