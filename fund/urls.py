@@ -27,6 +27,7 @@ urlpatterns = [
     path("simulation/new/", views_simulation.draft_new, name="simulation_new"),
     path("simulation/compare/", views_simulation.compare, name="simulation_compare"),
     path("simulation/compare.xlsx", views_simulation.compare_xlsx, name="simulation_compare_xlsx"),
+    path("simulation/compare.pdf", views_simulation.compare_pdf, name="simulation_compare_pdf"),
     path("simulation/<int:pk>/", views_simulation.draft_detail, name="simulation_draft"),
     path("simulation/<int:pk>/run", views_simulation.draft_run, name="simulation_run"),
     path("simulation/<int:pk>/adopt", views_simulation.draft_adopt_view, name="simulation_adopt"),

@@ -24,6 +24,8 @@ from policy.rules import PolicyInvalid
 from .drafts import active_run, draft_adopt, draft_create, progress_read, simulation_cancel, simulation_start
 from .forms import AdoptForm, PolicyDraftForm
 from .models import PolicyDraft, SimulationRun
+from .simulation_output import compare_pdf as compare_pdf_bytes
+from .simulation_output import out_of_pocket_chart
 
 
 def _last_result(draft: PolicyDraft):
@@ -81,6 +83,7 @@ def draft_detail(request, pk):
         "can_simulate": user_can(request.user, "fund.simulate"),
         "can_adopt": user_can(request.user, "fund.adopt_policy"),
         "adopt_form": AdoptForm(initial={"year": draft.base_year + 1}),
+        "chart": out_of_pocket_chart([(draft.name, done.result)]) if done else None,
         "others": PolicyDraft.objects.exclude(pk=draft.pk)})
 
 
@@ -175,10 +178,28 @@ COMPARE_ROWS = (  # label, the result's figure, kind (money: Decimal two places;
 def compare(request):
     first, second = _pair(request)
     columns = _compared(first, second)
-    rows = [{"label": label, "values": [getter(c["result"]) if c["result"] else None for c in columns],
+    rows = _compare_rows(columns)
+    results = [(c["draft"].name, c["result"]) for c in columns if c["result"]]
+    return render(request, "fund/simulation_compare.html", {
+        "columns": columns, "rows": rows, "a": first.pk, "b": second.pk,
+        "chart": out_of_pocket_chart(results) if results else None})
+
+
+def _compare_rows(columns):
+    return [{"label": label, "values": [getter(c["result"]) if c["result"] else None for c in columns],
              "kind": kind} for label, getter, kind in COMPARE_ROWS]
-    return render(request, "fund/simulation_compare.html", {"columns": columns, "rows": rows,
-                                                             "a": first.pk, "b": second.pk})
+
+
+@capability_required("fund.simulate_view")
+def compare_pdf(request):
+    """The comparison as PDF, the out-of-pocket chart included."""
+    first, second = _pair(request)
+    columns = _compared(first, second)
+    pdf = compare_pdf_bytes(columns=columns, rows=_compare_rows(columns), base_url=request.build_absolute_uri("/"))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="simulation-compare-{stamp}.pdf"'
+    return response
 
 
 @capability_required("fund.simulate_view")

@@ -85,6 +85,7 @@ def test_a_run_values_the_year_and_the_page_shows_current_beside_draft(
     # B's municipal claim gains most (2 500.00 → 3 000.00), then A's county claim (15 000.00 → 15 190.00)
     assert [row["change"] for row in result["top_changes"]] == ["500.00", "190.00", "10.00", "0.00"]
     page = officer.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
+    assert 'id="out-of-pocket-chart"' in page
     assert 'id="simulation-result"' in page and "19,500.00" in page and "18,800.00" in page
     assert reverse("claims:claim_detail", args=[result["top_changes"][0]["claim"]]) in page
     progress = officer.get(reverse("fund:simulation_progress", args=[run.pk])).json()
@@ -142,6 +143,9 @@ def test_two_drafts_compared_and_exported(officer, county_claims):  # noqa: F811
     assert rows["项目"] == ("甲", "'=乙")  # text as text
     assert rows["草案补偿（元）"] == (Decimal("19500.00"), Decimal("19510.00"))
     assert sheet.cell(row=6, column=2).number_format == "#,##0.00"
+    assert 'id="out-of-pocket-chart"' in page and "<svg" in page
+    pdf = officer.get(reverse("fund:simulation_compare_pdf") + query)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert officer.get(reverse("fund:simulation_compare") + f"?a={first.pk}").status_code == 404
 
 
@@ -215,3 +219,14 @@ def test_a_simulation_runs_in_the_worker(celery_worker, client, users_by_role, c
     run.refresh_from_db()
     assert run.status == SimulationRun.Status.DONE, run.message
     assert run.result["draft"]["compensation"] == "19500.00" and run.started_at <= run.finished_at
+
+
+def test_the_out_of_pocket_share_is_what_the_claims_leave_to_patients():
+    from fund.simulation_output import out_of_pocket, out_of_pocket_series
+
+    rows = [{"name": "county", "current_ratio": "0.6739", "draft_ratio": "0.6822"},
+            {"name": "provincial", "current_ratio": None, "draft_ratio": None}]
+    assert out_of_pocket(rows, "draft") == {"county": Decimal("0.3178"), "provincial": None}
+    series = out_of_pocket_series([("甲", {"by_level": rows})])
+    assert [label for label, _shares in series] == ["现行方案", "甲"]
+    assert series[0][1]["county"] == Decimal("0.3261")

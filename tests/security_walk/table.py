@@ -212,6 +212,7 @@ RULES: dict[str, Rule] = {
     "fund:simulation_new": Rule("fund.simulate"),
     "fund:simulation_compare": Rule("fund.simulate_view", compare_path("fund:simulation_compare")),
     "fund:simulation_compare_xlsx": Rule("fund.simulate_view", compare_path("fund:simulation_compare_xlsx")),
+    "fund:simulation_compare_pdf": Rule("fund.simulate_view", compare_path("fund:simulation_compare_pdf")),
     "fund:simulation_draft": Rule("fund.simulate_view", draft_pk, "county"),
     "fund:simulation_run": post_only("fund.simulate", draft_pk, "county"),
     "fund:simulation_adopt": post_only("fund.adopt_policy", draft_pk, "county"),
