@@ -27,11 +27,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from claims.models import Claim
-from claims.simulation import ClaimColumns, exact_sum, read_year, summarise, value_columns, yuan
+from claims.rules import value_claim
+from claims.simulation import ClaimColumns, Valued, cap_order, exact_sum, read_year, summarise, value_columns, yuan
 from core.errors import NcmsError
 from enrollment.models import Enrollment, Member
 from policy.models import PolicyVersion
-from policy.rules import LEVELS, Policy, parse_policy
+from policy.rules import CATEGORIES, DELIVERY_TYPES, LEVELS, Policy, parse_policy
 from policy.services import policy_load
 
 from . import rules
@@ -192,6 +193,37 @@ def _rows(claims: ClaimColumns, draft_fen: np.ndarray, groups: np.ndarray, names
     return rows
 
 
+def used_before(claims: ClaimColumns, valued: Valued) -> np.ndarray:
+    """Per claim, the draft compensation of the member's earlier claims (cap order): what the
+    member's cap had used when the claim was valued."""
+    if not len(claims):
+        return np.zeros(0, dtype=np.int64)
+    order = cap_order(claims)
+    paid = valued.compensation[order]
+    running = np.cumsum(paid)
+    member = claims.member[order]
+    first = np.concatenate(([True], member[1:] != member[:-1]))
+    starts = np.flatnonzero(first)
+    before_member = np.concatenate(([0], running[:-1]))[starts]
+    own = running - np.repeat(before_member, np.diff(np.append(starts, len(order))))
+    used = np.empty_like(paid)
+    used[order] = own - paid
+    return used
+
+
+def draft_steps(policy: Policy, claims: ClaimColumns, i: int, used_fen: int) -> dict:
+    """Claim i valued by `claims.rules.value_claim` under the draft, its cap used by `used_fen`:
+    the contract's breakdown, step by step, and the compensation."""
+    delivery = int(claims.delivery[i])
+    valuation = value_claim(
+        policy=policy, level=LEVELS[int(claims.level[i])], category=CATEGORIES[int(claims.category[i])],
+        total_cost=yuan(int(claims.total[i])), non_reimbursable_cost=yuan(int(claims.non_reimbursable[i])),
+        referred=bool(claims.referred[i]), diagnosis=claims.diagnoses[int(claims.diagnosis[i])],
+        delivery=None if delivery == 0 else DELIVERY_TYPES[delivery - 1], used_this_year=yuan(used_fen))
+    return {**valuation.as_breakdown(), "compensation": str(valuation.compensation),
+            "patient_pays": str(valuation.patient_pays)}
+
+
 def simulation_result(draft: PolicyDraft, *, progress=lambda percent: None) -> dict:
     """The page's figures for a draft (module docstring). Raises PolicyInvalid or NcmsError."""
     policy: Policy = parse_policy(draft.document)
@@ -224,13 +256,15 @@ def simulation_result(draft: PolicyDraft, *, progress=lambda percent: None) -> d
     change_fen = valued.compensation - claims.current
     top = np.argsort(-np.abs(change_fen), kind="stable")[:TOP_CHANGES]
     ids = [int(claims.claim_id[i]) for i in top]
+    used = used_before(claims, valued)
     facts = {pk: (invoice, name) for pk, invoice, name in
              Claim.objects.filter(pk__in=ids).values_list("pk", "invoice_no", "member__name")}
     result["top_changes"] = [
         {"claim": int(claims.claim_id[i]), "invoice": facts[int(claims.claim_id[i])][0],
          "member": facts[int(claims.claim_id[i])][1], "level": LEVELS[int(claims.level[i])],
          "total_cost": str(yuan(int(claims.total[i]))), "current": str(yuan(int(claims.current[i]))),
-         "draft": str(yuan(int(valued.compensation[i]))), "change": str(yuan(int(change_fen[i])))}
+         "draft": str(yuan(int(valued.compensation[i]))), "change": str(yuan(int(change_fen[i]))),
+         "steps": draft_steps(policy, claims, int(i), int(used[i]))}
         for i in top]
     progress(95)
     return result

@@ -84,8 +84,13 @@ def test_a_run_values_the_year_and_the_page_shows_current_beside_draft(
         (1, "2500.00", "3000.00"), (1, "500.00", "500.00"), (2, "15800.00", "16000.00")]
     # B's municipal claim gains most (2 500.00 → 3 000.00), then A's county claim (15 000.00 → 15 190.00)
     assert [row["change"] for row in result["top_changes"]] == ["500.00", "190.00", "10.00", "0.00"]
+    # each explained step by step by claims.rules, the member's cap used by their earlier claims:
+    # A's county claim had 16 000.00 − 810.00 left of the cap
+    steps = result["top_changes"][1]["steps"]
+    assert (steps["before_cap"], steps["cap_remaining"], steps["compensation"]) == ("15200.00", "15190.00", "15190.00")
+    assert all(row["steps"]["compensation"] == row["draft"] for row in result["top_changes"])
     page = officer.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
-    assert 'id="out-of-pocket-chart"' in page
+    assert 'id="out-of-pocket-chart"' in page and "15,190.00" in page
     assert 'id="simulation-result"' in page and "19,500.00" in page and "18,800.00" in page
     assert reverse("claims:claim_detail", args=[result["top_changes"][0]["claim"]]) in page
     progress = officer.get(reverse("fund:simulation_progress", args=[run.pk])).json()
