@@ -77,6 +77,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # the stored versions hold the whole county: county roles read them, two of them store them
     "fund.report_stored": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
     "fund.report_store": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    # policy simulation (fund.views_simulation): drafts valued against a year's claims; the auditor
+    # reads them, the fund officer saves and runs them and adopts one as a year's policy
+    "fund.simulate_view": frozenset({Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR}),
+    "fund.simulate": frozenset({Role.FUND_OFFICER, Role.ADMINISTRATOR}),
+    "fund.adopt_policy": frozenset({Role.FUND_OFFICER}),
     # publicity (publicity.views_staff): the queue of villagers' objections and reports and the
     # months' notices; a township clerk reads those of the township (scoping) and answers them,
     # the county handles them (investigates, resolves) and posts a month's notices

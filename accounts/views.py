@@ -103,6 +103,10 @@ HOME_TILES[Role.FACILITY_CLERK] += [("facility_statements:statements", "本机�
 for _role in (Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR):
     HOME_TILES[_role] += [("fund:statements", "机构结算单"), ("fund:recovery_list", "追回款")]
 
+# policy simulation (fund.views_simulation): drafts valued against a year's claims; the auditor reads them
+for _role in (Role.FUND_OFFICER, Role.AUDITOR, Role.ADMINISTRATOR):
+    HOME_TILES[_role] += [("fund:simulation_list", "补偿方案测算")]
+
 # operations (config.ops): the background queue, for those who watch the system
 for _role in (Role.ADMINISTRATOR, Role.FUND_OFFICER, Role.AUDITOR):
     HOME_TILES[_role] += [("ops_queue", "后台任务队列")]

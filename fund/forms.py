@@ -1,4 +1,6 @@
 """Forms of the fund pages: parse and check what a clerk typed; the services decide."""
+import json
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,3 +51,47 @@ class RefundForm(forms.Form):
     date = forms.DateField(label=_("到账日期"), initial=timezone.localdate, widget=date_input(),
                            error_messages={"required": _("请填写到账日期"), "invalid": _("日期格式应为 YYYY-MM-DD")})
     ref = forms.CharField(label=_("业务号（收据号）"), max_length=80, error_messages={"required": _("请填写业务号")})
+
+
+class PolicyDraftForm(forms.Form):
+    """A draft policy: its JSON typed in (prefilled from a year's policy) or a file uploaded, and
+    the projection's assumptions. The document is checked by the services (parse_policy)."""
+
+    name = forms.CharField(label=_("草案名称"), max_length=200)
+    base_year = forms.IntegerField(label=_("测算年度"), min_value=2000, max_value=2100, initial=_this_year)
+    document = forms.CharField(label=_("政策文件（JSON）"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}))
+    upload = forms.FileField(label=_("或上传政策文件"), required=False)
+    cost_growth = forms.DecimalField(label=_("费用增长（%）"), required=False, max_digits=6, decimal_places=2,
+                                     min_value=-50, max_value=200)
+    participation_change = forms.DecimalField(label=_("参合人数变化（%）"), required=False, max_digits=6,
+                                              decimal_places=2, min_value=-50, max_value=200)
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("upload")
+        if upload is not None:
+            raw = upload.read()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(_("文件不是 UTF-8 编码的文本")) from None
+        else:
+            text = data.get("document") or ""
+        if not text.strip():
+            raise forms.ValidationError(_("请填写或上传政策文件"))
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(_("不是有效的 JSON：第%(line)s行第%(column)s列，%(message)s") % {
+                "line": exc.lineno, "column": exc.colno, "message": exc.msg}) from None
+        if not isinstance(document, dict):
+            raise forms.ValidationError(_("政策文件应为一个 JSON 对象"))
+        data["parsed"] = document
+        data["assumptions"] = {key: str(data[key]) for key in ("cost_growth", "participation_change")
+                               if data.get(key) is not None}
+        return data
+
+
+class AdoptForm(forms.Form):
+    year = forms.IntegerField(label=_("采用为哪一年度的方案"), min_value=2000, max_value=2100)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from core.models import AppendOnlyModel, MoneyField
 
@@ -174,3 +175,62 @@ class RecoveryRefund(AppendOnlyModel):
         verbose_name = _("追回退款")
         verbose_name_plural = _("追回退款")
         constraints = [models.CheckConstraint(name="refund_amount_positive", condition=Q(amount__gt=0))]
+
+
+# --- policy simulation (补偿方案测算): drafts and their runs -------------------------------------
+class PolicyDraft(models.Model):
+    """A draft policy (草拟方案) the fund officer values against a scheme year's claims before
+    adopting it (`fund.drafts`). `document` is a policy file as `load_policy` reads it, checked
+    by the same parser whenever it is saved; `assumptions` the projection's cost growth and
+    participation change (percent, text of Decimals). Every change is kept in its history."""
+
+    name = models.CharField(_("草案名称"), max_length=200)
+    base_year = models.PositiveSmallIntegerField(_("基准年度"))
+    document = models.JSONField(_("草拟的政策文件"))
+    assumptions = models.JSONField(_("测算假设"), default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("补偿方案草案")
+        verbose_name_plural = _("补偿方案草案")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.base_year}）"
+
+
+class SimulationRun(models.Model):
+    """One valuation of a draft against its base year, run by the worker (`fund.drafts`). At most
+    one queued or running run per draft: asking again joins it. `result` is `simulate_policy`'s
+    JSON plus the page's tables."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("测算中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    draft = models.ForeignKey(PolicyDraft, verbose_name=_("草案"), on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    result = models.JSONField(_("测算结果"), null=True, blank=True)
+    message = models.TextField(_("说明"), blank=True)
+    task_id = models.CharField(_("任务编号"), max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("发起时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("方案测算")
+        verbose_name_plural = _("方案测算")
+        constraints = [
+            models.UniqueConstraint(fields=["draft"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_active_simulation_per_draft"),
+        ]

@@ -2,6 +2,8 @@
 from celery import shared_task
 from django.utils import timezone
 
+from .drafts import simulation_task  # noqa: F401  the worker finds the simulation's task here
+
 
 def last_month(today) -> tuple[int, int]:
     """(year, month) of the month before `today`'s."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_recoveries, views_statements
+from . import views, views_recoveries, views_simulation, views_statements
 
 app_name = "fund"
 urlpatterns = [
@@ -22,4 +22,15 @@ urlpatterns = [
          name="statement_pdf"),
     path("recoveries/", views_recoveries.recovery_list, name="recovery_list"),
     path("recoveries/<int:pk>/refund/", views_recoveries.refund_create, name="refund_create"),
+    # policy simulation (补偿方案测算): drafts, runs, comparison, adoption
+    path("simulation/", views_simulation.draft_list, name="simulation_list"),
+    path("simulation/new/", views_simulation.draft_new, name="simulation_new"),
+    path("simulation/compare/", views_simulation.compare, name="simulation_compare"),
+    path("simulation/compare.xlsx", views_simulation.compare_xlsx, name="simulation_compare_xlsx"),
+    path("simulation/compare.pdf", views_simulation.compare_pdf, name="simulation_compare_pdf"),
+    path("simulation/<int:pk>/", views_simulation.draft_detail, name="simulation_draft"),
+    path("simulation/<int:pk>/run", views_simulation.draft_run, name="simulation_run"),
+    path("simulation/<int:pk>/adopt", views_simulation.draft_adopt_view, name="simulation_adopt"),
+    path("simulation/runs/<int:pk>/progress", views_simulation.run_progress, name="simulation_progress"),
+    path("simulation/runs/<int:pk>/cancel", views_simulation.run_cancel, name="simulation_cancel"),
 ]

@@ -61,6 +61,33 @@ def statement_month(world, place):
     return {"code": place.facility.code, "year": 2026, "month": 4}
 
 
+def simulation_draft(world, name: str = "walk-draft"):
+    """A saved policy draft (made once per world, when a URL first names it)."""
+    from fund.models import PolicyDraft
+    from tests.claims.conftest import policy_document
+
+    if name not in world.extra:
+        world.extra[name] = PolicyDraft.objects.create(name=name, base_year=2026, document=policy_document())
+    return world.extra[name]
+
+
+def draft_pk(world, place):
+    return {"pk": simulation_draft(world).pk}
+
+
+def run_pk(world, place):
+    from fund.models import SimulationRun
+
+    if "walk-run" not in world.extra:
+        world.extra["walk-run"] = SimulationRun.objects.create(draft=simulation_draft(world))
+    return {"pk": world.extra["walk-run"].pk}
+
+
+def compare_path(name: str):
+    return lambda world, place: (f"{reverse(name)}?a={simulation_draft(world).pk}"
+                                 f"&b={simulation_draft(world, 'walk-draft-2').pk}")
+
+
 @dataclass(frozen=True)
 class Rule:
     capability: str  # a capability of accounts.roles, or PUBLIC / STAFF / ADMIN
@@ -180,6 +207,17 @@ RULES: dict[str, Rule] = {
     "facility_statements:statement_pdf": Rule("statements.view_own", statement_month, "facility"),
     "fund:recovery_list": Rule("fund.view"),
     "fund:refund_create": post_only("fund.refund", lambda world, place: {"pk": world.recovery.pk}, "county"),
+    # policy simulation (fund.views_simulation): the auditor reads, the fund officer saves, runs, adopts
+    "fund:simulation_list": Rule("fund.simulate_view"),
+    "fund:simulation_new": Rule("fund.simulate"),
+    "fund:simulation_compare": Rule("fund.simulate_view", compare_path("fund:simulation_compare")),
+    "fund:simulation_compare_xlsx": Rule("fund.simulate_view", compare_path("fund:simulation_compare_xlsx")),
+    "fund:simulation_compare_pdf": Rule("fund.simulate_view", compare_path("fund:simulation_compare_pdf")),
+    "fund:simulation_draft": Rule("fund.simulate_view", draft_pk, "county"),
+    "fund:simulation_run": post_only("fund.simulate", draft_pk, "county"),
+    "fund:simulation_adopt": post_only("fund.adopt_policy", draft_pk, "county"),
+    "fund:simulation_progress": Rule("fund.simulate_view", run_pk, "county"),
+    "fund:simulation_cancel": post_only("fund.simulate", run_pk, "county"),
     # the public site: masked notices, forms for villagers, the fund's totals
     "publicity:index": Rule(PUBLIC, anonymous=200),
     "publicity:township_detail": Rule(PUBLIC, lambda world, place: {"code": world.own.township.code}, anonymous=200),

@@ -2,6 +2,7 @@
 unchanged database); the same POST as a user in scope proves the request would have written."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.roles import user_can
+from tests.claims.conftest import policy_document
 from tests.security_walk.table import (
     RULES,
     SCOPED,
@@ -240,6 +242,11 @@ POSTS: dict[str, Post] = {
                                Role.CASHIER, prepare=_funded),
     "fund:refund_create": Post(lambda w: {"amount": "5.00", "date": _today(), "ref": "W-RF1"}, Role.FUND_OFFICER,
                                prepare=_funded),
+    "fund:simulation_new": Post(lambda w: {"name": "W-草案", "base_year": "2026",
+                                           "document": json.dumps(policy_document())}, Role.FUND_OFFICER),
+    "fund:simulation_run": Post(lambda w: {}, Role.FUND_OFFICER),
+    "fund:simulation_adopt": Post(lambda w: {"year": "2031"}, Role.FUND_OFFICER),
+    "fund:simulation_cancel": Post(lambda w: {}, Role.FUND_OFFICER),
     "fund_report:store": Post(lambda w: {"year": "2026", "month": "3"}, Role.FUND_OFFICER),
     # the queue of objections and reports
     "publicity_staff:case_recover": Post(lambda w: {"amount": "10.00", "on": _today(), "reason": "异议属实"},

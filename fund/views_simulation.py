@@ -1,0 +1,229 @@
+"""The policy simulation pages (`/fund/simulation/`, 补偿方案测算): drafts, their runs by the worker
+with a progress bar, the result current beside draft, two drafts compared (page and XLSX), and a
+draft adopted as a year's policy. "fund.simulate_view" reads; "fund.simulate" saves and runs;
+"fund.adopt_policy" adopts (fund.drafts)."""
+import json
+from decimal import Decimal
+from io import BytesIO
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from accounts.roles import capability_required, user_can
+from core.errors import NcmsError
+from core.tabular import text_cell
+from policy.models import PolicyVersion
+from policy.rules import PolicyInvalid
+
+from .drafts import active_run, draft_adopt, draft_create, progress_read, simulation_cancel, simulation_start
+from .forms import AdoptForm, PolicyDraftForm
+from .models import PolicyDraft, SimulationRun
+from .simulation_output import compare_pdf as compare_pdf_bytes
+from .simulation_output import out_of_pocket_chart
+
+
+def _last_result(draft: PolicyDraft):
+    return draft.runs.filter(status=SimulationRun.Status.DONE).first()
+
+
+@capability_required("fund.simulate_view")
+def draft_list(request):
+    drafts = PolicyDraft.objects.select_related("created_by")
+    return render(request, "fund/simulation_list.html", {
+        "drafts": drafts, "years": PolicyVersion.objects.values_list("year", flat=True),
+        "can_simulate": user_can(request.user, "fund.simulate")})
+
+
+@capability_required("fund.simulate")
+def draft_new(request):
+    """A new draft: the JSON of a year's policy (?year=) in a textarea, or an uploaded file. A draft
+    load_policy would refuse is refused with every problem listed, nothing saved."""
+    problems: list[str] = []
+    if request.method == "POST":
+        form = PolicyDraftForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                draft = draft_create(name=data["name"], base_year=data["base_year"], document=data["parsed"],
+                                     assumptions=data["assumptions"], user=request.user)
+            except PolicyInvalid as exc:
+                problems = list(exc.errors)
+            else:
+                messages.success(request, _("已保存草案“%(name)s”") % {"name": draft.name})
+                return redirect("fund:simulation_draft", pk=draft.pk)
+    else:
+        year = request.GET.get("year", "")
+        version = PolicyVersion.objects.filter(year=int(year)).first() if year.isdigit() else None
+        if version is None:
+            version = PolicyVersion.objects.first()
+        initial = {}
+        if version is not None:
+            initial = {"name": _("%(year)s年度方案草案") % {"year": version.year}, "base_year": version.year,
+                       "document": json.dumps(version.document, ensure_ascii=False, indent=2)}
+        form = PolicyDraftForm(initial=initial)
+    return render(request, "fund/simulation_new.html", {"form": form, "problems": problems})
+
+
+@capability_required("fund.simulate_view")
+def draft_detail(request, pk):
+    draft = get_object_or_404(PolicyDraft, pk=pk)
+    run = active_run(draft)
+    done = _last_result(draft)
+    failed = draft.runs.first()
+    return render(request, "fund/simulation_draft.html", {
+        "draft": draft, "run": run, "done": done, "result": done.result if done else None,
+        "failed": failed if failed and failed.status == SimulationRun.Status.FAILED else None,
+        "document": json.dumps(draft.document, ensure_ascii=False, indent=2),
+        "can_simulate": user_can(request.user, "fund.simulate"),
+        "can_adopt": user_can(request.user, "fund.adopt_policy"),
+        "adopt_form": AdoptForm(initial={"year": draft.base_year + 1}),
+        "chart": out_of_pocket_chart([(draft.name, done.result)]) if done else None,
+        "others": PolicyDraft.objects.exclude(pk=draft.pk)})
+
+
+@capability_required("fund.simulate")
+@require_POST
+def draft_run(request, pk):
+    draft = get_object_or_404(PolicyDraft, pk=pk)
+    try:
+        _run, started = simulation_start(draft=draft, user=request.user)
+    except PolicyInvalid as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    else:
+        if started:
+            messages.success(request, _("测算已开始"))
+        else:
+            messages.info(request, _("该草案正在测算，已加入正在进行的测算"))
+    return redirect("fund:simulation_draft", pk=draft.pk)
+
+
+@capability_required("fund.simulate_view")
+def run_progress(request, pk):
+    run = get_object_or_404(SimulationRun, pk=pk)
+    return JsonResponse(progress_read(run))
+
+
+@capability_required("fund.simulate")
+@require_POST
+def run_cancel(request, pk):
+    run = get_object_or_404(SimulationRun, pk=pk)
+    if simulation_cancel(run):
+        messages.success(request, _("已取消测算"))
+    else:
+        messages.error(request, _("该测算已结束，不能取消"))
+    return redirect("fund:simulation_draft", pk=run.draft_id)
+
+
+@capability_required("fund.adopt_policy")
+@require_POST
+def draft_adopt_view(request, pk):
+    draft = get_object_or_404(PolicyDraft, pk=pk)
+    form = AdoptForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("fund:simulation_draft", pk=draft.pk)
+    try:
+        version = draft_adopt(draft=draft, year=form.cleaned_data["year"], user=request.user)
+    except PolicyInvalid as exc:
+        for error in exc.errors:
+            messages.error(request, error)
+    except NcmsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已采用为%(year)s年度补偿方案（第%(revision)s版）") % {
+            "year": version.year, "revision": version.revision})
+    return redirect("fund:simulation_draft", pk=draft.pk)
+
+
+# --- comparing two drafts ---------------------------------------------------------------------
+
+
+def _pair(request) -> tuple[PolicyDraft, PolicyDraft]:
+    ids = [text for text in (request.GET.get("a", ""), request.GET.get("b", "")) if text.isdigit()]
+    if len(ids) != 2:
+        raise Http404
+    return get_object_or_404(PolicyDraft, pk=int(ids[0])), get_object_or_404(PolicyDraft, pk=int(ids[1]))
+
+
+def _compared(first: PolicyDraft, second: PolicyDraft) -> list[dict]:
+    columns = []
+    for draft in (first, second):
+        run = _last_result(draft)
+        columns.append({"draft": draft, "result": run.result if run else None})
+    return columns
+
+
+COMPARE_ROWS = (  # label, the result's figure, kind (money: Decimal two places; ratio; count)
+    (_lazy("测算年度"), lambda r: r["year"], "count"),
+    (_lazy("住院人次"), lambda r: r["claims"], "count"),
+    (_lazy("医疗总费用（元）"), lambda r: r["total_cost"], "money"),
+    (_lazy("现行补偿（元）"), lambda r: r["current"]["compensation"], "money"),
+    (_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
+    (_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
+    (_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
+    (_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
+)
+
+
+@capability_required("fund.simulate_view")
+def compare(request):
+    first, second = _pair(request)
+    columns = _compared(first, second)
+    rows = _compare_rows(columns)
+    results = [(c["draft"].name, c["result"]) for c in columns if c["result"]]
+    return render(request, "fund/simulation_compare.html", {
+        "columns": columns, "rows": rows, "a": first.pk, "b": second.pk,
+        "chart": out_of_pocket_chart(results) if results else None})
+
+
+def _compare_rows(columns):
+    return [{"label": label, "values": [getter(c["result"]) if c["result"] else None for c in columns],
+             "kind": kind} for label, getter, kind in COMPARE_ROWS]
+
+
+@capability_required("fund.simulate_view")
+def compare_pdf(request):
+    """The comparison as PDF, the out-of-pocket chart included."""
+    first, second = _pair(request)
+    columns = _compared(first, second)
+    pdf = compare_pdf_bytes(columns=columns, rows=_compare_rows(columns), base_url=request.build_absolute_uri("/"))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="simulation-compare-{stamp}.pdf"'
+    return response
+
+
+@capability_required("fund.simulate_view")
+def compare_xlsx(request):
+    """The comparison as XLSX: names as text cells, amounts numeric with two places."""
+    first, second = _pair(request)
+    columns = _compared(first, second)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "方案比较"
+    sheet.append([_("项目"), text_cell(first.name), text_cell(second.name)])
+    for label, getter, kind in COMPARE_ROWS:
+        values = []
+        for column in columns:
+            value = getter(column["result"]) if column["result"] else None
+            values.append(Decimal(value) if kind != "count" and value is not None else value)
+        sheet.append([str(label), *values])
+        if kind != "count":
+            for col in (2, 3):
+                sheet.cell(row=sheet.max_row, column=col).number_format = "#,##0.00" if kind == "money" else "0.00%"
+    buffer = BytesIO()
+    book.save(buffer)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="simulation-compare-{stamp}.xlsx"'
+    return response
