@@ -18,7 +18,7 @@ of the township's claims of year Y by the recovery's date (in month M; from Janu
 of month M). Compensation stays what was paid.
 """
 from calendar import monthrange
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_noop
 
 from claims.models import Claim, ClaimStatus, Recovery
+from core.dates import local_midnight
 from core.errors import NcmsError
 from core.money import to_fen
 from enrollment.models import Enrollment, Member
@@ -78,13 +79,9 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, monthrange(year, month)[1])
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
 def paid_claims(*, year: int, month: int):
     """Paid claims of scheme year Y paid from January 1 to the end of month M (local dates)."""
-    until = _local_midnight(month_end(year, month) + timedelta(days=1))
+    until = local_midnight(month_end(year, month) + timedelta(days=1))
     return Claim.objects.filter(year=year, status=ClaimStatus.PAID, paid_at__lt=until)
 
 
@@ -103,7 +100,7 @@ def claim_figures(*, year: int, month: int, group: str) -> dict:
     semi-join); through the member, the sums join and the beneficiaries are a semi-join on members
     (`beneficiary_figures`).
     """
-    in_month = Q(paid_at__gte=_local_midnight(date(year, month, 1)))
+    in_month = Q(paid_at__gte=local_midnight(date(year, month, 1)))
     # not COUNT(id): every column read is in the covering index claim_township_year_status (and a
     # paid claim always has its paid_at)
     aggregates = {
