@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from core.jobs import advisory_lock_held
 from core.xlsx import DATE, MONEY, TEXT, XlsxSheet
 from enrollment.models import Enrollment, ExportJob, Member
 from enrollment.resources import CATEGORY_WORDS, PAYER_WORDS, RELATION_WORDS, SEX_WORDS, STATUS_WORDS
@@ -300,16 +301,7 @@ def _job_lock(job_id: int):
 
 def export_job_running(job_id: int) -> bool:
     """Whether a worker writes the job now (holds its lock). PostgreSQL only; elsewhere False."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " AND classid = %s AND objid = %s AND objsubid = 2)",
-            [EXPORT_LOCK_CLASS, job_id],
-        )
-        return cursor.fetchone()[0]
+    return advisory_lock_held((EXPORT_LOCK_CLASS, job_id))
 
 
 def export_job_retryable(job: ExportJob) -> bool:
