@@ -57,10 +57,14 @@ def draft_create(*, name: str, base_year: int, document: dict, assumptions: dict
                                       assumptions=assumptions or {}, created_by=user)
 
 
-def draft_update(*, draft: PolicyDraft, name: str, document: dict, assumptions: dict, user=None) -> PolicyDraft:
+def draft_update(*, draft: PolicyDraft, name: str, base_year: int, document: dict, assumptions: dict,
+                 user=None) -> PolicyDraft:
+    """The draft changed, its earlier version kept in its history; raises PolicyInvalid (every
+    problem) having written nothing. Its runs keep what they valued (`SimulationRun.document`)."""
     parse_policy(document)
-    draft.name, draft.document, draft.assumptions = name, document, assumptions
+    draft.name, draft.base_year, draft.document, draft.assumptions = name, base_year, document, assumptions
     draft._history_user = user
+    draft._change_reason = "修改"
     draft.save()
     return draft
 
@@ -103,7 +107,8 @@ def simulation_start(*, draft: PolicyDraft, user=None) -> tuple[SimulationRun, b
         return running, False
     try:
         with transaction.atomic():
-            run = SimulationRun.objects.create(draft=draft, created_by=user, task_id=str(uuid.uuid4()))
+            run = SimulationRun.objects.create(draft=draft, created_by=user, task_id=str(uuid.uuid4()),
+                                               document=draft.document, assumptions=draft.assumptions)
     except IntegrityError:  # started by someone else meanwhile: join theirs
         return active_run(draft), False
     run_id, task_id = run.pk, run.task_id
@@ -148,7 +153,11 @@ def simulation_execute(run_id: int) -> None:
         return  # cancelled meanwhile
     progress_write(run_id, 5)
     try:
-        result = simulation_result(run.draft, progress=lambda percent: progress_write(run_id, percent))
+        draft = run.draft
+        result = simulation_result(
+            document=draft.document if run.document is None else run.document, year=draft.base_year,
+            assumptions=draft.assumptions if run.document is None else run.assumptions,
+            progress=lambda percent: progress_write(run_id, percent))
     except NcmsError as exc:
         SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.FAILED, message=exc.message,
                                                        finished_at=timezone.now())
@@ -224,16 +233,16 @@ def draft_steps(policy: Policy, claims: ClaimColumns, i: int, used_fen: int) -> 
             "patient_pays": str(valuation.patient_pays)}
 
 
-def simulation_result(draft: PolicyDraft, *, progress=lambda percent: None) -> dict:
-    """The page's figures for a draft (module docstring). Raises PolicyInvalid or NcmsError."""
-    policy: Policy = parse_policy(draft.document)
-    year = draft.base_year
+def simulation_result(*, document: dict, year: int, assumptions: dict, progress=lambda percent: None) -> dict:
+    """The page's figures for a draft's document and assumptions tried on scheme year `year`
+    (module docstring). Raises PolicyInvalid or NcmsError."""
+    policy: Policy = parse_policy(document)
     claims = read_year(year)
     if not len(claims):
         raise NcmsError(f"{year} 年度没有可测算的住院补偿（不予补偿和退回修改的不计）", code="no_claims")
     progress(30)
-    growth = _percent(draft.assumptions.get("cost_growth"))
-    change = _percent(draft.assumptions.get("participation_change"))
+    growth = _percent(assumptions.get("cost_growth"))
+    change = _percent(assumptions.get("participation_change"))
     if growth:
         bp = int((growth * 100).to_integral_value())
         claims.total = _grown(claims.total, bp)

@@ -53,19 +53,31 @@ class RefundForm(forms.Form):
     ref = forms.CharField(label=_("业务号（收据号）"), max_length=80, error_messages={"required": _("请填写业务号")})
 
 
-class PolicyDraftForm(forms.Form):
-    """A draft policy: its JSON typed in (prefilled from a year's policy) or a file uploaded, and
-    the projection's assumptions. The document is checked by the services (parse_policy)."""
+class DraftFacts(forms.Form):
+    """A draft's name, the year whose claims it is tried on, and the projection's assumptions;
+    `cleaned_data["assumptions"]` holds the assumptions given, as text of Decimals."""
 
     name = forms.CharField(label=_("草案名称"), max_length=200)
     base_year = forms.IntegerField(label=_("测算年度"), min_value=2000, max_value=2100, initial=_this_year)
-    document = forms.CharField(label=_("政策文件（JSON）"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}))
-    upload = forms.FileField(label=_("或上传政策文件"), required=False)
     cost_growth = forms.DecimalField(label=_("费用增长（%）"), required=False, max_digits=6, decimal_places=2,
                                      min_value=-50, max_value=200)
     participation_change = forms.DecimalField(label=_("参合人数变化（%）"), required=False, max_digits=6,
                                               decimal_places=2, min_value=-50, max_value=200)
+
+    def clean(self):
+        data = super().clean()
+        data["assumptions"] = {key: str(data[key]) for key in ("cost_growth", "participation_change")
+                               if data.get(key) is not None}
+        return data
+
+
+class PolicyDraftForm(DraftFacts):
+    """A draft policy as a whole file: its JSON pasted or the file uploaded. The document is
+    checked by the services (parse_policy)."""
+
+    document = forms.CharField(label=_("政策文件（JSON）"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}))
+    upload = forms.FileField(label=_("或上传政策文件"), required=False)
 
     def clean(self):
         data = super().clean()
@@ -88,8 +100,6 @@ class PolicyDraftForm(forms.Form):
         if not isinstance(document, dict):
             raise forms.ValidationError(_("政策文件应为一个 JSON 对象"))
         data["parsed"] = document
-        data["assumptions"] = {key: str(data[key]) for key in ("cost_growth", "participation_change")
-                               if data.get(key) is not None}
         return data
 
 

@@ -206,7 +206,8 @@ class PolicyDraft(models.Model):
 class SimulationRun(models.Model):
     """One valuation of a draft against its base year, run by the worker (`fund.drafts`). At most
     one queued or running run per draft: asking again joins it. `result` is `simulate_policy`'s
-    JSON plus the page's tables."""
+    JSON plus the page's tables. `document` and `assumptions` are the draft's as the run was
+    asked for (the draft may be edited meanwhile): what the result is of."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -218,6 +219,8 @@ class SimulationRun(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(_("进度"), default=0)
     result = models.JSONField(_("测算结果"), null=True, blank=True)
+    document = models.JSONField(_("测算的政策文件"), null=True, blank=True)
+    assumptions = models.JSONField(_("测算假设"), default=dict, blank=True)
     message = models.TextField(_("说明"), blank=True)
     task_id = models.CharField(_("任务编号"), max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
@@ -234,3 +237,10 @@ class SimulationRun(models.Model):
             models.UniqueConstraint(fields=["draft"], condition=Q(status__in=["queued", "running"]),
                                     name="one_active_simulation_per_draft"),
         ]
+
+    def of_draft_as_it_is(self) -> bool:
+        """Whether the run valued the draft as it is now (not an earlier version of it)."""
+        if self.document is None:  # runs from before runs kept what they valued
+            return True
+        return (self.document, self.assumptions) == (self.draft.document, self.draft.assumptions) and (
+            not self.result or self.result.get("year") == self.draft.base_year)

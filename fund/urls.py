@@ -25,10 +25,12 @@ urlpatterns = [
     # policy simulation (补偿方案测算): drafts, runs, comparison, adoption
     path("simulation/", views_simulation.draft_list, name="simulation_list"),
     path("simulation/new/", views_simulation.draft_new, name="simulation_new"),
+    path("simulation/new/file/", views_simulation.draft_new_file, name="simulation_new_file"),
     path("simulation/compare/", views_simulation.compare, name="simulation_compare"),
     path("simulation/compare.xlsx", views_simulation.compare_xlsx, name="simulation_compare_xlsx"),
     path("simulation/compare.pdf", views_simulation.compare_pdf, name="simulation_compare_pdf"),
     path("simulation/<int:pk>/", views_simulation.draft_detail, name="simulation_draft"),
+    path("simulation/<int:pk>/edit/", views_simulation.draft_edit, name="simulation_edit"),
     path("simulation/<int:pk>/run", views_simulation.draft_run, name="simulation_run"),
     path("simulation/<int:pk>/adopt", views_simulation.draft_adopt_view, name="simulation_adopt"),
     path("simulation/runs/<int:pk>/progress", views_simulation.run_progress, name="simulation_progress"),

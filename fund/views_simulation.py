@@ -21,7 +21,16 @@ from core.tabular import text_cell
 from policy.models import PolicyVersion
 from policy.rules import PolicyInvalid
 
-from .drafts import active_run, draft_adopt, draft_create, progress_read, simulation_cancel, simulation_start
+from .draft_form import PolicyFieldsForm
+from .drafts import (
+    active_run,
+    draft_adopt,
+    draft_create,
+    draft_update,
+    progress_read,
+    simulation_cancel,
+    simulation_start,
+)
 from .forms import AdoptForm, PolicyDraftForm
 from .models import PolicyDraft, SimulationRun
 from .simulation_output import compare_pdf as compare_pdf_bytes
@@ -40,10 +49,53 @@ def draft_list(request):
         "can_simulate": user_can(request.user, "fund.simulate")})
 
 
+def _base_version(request) -> PolicyVersion | None:
+    """The year's policy a new draft starts from (?year=), else the latest year's."""
+    year = request.GET.get("year", "")
+    version = PolicyVersion.objects.filter(year=int(year)).first() if year.isdigit() and len(year) == 4 else None
+    return version or PolicyVersion.objects.first()
+
+
 @capability_required("fund.simulate")
 def draft_new(request):
-    """A new draft: the JSON of a year's policy (?year=) in a textarea, or an uploaded file. A draft
-    load_policy would refuse is refused with every problem listed, nothing saved."""
+    """A new draft, field by field, starting from a year's policy (?year=). A draft load_policy
+    would refuse is refused with every problem beside its field, nothing saved."""
+    version = _base_version(request)
+    document = version.document if version is not None else {}
+    initial = {}
+    if version is not None:
+        initial = {"name": _("%(year)s年度方案草案") % {"year": version.year}, "base_year": version.year}
+    form = PolicyFieldsForm(request.POST or None, document=document, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft = draft_create(name=data["name"], base_year=data["base_year"], document=data["parsed"],
+                             assumptions=data["assumptions"], user=request.user)
+        messages.success(request, _("已保存草案“%(name)s”") % {"name": draft.name})
+        return redirect("fund:simulation_draft", pk=draft.pk)
+    return render(request, "fund/simulation_form.html", {
+        "form": form, "version": version, "years": PolicyVersion.objects.values_list("year", flat=True)})
+
+
+@capability_required("fund.simulate")
+def draft_edit(request, pk):
+    """A saved draft changed field by field; its earlier version stays in its history and its
+    results say they were of an earlier version."""
+    draft = get_object_or_404(PolicyDraft, pk=pk)
+    form = PolicyFieldsForm(request.POST or None, document=draft.document, initial={
+        "name": draft.name, "base_year": draft.base_year, **draft.assumptions})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft_update(draft=draft, name=data["name"], base_year=data["base_year"], document=data["parsed"],
+                     assumptions=data["assumptions"], user=request.user)
+        messages.success(request, _("已保存草案“%(name)s”") % {"name": draft.name})
+        return redirect("fund:simulation_draft", pk=draft.pk)
+    return render(request, "fund/simulation_form.html", {"form": form, "draft": draft})
+
+
+@capability_required("fund.simulate")
+def draft_new_file(request):
+    """A new draft from a whole policy file: its JSON pasted (prefilled from a year's policy) or
+    the file uploaded, checked as load_policy checks it."""
     problems: list[str] = []
     if request.method == "POST":
         form = PolicyDraftForm(request.POST, request.FILES)
@@ -58,10 +110,7 @@ def draft_new(request):
                 messages.success(request, _("已保存草案“%(name)s”") % {"name": draft.name})
                 return redirect("fund:simulation_draft", pk=draft.pk)
     else:
-        year = request.GET.get("year", "")
-        version = PolicyVersion.objects.filter(year=int(year)).first() if year.isdigit() else None
-        if version is None:
-            version = PolicyVersion.objects.first()
+        version = _base_version(request)
         initial = {}
         if version is not None:
             initial = {"name": _("%(year)s年度方案草案") % {"year": version.year}, "base_year": version.year,
@@ -78,6 +127,7 @@ def draft_detail(request, pk):
     failed = draft.runs.first()
     return render(request, "fund/simulation_draft.html", {
         "draft": draft, "run": run, "done": done, "result": done.result if done else None,
+        "stale": done is not None and not done.of_draft_as_it_is(),
         "failed": failed if failed and failed.status == SimulationRun.Status.FAILED else None,
         "document": json.dumps(draft.document, ensure_ascii=False, indent=2),
         "can_simulate": user_can(request.user, "fund.simulate"),

@@ -32,10 +32,10 @@ def officer(client, users_by_role, clock):
 
 
 def test_a_new_draft_starts_from_the_years_policy(officer, county_claims):  # noqa: F811
-    page = officer.get(reverse("fund:simulation_new") + "?year=2026").content.decode()
+    page = officer.get(reverse("fund:simulation_new_file") + "?year=2026").content.decode()
     assert "annual_cap" in page and "2026年度方案草案" in page
 
-    response = officer.post(reverse("fund:simulation_new"), {
+    response = officer.post(reverse("fund:simulation_new_file"), {
         "name": "封顶 1.6 万", "base_year": "2026", "cost_growth": "5",
         "document": json.dumps(policy_document(annual_cap="16000.00"))})
 
@@ -47,8 +47,8 @@ def test_a_new_draft_starts_from_the_years_policy(officer, county_claims):  # no
 
 def test_a_draft_load_policy_would_refuse_is_refused_with_every_problem(officer):
     bad = policy_document(annual_cap="-1", risk_reserve_rate="2")
-    response = officer.post(reverse("fund:simulation_new"), {"name": "坏草案", "base_year": "2026",
-                                                              "document": json.dumps(bad)})
+    response = officer.post(reverse("fund:simulation_new_file"), {"name": "坏草案", "base_year": "2026",
+                                                                   "document": json.dumps(bad)})
     page = response.content.decode()
     assert response.status_code == 200 and 'id="policy-problems"' in page
     assert "annual_cap" in page and "risk_reserve_rate" in page
@@ -57,7 +57,8 @@ def test_a_draft_load_policy_would_refuse_is_refused_with_every_problem(officer)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("draft.json", json.dumps(bad).encode(), content_type="application/json")
-    response = officer.post(reverse("fund:simulation_new"), {"name": "坏草案", "base_year": "2026", "upload": upload})
+    response = officer.post(reverse("fund:simulation_new_file"),
+                            {"name": "坏草案", "base_year": "2026", "upload": upload})
     assert 'id="policy-problems"' in response.content.decode() and not PolicyDraft.objects.exists()
 
 

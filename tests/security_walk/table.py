@@ -210,6 +210,8 @@ RULES: dict[str, Rule] = {
     # policy simulation (fund.views_simulation): the auditor reads, the fund officer saves, runs, adopts
     "fund:simulation_list": Rule("fund.simulate_view"),
     "fund:simulation_new": Rule("fund.simulate"),
+    "fund:simulation_new_file": Rule("fund.simulate"),
+    "fund:simulation_edit": Rule("fund.simulate", draft_pk, "county"),
     "fund:simulation_compare": Rule("fund.simulate_view", compare_path("fund:simulation_compare")),
     "fund:simulation_compare_xlsx": Rule("fund.simulate_view", compare_path("fund:simulation_compare_xlsx")),
     "fund:simulation_compare_pdf": Rule("fund.simulate_view", compare_path("fund:simulation_compare_pdf")),

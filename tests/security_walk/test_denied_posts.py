@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.models import Role
 from accounts.roles import user_can
 from tests.claims.conftest import policy_document
+from tests.fund.draft_posts import fields_post
 from tests.security_walk.table import (
     RULES,
     SCOPED,
@@ -242,8 +243,11 @@ POSTS: dict[str, Post] = {
                                Role.CASHIER, prepare=_funded),
     "fund:refund_create": Post(lambda w: {"amount": "5.00", "date": _today(), "ref": "W-RF1"}, Role.FUND_OFFICER,
                                prepare=_funded),
-    "fund:simulation_new": Post(lambda w: {"name": "W-草案", "base_year": "2026",
-                                           "document": json.dumps(policy_document())}, Role.FUND_OFFICER),
+    "fund:simulation_new_file": Post(lambda w: {"name": "W-草案", "base_year": "2026",
+                                                "document": json.dumps(policy_document())}, Role.FUND_OFFICER),
+    "fund:simulation_new": Post(lambda w: fields_post(policy_document(), name="W-逐项草案"), Role.FUND_OFFICER),
+    "fund:simulation_edit": Post(lambda w: fields_post(policy_document(annual_cap="150000.00"), name="W-改"),
+                                 Role.FUND_OFFICER),
     "fund:simulation_run": Post(lambda w: {}, Role.FUND_OFFICER),
     "fund:simulation_adopt": Post(lambda w: {"year": "2031"}, Role.FUND_OFFICER),
     "fund:simulation_cancel": Post(lambda w: {}, Role.FUND_OFFICER),
