@@ -170,6 +170,7 @@ COMPARE_ROWS = (  # label, the result's figure, kind (money: Decimal two places;
     (_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
     (_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
     (_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
+    (_lazy("现行封顶人数"), lambda r: r["current"].get("members_at_cap"), "count"),  # None: not stored
     (_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
 )
 
