@@ -306,6 +306,21 @@ def cap_order(claims: ClaimColumns) -> np.ndarray:
     return order
 
 
+def members_reaching(member: np.ndarray, amounts: np.ndarray, cap_fen: int) -> int:
+    """How many members' amounts (fen, one per claim) sum to `cap_fen` or more over their claims:
+    the claims sorted by member (stably: already sorted columns cost one pass), each member's
+    sum by np.add.reduceat on integers (Python integers when int64 could overflow)."""
+    if not len(member):
+        return 0
+    order = np.argsort(member, kind="stable")
+    grouped = member[order]
+    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+    values = amounts[order]
+    if values.dtype != object and needs_python_integers(np.abs(values)):
+        values = values.astype(object)
+    return int(np.count_nonzero(np.add.reduceat(values, starts) >= cap_fen))
+
+
 def value_columns(policy: Policy, claims: ClaimColumns) -> Valued:
     """Every claim valued by `policy`, members' caps used up in `claim_order` (module docstring)."""
     amounts = before_cap(policy, claims)
@@ -323,11 +338,12 @@ def value_columns(policy: Policy, claims: ClaimColumns) -> Valued:
     own = running - np.repeat(before_member, np.diff(np.append(starts, len(order))))
     used_after = np.minimum(own, cap)
     used_before = np.where(first, 0, np.concatenate(([0], used_after[:-1])))
+    paid = used_after - used_before
     compensation = np.empty_like(amounts)
-    compensation[order] = used_after - used_before
-    last = np.append(starts[1:] - 1, len(order) - 1)
-    members_at_cap = int(np.count_nonzero(used_after[last] >= cap))
-    return Valued(before_cap=amounts, compensation=compensation, members_at_cap=members_at_cap)
+    compensation[order] = paid
+    # a member's compensation sums to the cap used after their last claim: min(asked, cap)
+    return Valued(before_cap=amounts, compensation=compensation,
+                  members_at_cap=members_reaching(member, paid, cap))
 
 
 # ---------------------------------------------------------------------------------------------

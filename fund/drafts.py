@@ -8,8 +8,9 @@ the policy of a year.
   (a partial unique index holds one active run per draft); the run is sent to the worker once the
   transaction commits, and publishes its progress through the cache;
 - `simulation_result` is `fund.simulation.simulation_json` plus the page's tables: per level and
-  per township, current beside draft (admissions, compensation, actual compensation ratio), and
-  the 20 claims whose compensation changes most;
+  per township, current beside draft (admissions, compensation, actual compensation ratio), the
+  members whose current compensation reaches the cap of the year's loaded policy, and the 20
+  claims whose compensation changes most;
 - `draft_adopt` loads the draft as the policy of a chosen year through `policy.services.policy_load`
   (the same checks; a new revision, the earlier ones kept in the history).
 """
@@ -28,7 +29,18 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from claims.models import Claim
 from claims.rules import value_claim
-from claims.simulation import ClaimColumns, Valued, cap_order, exact_sum, read_year, summarise, value_columns, yuan
+from claims.simulation import (
+    ClaimColumns,
+    Valued,
+    cap_order,
+    exact_sum,
+    fen,
+    members_reaching,
+    read_year,
+    summarise,
+    value_columns,
+    yuan,
+)
 from core.errors import NcmsError
 from enrollment.models import Enrollment, Member
 from policy.models import PolicyVersion
@@ -233,6 +245,15 @@ def draft_steps(policy: Policy, claims: ClaimColumns, i: int, used_fen: int) -> 
             "patient_pays": str(valuation.patient_pays)}
 
 
+def current_members_at_cap(year: int, claims: ClaimColumns) -> int | None:
+    """How many members' current compensation over the year reaches the annual cap of the year's
+    loaded policy; None when the year has no policy loaded."""
+    version = PolicyVersion.objects.filter(year=year).first()
+    if version is None:
+        return None
+    return members_reaching(claims.member, claims.current, fen(version.policy().annual_cap))
+
+
 def simulation_result(*, document: dict, year: int, assumptions: dict, progress=lambda percent: None) -> dict:
     """The page's figures for a draft's document and assumptions tried on scheme year `year`
     (module docstring). Raises PolicyInvalid or NcmsError."""
@@ -254,6 +275,7 @@ def simulation_result(*, document: dict, year: int, assumptions: dict, progress=
         participants = int((participants * (100 + change) / 100).to_integral_value())
     result = simulation_json(policy, summarise(year, claims, valued), participants=participants,
                              month=months_gone(year, timezone.localdate()))
+    result["current"]["members_at_cap"] = current_members_at_cap(year, claims)
     result["assumptions"] = {"cost_growth": str(growth), "participation_change": str(change)}
     result["by_level"] = _rows(claims, valued.compensation, claims.level, list(LEVELS))
     townships = dict(Member.objects.filter(pk__in=np.unique(claims.member).tolist()).values_list(

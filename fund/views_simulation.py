@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
@@ -213,14 +213,15 @@ def _compared(first: PolicyDraft, second: PolicyDraft) -> list[dict]:
 
 
 COMPARE_ROWS = (  # label, the result's figure, kind (money: Decimal two places; ratio; count)
-    (_lazy("测算年度"), lambda r: r["year"], "count"),
-    (_lazy("住院人次"), lambda r: r["claims"], "count"),
-    (_lazy("医疗总费用（元）"), lambda r: r["total_cost"], "money"),
-    (_lazy("现行补偿（元）"), lambda r: r["current"]["compensation"], "money"),
-    (_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
-    (_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
-    (_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
-    (_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
+    (gettext_lazy("测算年度"), lambda r: r["year"], "count"),
+    (gettext_lazy("住院人次"), lambda r: r["claims"], "count"),
+    (gettext_lazy("医疗总费用（元）"), lambda r: r["total_cost"], "money"),
+    (gettext_lazy("现行补偿（元）"), lambda r: r["current"]["compensation"], "money"),
+    (gettext_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
+    (gettext_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
+    (gettext_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
+    (gettext_lazy("现行封顶人数"), lambda r: r["current"].get("members_at_cap"), "count"),  # None: not stored
+    (gettext_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
 )
 
 

@@ -149,3 +149,22 @@ def test_every_role_home_is_fully_english(client, users_by_role, role):
         for _url, label in HOME_TILES.get(role, []):
             assert label not in html
             assert escape(translation.gettext(label)) in html
+
+
+# The names makemessages looks for in Python (Django's xgettext keywords): a translation function
+# imported under another name is never collected, and its strings stay Chinese in English.
+XGETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
+                  "pgettext_lazy", "npgettext", "npgettext_lazy"}
+
+
+def test_translation_functions_are_imported_under_names_makemessages_collects():
+    aliased = []
+    for path in sorted(settings.BASE_DIR.rglob("*.py")):
+        relative = path.relative_to(settings.BASE_DIR)
+        if relative.parts[0] in {".venv", "var", "node_modules"} or relative.parts[0].startswith("."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                aliased += [f"{relative}: {alias.name} as {alias.asname}" for alias in node.names
+                            if alias.asname and alias.asname not in XGETTEXT_NAMES]
+    assert aliased == []

@@ -1,5 +1,5 @@
 // Policy simulation progress: poll the run's JSON endpoint and move the bar; reload the page when
-// the run has finished, to show its result or why it failed.
+// the run has finished, to show its result or why it failed, or is gone (404: cancelled).
 (function () {
   "use strict";
   var box = document.getElementById("simulation-progress");
@@ -9,7 +9,10 @@
 
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        if (response.status === 404) { return { finished: true }; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) {
         if (!data) { window.setTimeout(poll, 3000); return; }
         if (data.finished) { window.location.reload(); return; }

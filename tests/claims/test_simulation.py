@@ -170,3 +170,27 @@ def test_member_ids_beyond_one_sort_key_take_the_other_sort(policy, rows):
     expected = rules_one_by_one(policy, rows)
     valued = value_columns(policy, columns_from_rows(rows))
     assert _as_dict(rows, valued) == {pk: v.compensation for pk, v in expected.items()}
+
+
+def test_members_reaching_a_cap_sum_each_members_amounts_on_integers():
+    member = np.array([3, 1, 3, 2, 1], dtype=np.int64)
+    amounts = np.array([500, 100, 600, 1000, 899], dtype=np.int64)
+    # 3: 1 100 and 2: 1 000 (exactly) reach 1 000; 1: 999 does not
+    assert simulation.members_reaching(member, amounts, 1000) == 2
+    assert simulation.members_reaching(member, amounts, 0) == 3
+    assert simulation.members_reaching(member[:0], amounts[:0], 1) == 0
+    # sums beyond int64 are exact (an int64 sum would wrap to a negative number)
+    huge = np.array([2**62, 2**62, 1], dtype=np.int64)
+    assert simulation.members_reaching(np.array([1, 1, 2]), huge, 2**63) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(1, 8), st.integers(-1000, 5000)), max_size=30),
+       cap=st.integers(0, 10_000))
+def test_members_reaching_is_each_members_sum_against_the_cap(pairs, cap):
+    totals: dict[int, int] = {}
+    for member, amount in pairs:
+        totals[member] = totals.get(member, 0) + amount
+    member = np.array([m for m, _ in pairs], dtype=np.int64)
+    amounts = np.array([a for _, a in pairs], dtype=np.int64)
+    assert simulation.members_reaching(member, amounts, cap) == sum(1 for total in totals.values() if total >= cap)

@@ -3,6 +3,7 @@ with every problem listed; its run by the worker, joined when one is running; th
 beside draft; two drafts compared (page and XLSX); a draft adopted as a year's policy; who may do
 what."""
 import json
+import re
 from decimal import Decimal
 from io import BytesIO
 
@@ -236,3 +237,54 @@ def test_the_out_of_pocket_share_is_what_the_claims_leave_to_patients():
     series = out_of_pocket_series([("甲", {"by_level": rows})])
     assert [label for label, _shares in series] == ["现行方案", "甲"]
     assert series[0][1]["county"] == Decimal("0.3261")
+
+
+def _totals_row(page: str, label: str) -> list[str]:
+    row = re.search(rf"<tr><th>{label}</th>(.*?)</tr>", page)
+    assert row, label
+    return re.findall(r'<td class="num">(.*?)</td>', row.group(1))
+
+
+def test_the_members_at_the_cap_of_the_current_policy_beside_the_drafts(officer, county_claims):  # noqa: F811
+    # the year's loaded policy with a cap of 2 500.00: A's current 15 800.00 and B's 2 500.00 reach
+    # it (B exactly), C's 500.00 does not; the draft's cap of 16 000.00 is reached by A alone
+    version = PolicyVersion.objects.get(year=2026)
+    version.document = {**version.document, "annual_cap": "2500.00"}
+    version.save()
+    draft = _draft(annual_cap="16000.00")
+    run, _ = simulation_start(draft=draft)
+    simulation_execute(run.pk)
+    run.refresh_from_db()
+    assert (run.result["current"]["members_at_cap"], run.result["draft"]["members_at_cap"]) == (2, 1)
+    page = officer.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
+    assert _totals_row(page, "封顶人数") == ["2", "1"]
+
+    # a year without a loaded policy has no current cap: "—"
+    other = PolicyDraft.objects.create(name="2025", base_year=2025, document=policy_document())
+    run, _ = simulation_start(draft=other)
+    simulation_execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == SimulationRun.Status.DONE and run.result["current"]["members_at_cap"] is None
+    page = officer.get(reverse("fund:simulation_draft", args=[other.pk])).content.decode()
+    assert _totals_row(page, "封顶人数") == ["—", "0"]
+
+    # compared, and exported
+    query = f"?a={draft.pk}&b={other.pk}"
+    page = officer.get(reverse("fund:simulation_compare") + query).content.decode()
+    assert _totals_row(page, "现行封顶人数") == ["2", "—"] and _totals_row(page, "封顶人数") == ["1", "0"]
+    sheet = load_workbook(BytesIO(officer.get(reverse("fund:simulation_compare_xlsx") + query).content)).active
+    rows = {row[0]: row[1:] for row in sheet.iter_rows(values_only=True)}
+    assert rows["现行封顶人数"] == (2, None)
+
+
+def test_a_result_stored_before_the_current_members_at_cap_still_shows(officer, county_claims):  # noqa: F811
+    draft = _draft(annual_cap="16000.00")
+    run, _ = simulation_start(draft=draft)
+    simulation_execute(run.pk)
+    run.refresh_from_db()
+    del run.result["current"]["members_at_cap"]
+    run.save()
+    page = officer.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
+    assert 'id="simulation-result"' in page and _totals_row(page, "封顶人数") == ["—", "1"]
+    page = officer.get(reverse("fund:simulation_compare") + f"?a={draft.pk}&b={draft.pk}").content.decode()
+    assert _totals_row(page, "现行封顶人数") == ["—", "—"]
