@@ -28,6 +28,7 @@ from enrollment import demo_writing as enrollment_writing
 from enrollment.demo import DemoConfig, DemoCounty, UserSpec
 from enrollment.demo_writing import WriteContext
 from enrollment.models import Enrollment
+from fund import demo as fund_demo
 from ledger.services import contributions_book_bulk, income_record
 from oversight import demo as oversight_demo
 from places.models import Township
@@ -125,11 +126,12 @@ def write_fund_income(ctx: WriteContext) -> None:
 Writer = Callable[[WriteContext], None]
 # In order: places, facilities and users first (the rest points at them); the policy and claims
 # (claims.demo) before the fund's income (the reserve rate comes from the policy); the
-# flags after the claims; the payouts, notices and cases of publicity last.
+# flags after the claims; the payouts, notices and cases of publicity; the policy drafts last,
+# tried on every claim written before them.
 WRITERS: list[Writer] = [
     enrollment_writing.write_places, enrollment_writing.write_facilities, write_users,
     enrollment_writing.write_households, claims_demo.write_claims, write_fund_income,
-    oversight_demo.write_flags, publicity_demo.write_publicity,
+    oversight_demo.write_flags, publicity_demo.write_publicity, fund_demo.write_simulation,
 ]
 
 

@@ -40,7 +40,16 @@ GROUPS = tuple(category for category in CATEGORIES if category != "ordinary")
 # The parser's words about a ratio, said of a percentage instead.
 PERCENT_REASONS = {"比例最多4位小数": _("百分比最多两位小数"), "比例须在 0 到 1 之间": _("应在 0 到 100 之间")}
 # The parser's words about the file's shape, said of the form instead.
-FORM_REASONS = {"应为至少含一段的列表 [...]": _("至少填写一段")}
+FORM_REASONS = {
+    "应为至少含一段的列表 [...]": _("至少填写一段"),
+    "只有最后一段的上限可以为 null（不封顶）": _("只有最后一段的费用上限可以留空（不封顶）"),
+    "最后一段的上限应为 null（不封顶）": _("最后一段的费用上限应留空（不封顶）"),
+    "应为非空的文字": _("请填写"),
+    # said as the parser says them, in the reader's language
+    "缺少此项": _("缺少此项"), "金额不能为负数": _("金额不能为负数"), "金额最多两位小数": _("金额最多两位小数"),
+    "不是有效的数字": _("不是有效的数字"), "应为整数": _("应为整数"), "不是有效的日期": _("不是有效的日期"),
+    "应为 YYYY-MM-DD 格式的日期": _("应为 YYYY-MM-DD 格式的日期"),
+}
 PROBLEM = re.compile(r"^(?P<path>[A-Za-z0-9_.\[\]]+)(?:「(?P<value>.*)」)?：(?P<reason>.*)$", re.S)
 
 

@@ -128,6 +128,17 @@ def simulation_start(*, draft: PolicyDraft, user=None) -> tuple[SimulationRun, b
     return run, True
 
 
+def simulation_run_here(*, draft: PolicyDraft, user=None) -> SimulationRun:
+    """Value the draft in this process rather than by the worker (the demo county): the run is
+    recorded as the worker would record it."""
+    parse_policy(draft.document)
+    run = SimulationRun.objects.create(draft=draft, created_by=user, document=draft.document,
+                                       assumptions=draft.assumptions)
+    simulation_execute(run.pk)
+    run.refresh_from_db()
+    return run
+
+
 def simulation_enqueue(run_id: int, task_id: str) -> bool:
     try:
         simulation_task.apply_async((run_id,), task_id=task_id, ignore_result=True)

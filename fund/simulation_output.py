@@ -7,13 +7,52 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from weasyprint import HTML
 
-from facilities.models import Level
 from policy.rules import LEVELS
 
+from .draft_form import LEVEL_NAMES
 from .report_output import _num, _pyplot, _svg, as_data_uri
+
+# The comparison's rows: label, the result's figure, kind (money: Decimal two places; ratio; count; text)
+COMPARE_ROWS = (
+    (gettext_lazy("测算年度"), lambda r: r["year"], "count"),
+    (gettext_lazy("住院人次"), lambda r: r["claims"], "count"),
+    (gettext_lazy("医疗总费用（元）"), lambda r: r["total_cost"], "money"),
+    (gettext_lazy("现行补偿（元）"), lambda r: r["current"]["compensation"], "money"),
+    (gettext_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
+    (gettext_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
+    (gettext_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
+    (gettext_lazy("现行封顶人数"), lambda r: r["current"].get("members_at_cap"), "count"),  # None: not stored
+    (gettext_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
+)
+
+
+def _level_row(result: dict, level: str) -> dict:
+    return next((row for row in result.get("by_level", []) if row["name"] == level), {})
+
+
+def _level_rows():
+    for level in LEVELS:
+        yield (format_lazy("{}：{}", LEVEL_NAMES[level], gettext_lazy("草案补偿（元）")),
+               lambda r, level=level: _level_row(r, level).get("draft"), "money")
+        yield (format_lazy("{}：{}", LEVEL_NAMES[level], gettext_lazy("现行实际补偿比")),
+               lambda r, level=level: _level_row(r, level).get("current_ratio"), "ratio")
+        yield (format_lazy("{}：{}", LEVEL_NAMES[level], gettext_lazy("草案实际补偿比")),
+               lambda r, level=level: _level_row(r, level).get("draft_ratio"), "ratio")
+
+
+def compare_rows(columns: list[dict]) -> list[dict]:
+    """The comparison of the drafts in `columns` ({"draft", "result"}): a row per figure, the
+    totals, then per level, then the warnings; a draft not yet valued has None."""
+    spec = [*COMPARE_ROWS, *_level_rows(),
+            (gettext_lazy("预警"), lambda r: "；".join(w["message"] for w in r.get("warnings", [])) or "—", "text")]
+    return [{"label": label, "kind": kind,
+             "values": [getter(c["result"]) if c["result"] else None for c in columns]}
+            for label, getter, kind in spec]
 
 
 def out_of_pocket(rows: list[dict], key: str) -> dict[str, Decimal | None]:
@@ -37,16 +76,17 @@ def out_of_pocket_chart(results: list[tuple[str, dict]]) -> str:
     """Grouped bars, one group per level, one bar per series; SVG text."""
     plt = _pyplot()
     series = out_of_pocket_series(results)
-    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
     width = 0.8 / max(len(series), 1)
     for i, (label, shares) in enumerate(series):
         xs = [j + i * width for j in range(len(LEVELS))]
         ax.bar(xs, [_num(shares.get(level)) * 100 for level in LEVELS], width, label=label)
     ax.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(LEVELS))])
-    ax.set_xticklabels([str(Level(level).label) for level in LEVELS], fontsize=8)
+    ax.set_xticklabels([str(LEVEL_NAMES[level]) for level in LEVELS], fontsize=8)
     ax.set_ylabel(_("个人自付比例（%）"))
     ax.set_title(_("患者个人自付比例"))
-    ax.legend(fontsize=8)
+    # below the bars, one series a line: the drafts' names are long
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, frameon=False)
     return _svg(fig)
 
 

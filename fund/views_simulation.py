@@ -11,13 +11,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
 
 from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
 from core.tabular import text_cell
+from facilities.models import Level
 from policy.models import PolicyVersion
 from policy.rules import PolicyInvalid
 
@@ -34,7 +34,7 @@ from .drafts import (
 from .forms import AdoptForm, PolicyDraftForm
 from .models import PolicyDraft, SimulationRun
 from .simulation_output import compare_pdf as compare_pdf_bytes
-from .simulation_output import out_of_pocket_chart
+from .simulation_output import compare_rows, out_of_pocket_chart
 
 
 def _last_result(draft: PolicyDraft):
@@ -128,6 +128,7 @@ def draft_detail(request, pk):
     return render(request, "fund/simulation_draft.html", {
         "draft": draft, "run": run, "done": done, "result": done.result if done else None,
         "stale": done is not None and not done.of_draft_as_it_is(),
+        "by_level": [{**row, "label": Level(row["name"]).label} for row in done.result["by_level"]] if done else [],
         "failed": failed if failed and failed.status == SimulationRun.Status.FAILED else None,
         "document": json.dumps(draft.document, ensure_ascii=False, indent=2),
         "can_simulate": user_can(request.user, "fund.simulate"),
@@ -212,33 +213,15 @@ def _compared(first: PolicyDraft, second: PolicyDraft) -> list[dict]:
     return columns
 
 
-COMPARE_ROWS = (  # label, the result's figure, kind (money: Decimal two places; ratio; count)
-    (gettext_lazy("测算年度"), lambda r: r["year"], "count"),
-    (gettext_lazy("住院人次"), lambda r: r["claims"], "count"),
-    (gettext_lazy("医疗总费用（元）"), lambda r: r["total_cost"], "money"),
-    (gettext_lazy("现行补偿（元）"), lambda r: r["current"]["compensation"], "money"),
-    (gettext_lazy("草案补偿（元）"), lambda r: r["draft"]["compensation"], "money"),
-    (gettext_lazy("草案可用基金（元）"), lambda r: r["fund"]["available"], "money"),
-    (gettext_lazy("草案基金使用率"), lambda r: r["draft"]["fund_usage_rate"], "ratio"),
-    (gettext_lazy("现行封顶人数"), lambda r: r["current"].get("members_at_cap"), "count"),  # None: not stored
-    (gettext_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
-)
-
-
 @capability_required("fund.simulate_view")
 def compare(request):
     first, second = _pair(request)
     columns = _compared(first, second)
-    rows = _compare_rows(columns)
+    rows = compare_rows(columns)
     results = [(c["draft"].name, c["result"]) for c in columns if c["result"]]
     return render(request, "fund/simulation_compare.html", {
         "columns": columns, "rows": rows, "a": first.pk, "b": second.pk,
         "chart": out_of_pocket_chart(results) if results else None})
-
-
-def _compare_rows(columns):
-    return [{"label": label, "values": [getter(c["result"]) if c["result"] else None for c in columns],
-             "kind": kind} for label, getter, kind in COMPARE_ROWS]
 
 
 @capability_required("fund.simulate_view")
@@ -246,7 +229,7 @@ def compare_pdf(request):
     """The comparison as PDF, the out-of-pocket chart included."""
     first, second = _pair(request)
     columns = _compared(first, second)
-    pdf = compare_pdf_bytes(columns=columns, rows=_compare_rows(columns), base_url=request.build_absolute_uri("/"))
+    pdf = compare_pdf_bytes(columns=columns, rows=compare_rows(columns), base_url=request.build_absolute_uri("/"))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="simulation-compare-{stamp}.pdf"'
@@ -262,13 +245,14 @@ def compare_xlsx(request):
     sheet = book.active
     sheet.title = "方案比较"
     sheet.append([_("项目"), text_cell(first.name), text_cell(second.name)])
-    for label, getter, kind in COMPARE_ROWS:
-        values = []
-        for column in columns:
-            value = getter(column["result"]) if column["result"] else None
-            values.append(Decimal(value) if kind != "count" and value is not None else value)
-        sheet.append([str(label), *values])
-        if kind != "count":
+    for row in compare_rows(columns):
+        kind = row["kind"]
+        if kind == "text":
+            values = [text_cell(value) if value else None for value in row["values"]]
+        else:
+            values = [Decimal(value) if kind != "count" and value is not None else value for value in row["values"]]
+        sheet.append([str(row["label"]), *values])
+        if kind in ("money", "ratio"):
             for col in (2, 3):
                 sheet.cell(row=sheet.max_row, column=col).number_format = "#,##0.00" if kind == "money" else "0.00%"
     buffer = BytesIO()

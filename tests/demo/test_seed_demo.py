@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts.models import Role, User
+from claims.models import Claim
 from demo.county import DEMO_PASSWORD, DEMO_USERNAMES, demo_county_build, participation
 from enrollment.demo import DemoConfig
 from enrollment.models import Category, Enrollment, Household, Member, MemberMove, MemberStatus, Payer, Relation
@@ -311,3 +312,18 @@ def test_the_demo_shows_members_lives(seeded):
     assert (move.moved_on, move.reason, move.moved_by.role) == (date(YEAR, 3, 1), "分户", "township_clerk")
     baby = Member.objects.get(birth_date=date(YEAR - 1, 12, 20), enrollments__paid_date=date(YEAR, 1, 12))
     assert baby.enrollments.get().year == YEAR
+
+
+def test_the_demo_shows_next_years_plan_drafted_two_ways(seeded):
+    """Two drafts of next year's plan by the fund officer, each already tried on the year's claims."""
+    from fund.models import PolicyDraft, SimulationRun
+
+    drafts = list(PolicyDraft.objects.order_by("pk"))
+    assert [d.document["year"] for d in drafts] == [YEAR + 1, YEAR + 1]
+    assert {d.base_year for d in drafts} == {YEAR} and {d.created_by.username for d in drafts} == {"fund"}
+    runs = [SimulationRun.objects.get(draft=d) for d in drafts]
+    assert [r.status for r in runs] == [SimulationRun.Status.DONE] * 2 and all(r.of_draft_as_it_is() for r in runs)
+    for run in runs:  # each draft pays more than the current plan on the same claims
+        assert Decimal(run.result["draft"]["compensation"]) > Decimal(run.result["current"]["compensation"]) > 0
+        assert run.result["claims"] == Claim.objects.filter(year=YEAR).exclude(
+            status__in=["rejected", "returned"]).count()

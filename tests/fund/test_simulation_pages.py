@@ -4,6 +4,7 @@ beside draft; two drafts compared (page and XLSX); a draft adopted as a year's p
 what."""
 import json
 import re
+import subprocess
 from decimal import Decimal
 from io import BytesIO
 
@@ -136,7 +137,7 @@ def test_a_year_without_claims_says_so(officer, county_claims):  # noqa: F811
     assert 'id="simulation-failed"' in page and "2030 年度没有可测算的住院补偿" in page
 
 
-def test_two_drafts_compared_and_exported(officer, county_claims):  # noqa: F811
+def test_two_drafts_compared_and_exported(officer, county_claims, tmp_path):  # noqa: F811
     first, second = _draft("甲", annual_cap="16000.00"), _draft("=乙")
     for draft in (first, second):
         run, _ = simulation_start(draft=draft)
@@ -151,8 +152,20 @@ def test_two_drafts_compared_and_exported(officer, county_claims):  # noqa: F811
     assert rows["草案补偿（元）"] == (Decimal("19500.00"), Decimal("19510.00"))
     assert sheet.cell(row=6, column=2).number_format == "#,##0.00"
     assert 'id="out-of-pocket-chart"' in page and "<svg" in page
+    # each level's figures, and the warnings as text
+    # A's 15,190.00 under the 16,000.00 cap (15,200.00 without it) and C's delivery, of 23,000.00
+    assert rows["县级：草案补偿（元）"] == (Decimal("15690.00"), Decimal("15700.00"))
+    assert [Decimal(str(v)) for v in rows["县级：草案实际补偿比"]] == [Decimal("0.6822"), Decimal("0.6826")]
+    assert rows["省级：草案补偿（元）"] == (0, 0) and rows["省级：草案实际补偿比"] == (None, None)  # no stay
+    assert rows["预警"][0].startswith("测算补偿 19500.00 元超过")
     pdf = officer.get(reverse("fund:simulation_compare_pdf") + query)
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    path = tmp_path / "compare.pdf"
+    path.write_bytes(pdf.content)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M)  # the table, the warnings and the chart on one page
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    assert "县级：草案实际补偿比" in text and "68.22%" in text and "15,690.00" in text
     assert officer.get(reverse("fund:simulation_compare") + f"?a={first.pk}").status_code == 404
 
 
