@@ -82,6 +82,9 @@ class ClaimColumns:
     # {claim id: invoice number} for the given claim ids: only claims of a member with the same
     # dates need their invoice numbers (cap_order), so a reader fetches those alone
     invoices: Callable[[list[int]], dict[int, str]] | None = None
+    # the claim's own township (Claim.township, the member's when it was made): what the page's
+    # results are grouped by; None where the claims were not read from the database
+    township: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.claim_id)
@@ -364,7 +367,7 @@ class Simulation:
 
 
 _COLUMNS = ["claim_id", "member", "facility", "total", "non_reimbursable", "referred", "delivery",
-            "diagnosis", "discharge", "admission", "compensation"]
+            "diagnosis", "discharge", "admission", "compensation", "township"]
 
 
 def _postgresql_frame(year: int) -> pd.DataFrame:
@@ -376,7 +379,7 @@ def _postgresql_frame(year: int) -> pd.DataFrame:
         COPY (
           SELECT id, member_id, facility_id, (total_cost * 100)::bigint, (non_reimbursable_cost * 100)::bigint,
                  referred::int, coalesce(delivery, ''), diagnosis_code, discharge_date - DATE '1970-01-01',
-                 admission_date - DATE '1970-01-01', (compensation * 100)::bigint
+                 admission_date - DATE '1970-01-01', (compensation * 100)::bigint, township_id
           FROM {Claim._meta.db_table}
           WHERE year = {int(year)} AND status NOT IN ({skipped})
         ) TO STDOUT WITH (FORMAT csv)"""
@@ -386,7 +389,7 @@ def _postgresql_frame(year: int) -> pd.DataFrame:
             buffer.write(block)
     buffer.seek(0)
     integers = {name: np.int64 for name in ("claim_id", "member", "facility", "total", "non_reimbursable",
-                                            "compensation")}
+                                            "compensation", "township")}
     return pd.read_csv(
         buffer, header=None, names=_COLUMNS, na_filter=False,
         dtype={**integers, "referred": np.int8, "discharge": np.int32, "admission": np.int32,
@@ -398,12 +401,13 @@ def _orm_frame(year: int) -> pd.DataFrame:
     """The same columns through the ORM (SQLite and other databases: tests and development)."""
     rows = (Claim.objects.filter(year=year).exclude(status__in=SKIPPED_STATUSES).order_by()
             .values_list("id", "member_id", "facility_id", "total_cost", "non_reimbursable_cost", "referred",
-                         "delivery", "diagnosis_code", "discharge_date", "admission_date", "compensation"))
+                         "delivery", "diagnosis_code", "discharge_date", "admission_date", "compensation",
+                         "township_id"))
     records = [
         (pk, member, facility, fen(to_fen(total)), fen(to_fen(excluded)), int(referred), delivery or "",
-         diagnosis or "", (discharge - EPOCH).days, (admission - EPOCH).days, fen(to_fen(compensation)))
+         diagnosis or "", (discharge - EPOCH).days, (admission - EPOCH).days, fen(to_fen(compensation)), township)
         for (pk, member, facility, total, excluded, referred, delivery, diagnosis, discharge, admission,
-             compensation) in rows.iterator(chunk_size=5000)
+             compensation, township) in rows.iterator(chunk_size=5000)
     ]
     return pd.DataFrame.from_records(records, columns=_COLUMNS)
 
@@ -480,6 +484,7 @@ def _read_year(year: int) -> ClaimColumns:
         discharge=frame["discharge"].to_numpy(np.int32), admission=frame["admission"].to_numpy(np.int32),
         invoice=None, invoices=_invoices,
         current=frame["compensation"].to_numpy(np.int64) - _lookup(claim_id, recovered, 0, np.int64),
+        township=frame["township"].to_numpy(np.int64),
     )
 
 

@@ -42,7 +42,8 @@ from claims.simulation import (
     yuan,
 )
 from core.errors import NcmsError
-from enrollment.models import Enrollment, Member
+from enrollment.models import Enrollment
+from places.models import Township
 from policy.models import PolicyVersion
 from policy.rules import CATEGORIES, DELIVERY_TYPES, LEVELS, Policy, parse_policy
 from policy.services import policy_load
@@ -289,12 +290,11 @@ def simulation_result(*, document: dict, year: int, assumptions: dict, progress=
     result["current"]["members_at_cap"] = current_members_at_cap(year, claims)
     result["assumptions"] = {"cost_growth": str(growth), "participation_change": str(change)}
     result["by_level"] = _rows(claims, valued.compensation, claims.level, list(LEVELS))
-    townships = dict(Member.objects.filter(pk__in=np.unique(claims.member).tolist()).values_list(
-        "pk", "household__village__township__name"))
-    names = sorted(set(townships.values()))
-    index = {name: i for i, name in enumerate(names)}
-    groups = np.array([index[townships[int(m)]] for m in claims.member], dtype=np.int64)
-    result["by_township"] = _rows(claims, valued.compensation, groups, names)
+    # by the claim's own township (the member's when it was made), as the fund report counts it
+    ids, groups = np.unique(claims.township, return_inverse=True)
+    names = dict(Township.objects.filter(pk__in=ids.tolist()).values_list("pk", "name"))
+    rows = _rows(claims, valued.compensation, groups, [names[int(pk)] for pk in ids])
+    result["by_township"] = sorted(rows, key=lambda row: row["name"])
     change_fen = valued.compensation - claims.current
     top = np.argsort(-np.abs(change_fen), kind="stable")[:TOP_CHANGES]
     ids = [int(claims.claim_id[i]) for i in top]

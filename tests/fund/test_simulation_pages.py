@@ -301,3 +301,21 @@ def test_a_result_stored_before_the_current_members_at_cap_still_shows(officer, 
     assert 'id="simulation-result"' in page and _totals_row(page, "封顶人数") == ["—", "1"]
     page = officer.get(reverse("fund:simulation_compare") + f"?a={draft.pk}&b={draft.pk}").content.decode()
     assert _totals_row(page, "现行封顶人数") == ["—", "—"]
+
+
+def test_townships_are_the_claims_own(county_claims):  # noqa: F811
+    """A member who moved to another township after a stay: the stay stays with the township it was
+    made in, as the fund report counts it."""
+    from claims.models import Claim
+    from places.models import Township
+
+    moved = Claim.objects.filter(year=2026, total_cost=Decimal("5000.00")).get()  # B's municipal stay
+    before = moved.township
+    moved.member.household.village = Claim.objects.exclude(member=moved.member).first().member.household.village
+    moved.member.household.save()
+    assert moved.member.household.village.township != before
+    run, _ = simulation_start(draft=_draft(annual_cap="16000.00"))
+    simulation_execute(run.pk)
+    rows = {row["name"]: row for row in SimulationRun.objects.get(pk=run.pk).result["by_township"]}
+    assert rows[before.name]["claims"] == 1 and rows[before.name]["draft"] == "3000.00"
+    assert sorted(rows) == sorted(Township.objects.filter(claims__year=2026).values_list("name", flat=True).distinct())
