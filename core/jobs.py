@@ -30,6 +30,7 @@ from django.db import DatabaseError, connection
 log = logging.getLogger(__name__)
 
 TAKEN_TIMEOUT = 60 * 60 * 24
+PROGRESS_TIMEOUT = 60 * 60 * 24
 
 
 def heartbeat_interval() -> float:
@@ -143,3 +144,32 @@ def job_lost(name: str, lock: tuple[int, int] | None = None, *, started: bool = 
     if not started and not taken(name):
         return False
     return not job_alive(name, lock)
+
+
+# --- progress -----------------------------------------------------------------------------------
+# A job's rows done so far, published through the cache (Redis when set) so every process sees it
+# at once: a job's own row gets the final figures when the job ends (an update inside the job's
+# transaction would be seen by other connections only then anyway).
+
+
+def progress_key(name: str) -> str:
+    return f"{name}:progress"
+
+
+def progress_publish(name: str, *, done: int, total: int, status: str) -> None:
+    percent = min(100, done * 100 // total) if total else 0
+    cache.set(progress_key(name), {"done": done, "total": total, "percent": percent, "status": status},
+              PROGRESS_TIMEOUT)
+
+
+def progress_figures(name: str, *, status: str, finished: bool, complete: bool, done: int, total: int) -> dict:
+    """{"done", "total", "percent"} of the job `name` in `status`: what it published while it runs
+    (when that was said in the status it is in), its row's `done` and `total` otherwise; a
+    `complete` job has done everything."""
+    cached = None if finished else cache.get(progress_key(name))
+    if cached and cached.get("status") == status:
+        done, total = cached["done"], cached["total"]
+    if complete:
+        done = total
+    percent = min(100, done * 100 // total) if total else (100 if complete else 0)
+    return {"done": done, "total": total, "percent": percent}

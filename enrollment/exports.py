@@ -38,7 +38,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from core.jobs import advisory_lock_held
+from core.jobs import advisory_lock_held, progress_figures, progress_publish
+from core.jobs import progress_key as progress_key_of
 from core.xlsx import DATE, MONEY, TEXT, XlsxSheet
 from enrollment.models import Enrollment, ExportJob, Member
 from enrollment.resources import CATEGORY_WORDS, PAYER_WORDS, RELATION_WORDS, SEX_WORDS, STATUS_WORDS
@@ -52,7 +53,6 @@ ENROLLMENT_HEADERS = ["村", "户号", "姓名", "身份证号", "年度", "缴�
 ENROLLMENT_KINDS = [TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, TEXT, DATE, TEXT]
 
 CHUNK = 10_000  # rows fetched from the server-side cursor, written, then published as progress
-PROGRESS_TIMEOUT = 60 * 60 * 24
 EXPORT_LOCK_CLASS = 70702  # first key of the advisory lock held while a job is written (second: its id)
 ENQUEUE_FAILED = "后台任务队列暂时不可用，导出没有开始；请稍后点击“重新导出”"
 RUN_FAILED = "导出时发生系统错误，没有生成文件；可以重新导出，仍失败请联系系统管理员"
@@ -199,30 +199,26 @@ def _rows(kind: str, year: int, township_id: int | None, *, rendered: bool):
 
 # --- the job: progress, run, enqueue, retry --------------------------------------------------
 
+def export_job_name(job_id: int) -> str:
+    return f"exportjob:{job_id}"
+
+
 def progress_key(job_id: int) -> str:
-    return f"exportjob:{job_id}:progress"
+    return progress_key_of(export_job_name(job_id))
 
 
 def progress_write(job_id: int, *, done: int, total: int, status: str) -> None:
-    """Publish a job's progress through the cache (Redis when set), seen at once by every process."""
-    percent = min(100, done * 100 // total) if total else 0
-    cache.set(progress_key(job_id), {"done": done, "total": total, "percent": percent, "status": status},
-              PROGRESS_TIMEOUT)
+    """Publish a job's progress through the cache (core.jobs.progress_publish)."""
+    progress_publish(export_job_name(job_id), done=done, total=total, status=status)
 
 
 def progress_read(job: ExportJob) -> dict:
     """The latest progress of a job: the cache while it runs, the row once it is finished."""
     finished = job.status in FINISHED
-    cached = None if finished else cache.get(progress_key(job.pk))
-    if cached and cached.get("status") == job.status:
-        done, total = cached["done"], cached["total"]
-    else:
-        done, total = job.processed_rows, job.total_rows
-    if job.status == ExportJob.Status.DONE:
-        done = total
-    percent = min(100, done * 100 // total) if total else (100 if job.status == ExportJob.Status.DONE else 0)
-    return {"status": job.status, "status_display": str(job.get_status_display()), "done": done,
-            "total": total, "percent": percent, "finished": finished}
+    figures = progress_figures(export_job_name(job.pk), status=job.status, finished=finished,
+                               complete=job.status == ExportJob.Status.DONE, done=job.processed_rows,
+                               total=job.total_rows)
+    return {"status": job.status, "status_display": str(job.get_status_display()), **figures, "finished": finished}
 
 
 def export_job_run(job_id: int) -> None:

@@ -43,7 +43,6 @@ from enrollment.roster import RosterInvalid, roster_import
 
 log = logging.getLogger(__name__)
 
-PROGRESS_TIMEOUT = 60 * 60 * 24
 MAX_STORED_ERRORS = 1000
 MAX_STORED_GROUPS = 100
 INTERRUPTED_DISPLAY = gettext_lazy("已中断")
@@ -66,19 +65,13 @@ def job_lock(job_id: int) -> tuple[int, int]:
 
 
 def progress_key(job_id: int) -> str:
-    return f"importjob:{job_id}:progress"
+    return jobs.progress_key(job_name(job_id))
 
 
 def progress_write(job_id: int, *, done: int, total: int, status: str) -> None:
-    """Publish progress through the cache (Redis when set): visible at once to every process.
-
-    The job row gets the final figures when the import ends (an update inside the import's
-    transaction would be seen by other connections only then anyway); the progress endpoint
-    reads the cache first.
-    """
-    percent = min(100, done * 100 // total) if total else 0
-    cache.set(progress_key(job_id), {"done": done, "total": total, "percent": percent,
-                                     "status": status}, PROGRESS_TIMEOUT)
+    """Publish progress through the cache (core.jobs.progress_publish); the progress endpoint
+    reads the cache first."""
+    jobs.progress_publish(job_name(job_id), done=done, total=total, status=status)
 
 
 def progress_read(job: ImportJob) -> dict:
@@ -91,16 +84,11 @@ def progress_read(job: ImportJob) -> dict:
     if not finished and import_job_interrupted(job):
         return {"status": "interrupted", "status_display": str(INTERRUPTED_DISPLAY), "done": 0,
                 "total": job.total_rows, "percent": 0, "finished": False, "interrupted": True}
-    cached = None if finished else cache.get(progress_key(job.pk))
-    if cached and cached.get("status") == job.status:
-        done, total = cached["done"], cached["total"]
-    else:
-        done, total = job.processed_rows, job.total_rows
-    if job.status == ImportJob.Status.DONE:
-        done = total
-    percent = min(100, done * 100 // total) if total else (100 if job.status == ImportJob.Status.DONE else 0)
-    return {"status": job.status, "status_display": str(job.get_status_display()), "done": done,
-            "total": total, "percent": percent, "finished": finished, "interrupted": False}
+    figures = jobs.progress_figures(job_name(job.pk), status=job.status, finished=finished,
+                                    complete=job.status == ImportJob.Status.DONE, done=job.processed_rows,
+                                    total=job.total_rows)
+    return {"status": job.status, "status_display": str(job.get_status_display()), **figures,
+            "finished": finished, "interrupted": False}
 
 
 def error_groups_as_json(errors) -> list[dict]:
