@@ -25,6 +25,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from claims.models import Claim
@@ -41,6 +42,7 @@ from claims.simulation import (
     value_columns,
     yuan,
 )
+from core import jobs
 from core.errors import NcmsError
 from enrollment.models import Enrollment
 from places.models import Township
@@ -55,6 +57,9 @@ from .simulation import months_gone, simulation_json
 log = logging.getLogger(__name__)
 
 PROGRESS_TIMEOUT = 3600
+SIMULATION_LOCK_CLASS = 70703  # first key of a run's advisory lock (second: the run's id)
+INTERRUPTED_DISPLAY = gettext_lazy("已中断")
+INTERRUPTED = "测算中断（处理测算的后台进程意外停止），已重新开始测算"
 TOP_CHANGES = 20
 ENQUEUE_FAILED = "任务队列暂时无法连接，测算未开始，请稍后重试"
 
@@ -100,11 +105,33 @@ def progress_write(run_id: int, percent: int) -> None:
 
 
 def progress_read(run: SimulationRun) -> dict:
+    """The run's progress for the page's bar; a run whose worker died says "interrupted"."""
     finished = run.status in (SimulationRun.Status.DONE, SimulationRun.Status.FAILED)
+    if run_interrupted(run):
+        return {"status": "interrupted", "status_display": str(INTERRUPTED_DISPLAY), "percent": run.progress,
+                "finished": False, "interrupted": True}
     percent = 100 if run.status == SimulationRun.Status.DONE else (
         run.progress if finished else (cache.get(progress_key(run.pk)) or run.progress))
     return {"status": run.status, "status_display": str(run.get_status_display()), "percent": percent,
-            "finished": finished}
+            "finished": finished, "interrupted": False}
+
+
+def run_name(run_id: int) -> str:
+    """The run's name for its heartbeat (core.jobs)."""
+    return f"simulation:{run_id}"
+
+
+def run_lock(run_id: int) -> tuple[int, int]:
+    """The advisory lock a worker holds on the run while it values it (PostgreSQL)."""
+    return (SIMULATION_LOCK_CLASS, run_id)
+
+
+def run_interrupted(run: SimulationRun | None) -> bool:
+    """A run a worker took and then died on: "running", its heartbeat expired and (PostgreSQL) its
+    lock free. Asking for the draft again starts a new run; a redelivered task values it again."""
+    if run is None or run.status != SimulationRun.Status.RUNNING:
+        return False
+    return jobs.job_lost(run_name(run.pk), run_lock(run.pk))
 
 
 def active_run(draft: PolicyDraft) -> SimulationRun | None:
@@ -117,7 +144,12 @@ def simulation_start(*, draft: PolicyDraft, user=None) -> tuple[SimulationRun, b
     parse_policy(draft.document)
     running = active_run(draft)
     if running is not None:
-        return running, False
+        if not run_interrupted(running):
+            return running, False
+        # its worker died: it ends, failed, and a new run starts
+        SimulationRun.objects.filter(pk=running.pk, status=SimulationRun.Status.RUNNING).update(
+            status=SimulationRun.Status.FAILED, message=INTERRUPTED, finished_at=timezone.now())
+        jobs.forget(run_name(running.pk))
     try:
         with transaction.atomic():
             run = SimulationRun.objects.create(draft=draft, created_by=user, task_id=str(uuid.uuid4()),
@@ -167,15 +199,36 @@ def simulation_task(run_id: int) -> str | None:
 
 
 def simulation_execute(run_id: int) -> None:
-    """Value the run's draft; the result, or the refusal, is written on the run."""
-    updated = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.QUEUED).update(
-        status=SimulationRun.Status.RUNNING, started_at=timezone.now(), progress=0)
-    if not updated:
-        return  # already run, or gone
+    """Value the run's draft; the result, or the refusal, is written on the run. A queued run is
+    taken; a running one only when its worker died (the task delivered again): then it is valued
+    again from the start. The run beats (core.jobs.heartbeat) before it is seen running, and
+    holds its lock on PostgreSQL, so a run is never taken for lost while a worker values it."""
+    name = run_name(run_id)
+    stale = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.RUNNING).first()
+    if stale is not None and not run_interrupted(stale):
+        return  # another worker values it
+    with jobs.heartbeat(name), jobs.advisory_lock(run_lock(run_id)):
+        now = timezone.now()
+        if stale is None:
+            taken = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.QUEUED).update(
+                status=SimulationRun.Status.RUNNING, started_at=now, progress=0)
+        else:
+            log.warning("simulation %s: its worker died; valued again", run_id)
+            taken = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.RUNNING,
+                                                 started_at=stale.started_at).update(started_at=now, progress=0)
+        if not taken:
+            return  # already run, taken by another worker, or gone
+        _simulation_value(run_id)
+    cache.delete(progress_key(run_id))
+
+
+def _simulation_value(run_id: int) -> None:
     run = SimulationRun.objects.select_related("draft").filter(pk=run_id).first()
     if run is None:
         return  # cancelled meanwhile
     progress_write(run_id, 5)
+    # the run's row is written only while it is running: one cancelled (gone) or ended meanwhile is left
+    mine = SimulationRun.objects.filter(pk=run_id, status=SimulationRun.Status.RUNNING)
     try:
         draft = run.draft
         result = simulation_result(
@@ -183,16 +236,12 @@ def simulation_execute(run_id: int) -> None:
             assumptions=draft.assumptions if run.document is None else run.assumptions,
             progress=lambda percent: progress_write(run_id, percent))
     except NcmsError as exc:
-        SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.FAILED, message=exc.message,
-                                                       finished_at=timezone.now())
+        mine.update(status=SimulationRun.Status.FAILED, message=exc.message, finished_at=timezone.now())
     except Exception:
         log.exception("simulation %s failed", run_id)
-        SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.FAILED,
-                                                       message="测算出错，请重试", finished_at=timezone.now())
-    else:  # a run cancelled meanwhile is gone: the update writes nothing
-        SimulationRun.objects.filter(pk=run_id).update(status=SimulationRun.Status.DONE, result=result,
-                                                       progress=100, finished_at=timezone.now())
-    cache.delete(progress_key(run_id))
+        mine.update(status=SimulationRun.Status.FAILED, message="测算出错，请重试", finished_at=timezone.now())
+    else:
+        mine.update(status=SimulationRun.Status.DONE, result=result, progress=100, finished_at=timezone.now())
 
 
 # --- the result -------------------------------------------------------------------------------

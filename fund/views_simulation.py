@@ -28,6 +28,7 @@ from .drafts import (
     draft_create,
     draft_update,
     progress_read,
+    run_interrupted,
     simulation_cancel,
     simulation_start,
 )
@@ -123,10 +124,12 @@ def draft_new_file(request):
 def draft_detail(request, pk):
     draft = get_object_or_404(PolicyDraft, pk=pk)
     run = active_run(draft)
+    interrupted = run_interrupted(run)
     done = _last_result(draft)
     failed = draft.runs.first()
     return render(request, "fund/simulation_draft.html", {
-        "draft": draft, "run": run, "done": done, "result": done.result if done else None,
+        "draft": draft, "run": None if interrupted else run, "interrupted": run if interrupted else None,
+        "done": done, "result": done.result if done else None,
         "stale": done is not None and not done.of_draft_as_it_is(),
         "by_level": [{**row, "label": Level(row["name"]).label} for row in done.result["by_level"]] if done else [],
         "failed": failed if failed and failed.status == SimulationRun.Status.FAILED else None,

@@ -1,5 +1,6 @@
 // Policy simulation progress: poll the run's JSON endpoint and move the bar; reload the page when
-// the run has finished, to show its result or why it failed, or is gone (404: cancelled).
+// the run has finished, to show its result or why it failed, is gone (404: cancelled) or was
+// interrupted (its worker died: the page then offers to run it again).
 (function () {
   "use strict";
   var box = document.getElementById("simulation-progress");
@@ -15,7 +16,7 @@
       })
       .then(function (data) {
         if (!data) { window.setTimeout(poll, 3000); return; }
-        if (data.finished) { window.location.reload(); return; }
+        if (data.finished || data.interrupted) { window.location.reload(); return; }
         bar.querySelector("span").style.width = data.percent + "%";
         bar.setAttribute("aria-valuenow", data.percent);
         box.querySelector(".progress-percent").textContent = data.percent;

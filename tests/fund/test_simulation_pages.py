@@ -97,7 +97,8 @@ def test_a_run_values_the_year_and_the_page_shows_current_beside_draft(
     assert 'id="simulation-result"' in page and "19,500.00" in page and "18,800.00" in page
     assert reverse("claims:claim_detail", args=[result["top_changes"][0]["claim"]]) in page
     progress = officer.get(reverse("fund:simulation_progress", args=[run.pk])).json()
-    assert progress == {"status": "done", "status_display": "已完成", "percent": 100, "finished": True}
+    assert progress == {"status": "done", "status_display": "已完成", "percent": 100, "finished": True,
+                        "interrupted": False}
 
 
 def test_a_running_simulation_is_joined_not_started_twice(officer, county_claims):  # noqa: F811
@@ -319,3 +320,44 @@ def test_townships_are_the_claims_own(county_claims):  # noqa: F811
     rows = {row["name"]: row for row in SimulationRun.objects.get(pk=run.pk).result["by_township"]}
     assert rows[before.name]["claims"] == 1 and rows[before.name]["draft"] == "3000.00"
     assert sorted(rows) == sorted(Township.objects.filter(claims__year=2026).values_list("name", flat=True).distinct())
+
+
+def test_a_run_whose_worker_died_is_seen_interrupted_and_runs_again(officer, county_claims, settings):  # noqa: F811
+    """A worker killed mid-run leaves the run "running" without a heartbeat: the page and the
+    progress say so and offer to run again; asking again ends it failed and starts a new run; a
+    task delivered again (Celery acks late) values it from the start. A run whose worker beats is
+    neither taken over nor restarted."""
+    from core import jobs
+    from fund.drafts import run_name
+
+    draft = _draft(annual_cap="16000.00")
+    run, _ = simulation_start(draft=draft)
+    SimulationRun.objects.filter(pk=run.pk).update(status="running", progress=30)  # then the worker died
+    progress = officer.get(reverse("fund:simulation_progress", args=[run.pk])).json()
+    assert progress["status"] == "interrupted" and progress["interrupted"] and not progress["finished"]
+    page = officer.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
+    assert 'id="simulation-interrupted"' in page and 'id="simulation-progress"' not in page
+    assert reverse("fund:simulation_run", args=[draft.pk]) in page
+
+    # the task delivered again values it
+    simulation_execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == "done" and run.result["draft"]["compensation"] == "19500.00"
+
+    # asking again while the worker died: the run ends failed and a new one starts
+    second, started = simulation_start(draft=draft)
+    SimulationRun.objects.filter(pk=second.pk).update(status="running")
+    third, started = simulation_start(draft=draft)
+    assert started and third.pk != second.pk and third.status == "queued"
+    second.refresh_from_db()
+    assert second.status == "failed" and "中断" in second.message
+
+    # a worker that beats is on the run: joined, and a second delivery leaves it alone
+    SimulationRun.objects.filter(pk=third.pk).update(status="running", progress=40)
+    with jobs.heartbeat(run_name(third.pk)):
+        joined, started = simulation_start(draft=draft)
+        assert joined.pk == third.pk and not started
+        simulation_execute(third.pk)
+        assert officer.get(reverse("fund:simulation_progress", args=[third.pk])).json()["status"] == "running"
+    third.refresh_from_db()
+    assert third.status == "running" and third.result is None
