@@ -1,6 +1,7 @@
 """Referral records (转诊单): issuing and cancelling them, the claims that rest on them (settlement,
 quote_claims lines, the web desks), and their pages' scoping."""
 import json
+import subprocess
 from datetime import date
 from decimal import Decimal
 from io import StringIO
@@ -240,7 +241,8 @@ def test_quote_claims_lines_check_a_referral_no(policy, facility, municipal, mem
 # --- the web desks ------------------------------------------------------------------------------
 
 
-def test_the_township_desk_finds_the_covering_referral(policy, facility, municipal, member, clerk, client):
+def test_the_township_desk_finds_the_covering_referral(policy, facility, municipal, member, clerk, client,
+                                                       tmp_path):
     referral = issue(clerk, member, facility, municipal)
     client.force_login(clerk)
     response = client.post(reverse("claims:claim_create"), entry_data(member, municipal, scans=None))
@@ -249,6 +251,11 @@ def test_the_township_desk_finds_the_covering_referral(policy, facility, municip
     assert (claim.referred, claim.referral) == (True, referral)
     page = client.get(reverse("claims:claim_detail", args=[claim.pk])).content.decode()
     assert "转诊单 ZZ-0001" in page
+    # and on the settlement slip
+    slip = tmp_path / "slip.pdf"
+    slip.write_bytes(client.get(reverse("claims:claim_slip_pdf", args=[claim.pk])).content)
+    text = subprocess.run(["pdftotext", "-layout", str(slip), "-"], capture_output=True, check=True, text=True).stdout
+    assert "转诊单 ZZ-0001" in text
 
 
 def test_the_desk_refuses_a_referral_no_that_does_not_cover(policy, facility, municipal, member, clerk, client):
