@@ -255,6 +255,9 @@ ROSTER_ASYNC_THRESHOLD = int(os.environ.get("ROSTER_ASYNC_THRESHOLD", "3000"))
 # Above this many rows, the roster and contributions exports are written by a background task
 # (enrollment.exports): the page shows its progress and the download link when it is done.
 EXPORT_ASYNC_THRESHOLD = int(os.environ.get("EXPORT_ASYNC_THRESHOLD", "5000"))
+# The admin's exports of households, members and enrollments are written in the request: above
+# this many rows they are refused (filter first, or use the export page's background jobs).
+ADMIN_EXPORT_MAX_ROWS = int(os.environ.get("ADMIN_EXPORT_MAX_ROWS", "10000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,7 +4,9 @@ Households, members and enrollments are read-mostly here: they are written throu
 pages and the roster import, which validate them; the admin exports them and shows their history.
 Nothing paid or registered is ever deleted, so deletion is switched off.
 """
+from django.conf import settings
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -13,7 +15,21 @@ from .models import Enrollment, Household, Member
 
 
 class ReadMostlyAdmin(ExportMixin, SimpleHistoryAdmin):
-    """Export and history; never delete (paid and registered records are kept for good)."""
+    """Export and history; never delete (paid and registered records are kept for good).
+
+    The admin writes its export in the request, a few hundred rows a second: above
+    ADMIN_EXPORT_MAX_ROWS it refuses, saying to filter first or to use the export page, whose
+    background jobs write a county's roster and contributions at tens of thousands of rows a second
+    (enrollment.exports)."""
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        count = queryset.count()
+        limit = settings.ADMIN_EXPORT_MAX_ROWS
+        if count > limit:  # the export page catches ValueError and shows it, the form kept
+            raise ValueError(_(
+                "要导出 %(count)s 条，超过后台直接导出的上限 %(limit)s 条：请先按乡镇、村或年度筛选后再导出，"
+                "或在“导出”页面导出花名册和缴费（由后台任务生成文件）") % {"count": count, "limit": limit})
+        return super().get_export_data(file_format, request, queryset, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -63,6 +63,22 @@ def test_enrollment_records_have_export_but_no_import(admin_client, register):
         reverse(f"admin:{register.replace('/', '_')}_import")
 
 
+def test_the_admin_refuses_an_export_too_big_for_a_request(admin_client, records, settings):
+    """Above ADMIN_EXPORT_MAX_ROWS the admin says to filter or to use the export page (its
+    background jobs), and writes no file; a filtered export within the limit is written."""
+    from enrollment.models import Member
+
+    MemberFactory(household=records["member"].household, name="李四")
+    settings.ADMIN_EXPORT_MAX_ROWS = 1
+    data = {"format": "1", "resource": "0", "memberadminresource_name": "on", "memberadminresource_id_number": "on"}
+    response = admin_client.post("/admin/enrollment/member/export/", data)
+    page = response.content.decode()
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert f"要导出 {Member.objects.count()} 条，超过后台直接导出的上限 1 条" in page
+    response = admin_client.post("/admin/enrollment/member/export/?q=%E6%9D%8E%E5%9B%9B", data)  # q=李四
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+
+
 @pytest.mark.parametrize("key", ["household", "member", "enrollment"])
 def test_paid_and_registered_records_are_never_deleted_and_keep_history(admin_client, records, key):
     obj = records[key]
