@@ -20,12 +20,12 @@ of month M). Compensation stays what was paid.
 from calendar import monthrange
 from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from claims.models import Claim, ClaimStatus, Recovery
@@ -385,14 +385,12 @@ def fund_report_store_first(*, year: int, month: int):
 def monthly_compensation(*, year: int, month: int, township=None) -> list[tuple[int, Decimal]]:
     """[(m, compensation paid in month m)] for months 1..M of scheme year Y, one grouped query;
     with `township`, of the claims made in it only (`Claim.township`, as its report row)."""
-    from django.db.models.functions import TruncMonth
-
     _check_period(year, month)
     claims = paid_claims(year=year, month=month)
     if township is not None:
         claims = claims.filter(township=township)
     rows = (claims.order_by()
-            .annotate(paid_month=TruncMonth("paid_at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
+            .annotate(paid_month=TruncMonth("paid_at", tzinfo=timezone.get_default_timezone()))  # the county's month
             .values("paid_month").annotate(total=Sum("compensation")))
     totals = {row["paid_month"].month: row["total"] for row in rows if row["paid_month"].year == year}
     return [(m, to_fen(totals.get(m) or Decimal("0.00"))) for m in range(1, month + 1)]
