@@ -86,7 +86,7 @@ def test_login_staff_pages_public_pages_and_the_api_serve_with_redis_down(
     assert first.json()["id"] == again.json()["id"]
     assert (Claim.objects.count(), ClaimEvent.objects.count()) == (1, 1)
 
-    # the outage was logged once (the cache is skipped for RETRY_AFTER seconds after a failure),
+    # the outage was logged once (the cache is skipped for RETRY_AFTER seconds after a failure: 300 here),
     # without a key or a URL in the message
     warnings = [r.getMessage() for r in caplog.records if r.name == "core.cache"]
     assert len(warnings) == 1
