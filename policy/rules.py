@@ -25,6 +25,9 @@ SUBSIDY_SOURCES = ("central", "provincial", "county")
 
 ONE = Decimal("1")
 RATIO_MAX_PLACES = 4
+# No amount of a policy comes near this (a year's cap is some hundred thousand yuan); it keeps a
+# mistyped 1e400 from reaching the arithmetic.
+AMOUNT_MAX = Decimal("99999999.99")
 YEAR_MIN, YEAR_MAX = 2000, 2100
 NAME_MAX = 200
 WAITING_DAYS_MAX = 365
@@ -184,13 +187,16 @@ class _Problems:
         value = _number(self, data[key], path)
         if value is None:
             return None
-        if value != value.quantize(FEN):
-            self.add(path, "金额最多两位小数", data[key])
-            return None
         if value < 0:
             self.add(path, "金额不能为负数", data[key])
             return None
-        return value.quantize(FEN)
+        if value > AMOUNT_MAX:
+            self.add(path, f"金额过大（最多 {AMOUNT_MAX}）", _shown(data[key]))
+            return None
+        if value != value.quantize(FEN):
+            self.add(path, "金额最多两位小数", data[key])
+            return None
+        return value.quantize(FEN) + ZERO  # -0 is 0.00
 
     def ratio(self, data: dict, key: str, path: str) -> Decimal | None:
         """A ratio in [0, 1] with at most four places, written as a string like "0.75"."""

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import Role
 from policy.models import PolicyVersion
-from policy.rules import Coverage, PolicyInvalid
+from policy.rules import Coverage, PolicyInvalid, parse_policy
 from policy.services import policy_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +98,22 @@ def test_invalid_document_writes_nothing_and_keeps_the_loaded_policy():
     version = PolicyVersion.objects.get()
     assert version.revision == 1 and version.document == DOCUMENT
     assert version.history.count() == 1
+
+
+def test_amounts_out_of_all_proportion_are_refused_not_a_crash():
+    """A mistyped exponent or a run of nines is refused by name, before any arithmetic (1e400
+    cannot even be rounded to the fen); -0 is 0.00."""
+    bad = copy.deepcopy(DOCUMENT)
+    bad["annual_cap"] = "1e400"
+    bad["levels"]["county"]["deductible"] = "99999999999999999999999999.99"
+    bad["delivery"]["normal"] = "-0"
+    with pytest.raises(PolicyInvalid) as refusal:
+        policy_load(data=bad)
+    assert refusal.value.errors == [
+        "annual_cap「1e400」：金额过大（最多 99999999.99）",
+        "levels.county.deductible「99999999999999999999999999.99」：金额过大（最多 99999999.99）"]
+    bad["annual_cap"], bad["levels"]["county"]["deductible"] = "99999999.99", "400.00"
+    assert str(parse_policy(bad).delivery["normal"]) == "0.00"
 
 
 def test_command_refuses_an_invalid_file_whole_listing_every_error(tmp_path):
