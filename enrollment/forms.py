@@ -329,6 +329,13 @@ class MemberLeaveForm(forms.Form):
                              help_text=_("例如：病故；户口迁往外县"))
 
 
+class MemberReinstateForm(forms.Form):
+    """A death or move-out recorded by mistake undone: why."""
+
+    reason = forms.CharField(label=_("撤销原因"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("例如：误登记为死亡；户口并未迁出"))
+
+
 MOVE_RELATION_CHOICES = [("", _("请选择"))] + [c for c in Relation.choices if c[0] != Relation.HEAD]
 
 

@@ -496,6 +496,36 @@ def member_leave(*, user, member: Member, status: str, on: date, reason: str) ->
     return member
 
 
+# what `member_reinstate` undoes, in its history row: "撤销死亡登记：…", "撤销迁出登记：…"
+REINSTATED = {MemberStatus.DIED: "死亡", MemberStatus.MOVED_OUT: "迁出"}
+
+
+@transaction.atomic
+def member_reinstate(*, user, member: Member, reason: str) -> Member:
+    """Undo a death or move-out recorded by mistake (撤销死亡/迁出登记): the member is on the roll
+    again (在册), the date and reason of the leaving cleared; the history row keeps who, when and
+    why ("撤销死亡登记：<reason>"), and the earlier row still shows what was recorded.
+
+    Nothing else changes: their enrollments and claims were kept all along; from now on they are
+    enrolled again as anyone on the roll. A claim refused `member_deceased` meanwhile was never
+    written (the refusal is the answer to the request, not a stored claim), so nothing is reopened:
+    the facility or the township office submits it again and it is checked afresh.
+
+    Refused with nothing written for a member on the roll (`member_on_roll`), out of the user's
+    scope, for a user who may not change enrollment, and without a reason (at most 200 characters)."""
+    _require_change(user)
+    member = _member_in_scope(user, member, lock=True)
+    reason = _clean_text(reason, label="撤销原因", required=True, max_length=200, code="missing_reason")
+    if member.status == MemberStatus.ACTIVE:
+        raise NcmsError(f"{member.name}在册，没有死亡或迁出登记可撤销", code="member_on_roll")
+    undone = REINSTATED[member.status]
+    member.status, member.status_date, member.status_reason = MemberStatus.ACTIVE, None, ""
+    member._history_user = user
+    member._change_reason = f"撤销{undone}登记：{reason}"
+    member.save(update_fields=["status", "status_date", "status_reason"])
+    return member
+
+
 @transaction.atomic
 def member_move(*, user, member: Member, to_household_number: str, relation: str, on: date,
                 reason: str) -> MemberMove:

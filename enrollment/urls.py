@@ -12,6 +12,7 @@ urlpatterns = [
     path("households/<int:pk>/members/new/", views.member_add, name="member_add"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/leave/", views.member_leave, name="member_leave"),
+    path("members/<int:pk>/reinstate/", views.member_reinstate, name="member_reinstate"),
     path("members/<int:pk>/move/", views.member_move, name="member_move"),
     path("households/<int:pk>/newborn/", views.newborn_add, name="newborn_add"),
     path("members/<int:pk>/contribution/", views.enrollment_record, name="enrollment_record"),

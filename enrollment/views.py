@@ -30,6 +30,7 @@ from enrollment.forms import (
     MemberForm,
     MemberLeaveForm,
     MemberMoveForm,
+    MemberReinstateForm,
     NewbornForm,
     add_service_error,
 )
@@ -275,6 +276,25 @@ def member_leave(request, pk):
                 "name": member.name, "status": member.get_status_display()})
             return redirect("enrollment:household_detail", pk=member.household_id)
     return render(request, "enrollment/member_leave.html",
+                  {"form": form, "member": member, "household": member.household})
+
+
+@capability_required("enrollment.change")
+@require_http_methods(["GET", "POST"])
+def member_reinstate(request, pk):
+    """A death or move-out recorded by mistake undone: the member back on the roll, with a reason."""
+    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
+    form = MemberReinstateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_reinstate(user=request.user, member=member, reason=form.cleaned_data["reason"])
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("已撤销 %(name)s 的%(status)s登记，该成员重新在册") % {
+                "name": member.name, "status": member.get_status_display()})
+            return redirect("enrollment:household_detail", pk=member.household_id)
+    return render(request, "enrollment/member_reinstate.html",
                   {"form": form, "member": member, "household": member.household})
 
 

@@ -124,6 +124,7 @@ RULES: dict[str, Rule] = {
     "enrollment:member_edit": Rule("enrollment.change", pk("member"), "township"),
     "enrollment:enrollment_record": Rule("enrollment.change", pk("member"), "township"),
     "enrollment:member_leave": Rule("enrollment.change", pk("member"), "township"),
+    "enrollment:member_reinstate": Rule("enrollment.change", pk("member"), "township"),
     "enrollment:member_move": Rule("enrollment.change", pk("member"), "township"),
     "enrollment:newborn_add": Rule("enrollment.change", pk("household"), "township"),
     "enrollment:household_pay": Rule("enrollment.change", pk("household"), "township"),

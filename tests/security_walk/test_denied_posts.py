@@ -147,6 +147,15 @@ def _second_household(world):
     world.extra["second_household"] = HouseholdFactory(village=world.own.village)
 
 
+def _member_died(world):
+    """The own place's member recorded as died (by mistake): one whose death may be undone."""
+    from datetime import date
+
+    member = world.own.member
+    type(member).objects.filter(pk=member.pk).update(status="died", status_date=date(2026, 5, 10),
+                                                     status_reason="误登记")
+
+
 def _newborn_id() -> str:
     from datetime import date
 
@@ -193,6 +202,8 @@ POSTS: dict[str, Post] = {
         prepare=_unenrolled_member),
     "enrollment:member_leave": Post(lambda w: {"status": "died", "on": _today(), "reason": "病故"},
                                     Role.TOWNSHIP_CLERK),
+    "enrollment:member_reinstate": Post(lambda w: {"reason": "误登记为死亡"}, Role.TOWNSHIP_CLERK,
+                                        prepare=_member_died),
     "enrollment:member_move": Post(
         lambda w: {"to_household_number": w.extra["second_household"].number, "relation": "son", "on": _today(),
                    "reason": "分户"},
