@@ -7,6 +7,7 @@ from decimal import Decimal
 from io import BytesIO
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -44,7 +45,14 @@ def _last_result(draft: PolicyDraft):
 
 @capability_required("fund.simulate_view")
 def draft_list(request):
-    drafts = PolicyDraft.objects.select_related("created_by")
+    """The drafts, newest first, each with its latest run: what the draft would pay and its fund
+    usage when it has been valued (two queries whatever the number of drafts)."""
+    drafts = list(PolicyDraft.objects.select_related("created_by").prefetch_related(
+        Prefetch("runs", queryset=SimulationRun.objects.order_by("-created_at", "-id"), to_attr="latest_runs")))
+    for draft in drafts:
+        draft.latest = draft.latest_runs[0] if draft.latest_runs else None
+        done = next((run for run in draft.latest_runs if run.status == SimulationRun.Status.DONE), None)
+        draft.figures = done.result if done is not None else None
     return render(request, "fund/simulation_list.html", {
         "drafts": drafts, "years": PolicyVersion.objects.values_list("year", flat=True),
         "can_simulate": user_can(request.user, "fund.simulate")})

@@ -361,3 +361,18 @@ def test_a_run_whose_worker_died_is_seen_interrupted_and_runs_again(officer, cou
         assert officer.get(reverse("fund:simulation_progress", args=[third.pk])).json()["status"] == "running"
     third.refresh_from_db()
     assert third.status == "running" and third.result is None
+
+
+def test_the_list_shows_what_each_draft_would_pay(officer, county_claims, django_assert_max_num_queries):  # noqa: F811
+    valued, waiting = _draft("封顶 1.6 万", annual_cap="16000.00"), _draft("未测算")
+    run, _ = simulation_start(draft=valued)
+    simulation_execute(run.pk)
+    for _ in range(3):  # more drafts cost no more queries
+        _draft("又一个")
+    with django_assert_max_num_queries(8):
+        page = officer.get(reverse("fund:simulation_list")).content.decode()
+    row = page[page.index(reverse("fund:simulation_draft", args=[valued.pk])):]
+    row = row[:row.index("</tr>")]
+    assert "已完成" in row and "19,500.00" in row and "656.96%" in row
+    row = page[page.index(reverse("fund:simulation_draft", args=[waiting.pk])):]
+    assert "尚未测算" in row[:row.index("</tr>")]
