@@ -235,67 +235,70 @@ def household_pay(request, pk):
     })
 
 
+def _household_action(request, *, form, act, template: str, household, **context):
+    """A page that changes one household's member through a service (`act(cleaned_data)`, which
+    returns the success message): a refusal is shown on the form, nothing written; on success
+    the message, and back to the household (enrollment/_household_action.html)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = act(form.cleaned_data)
+        except NcmsError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect("enrollment:household_detail", pk=household.pk)
+    return render(request, template, {"form": form, "household": household, **context})
+
+
 @capability_required("fund.void_contribution")
 @require_http_methods(["GET", "POST"])
 def contribution_void(request, pk):
     """The fund officer voids a mistaken contribution, with a reason (a reversing entry)."""
     enrollment = get_object_or_404(
         Enrollment.objects.for_user(request.user).select_related("member__household", "recorded_by"), pk=pk)
-    household = enrollment.member.household
-    form = ContributionVoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contribution_void(user=request.user, enrollment=enrollment, reason=form.cleaned_data["reason"])
-        except NcmsError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, _("%(name)s 的%(year)s年度缴费已作废") % {
-                "name": enrollment.member.name, "year": enrollment.year})
-            return redirect("enrollment:household_detail", pk=household.pk)
-    return render(request, "enrollment/contribution_void.html", {
-        "form": form, "enrollment": enrollment, "household": household,
-    })
+
+    def act(data):
+        services.contribution_void(user=request.user, enrollment=enrollment, reason=data["reason"])
+        return _("%(name)s 的%(year)s年度缴费已作废") % {"name": enrollment.member.name, "year": enrollment.year}
+
+    return _household_action(request, form=ContributionVoidForm(request.POST or None), act=act,
+                             template="enrollment/contribution_void.html", household=enrollment.member.household,
+                             enrollment=enrollment)
+
+
+def _scoped_member(request, pk) -> Member:
+    return get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
 
 
 @capability_required("enrollment.change")
 @require_http_methods(["GET", "POST"])
 def member_leave(request, pk):
     """A member died or moved out of the county: the date and the reason."""
-    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
-    form = MemberLeaveForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.member_leave(user=request.user, member=member, status=data["status"], on=data["on"],
-                                  reason=data["reason"])
-        except NcmsError as exc:
-            add_service_error(form, exc)
-        else:
-            member.refresh_from_db()
-            messages.success(request, _("已登记 %(name)s %(status)s") % {
-                "name": member.name, "status": member.get_status_display()})
-            return redirect("enrollment:household_detail", pk=member.household_id)
-    return render(request, "enrollment/member_leave.html",
-                  {"form": form, "member": member, "household": member.household})
+    member = _scoped_member(request, pk)
+
+    def act(data):
+        services.member_leave(user=request.user, member=member, status=data["status"], on=data["on"],
+                              reason=data["reason"])
+        member.refresh_from_db()
+        return _("已登记 %(name)s %(status)s") % {"name": member.name, "status": member.get_status_display()}
+
+    return _household_action(request, form=MemberLeaveForm(request.POST or None), act=act,
+                             template="enrollment/member_leave.html", household=member.household, member=member)
 
 
 @capability_required("enrollment.change")
 @require_http_methods(["GET", "POST"])
 def member_reinstate(request, pk):
     """A death or move-out recorded by mistake undone: the member back on the roll, with a reason."""
-    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
-    form = MemberReinstateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.member_reinstate(user=request.user, member=member, reason=form.cleaned_data["reason"])
-        except NcmsError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, _("已撤销 %(name)s 的%(status)s登记，该成员重新在册") % {
-                "name": member.name, "status": member.get_status_display()})
-            return redirect("enrollment:household_detail", pk=member.household_id)
-    return render(request, "enrollment/member_reinstate.html",
-                  {"form": form, "member": member, "household": member.household})
+    member = _scoped_member(request, pk)
+
+    def act(data):
+        status = member.get_status_display()
+        services.member_reinstate(user=request.user, member=member, reason=data["reason"])
+        return _("已撤销 %(name)s 的%(status)s登记，该成员重新在册") % {"name": member.name, "status": status}
+
+    return _household_action(request, form=MemberReinstateForm(request.POST or None), act=act,
+                             template="enrollment/member_reinstate.html", household=member.household, member=member)
 
 
 @capability_required("enrollment.change")
@@ -303,22 +306,17 @@ def member_reinstate(request, pk):
 def member_move(request, pk):
     """A member moved to another household of the county (the clerk's own township; the county
     office between townships)."""
-    member = get_object_or_404(Member.objects.for_user(request.user).select_related("household"), pk=pk)
-    household = member.household
+    member = _scoped_member(request, pk)
+
+    def act(data):
+        move = services.member_move(user=request.user, member=member, on=data["on"], reason=data["reason"],
+                                    to_household_number=data["to_household_number"], relation=data["relation"])
+        return _("%(name)s 已迁入户号 %(number)s") % {"name": member.name, "number": move.to_household.number}
+
     form = MemberMoveForm(request.POST or None, initial={"on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            move = services.member_move(user=request.user, member=member, on=data["on"], reason=data["reason"],
-                                        to_household_number=data["to_household_number"],
-                                        relation=data["relation"])
-        except NcmsError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(request, _("%(name)s 已迁入户号 %(number)s") % {
-                "name": member.name, "number": move.to_household.number})
-            return redirect("enrollment:household_detail", pk=household.pk)
-    return render(request, "enrollment/member_move.html", {"form": form, "member": member, "household": household})
+    # back to the household the member left
+    return _household_action(request, form=form, act=act, template="enrollment/member_move.html",
+                             household=member.household, member=member)
 
 
 @capability_required("enrollment.change")
@@ -327,22 +325,16 @@ def newborn_add(request, pk):
     """A newborn added to the household and enrolled for the scheme year of the payment."""
     household = get_object_or_404(Household.objects.for_user(request.user).select_related("head"), pk=pk)
     form = NewbornForm(request.POST or None, initial={"paid_date": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            enrollment = services.newborn_add(user=request.user, household=household, **form.service_kwargs())
-        except NcmsError as exc:
-            add_service_error(form, exc)
-        else:
-            words = {"name": enrollment.member.name, "year": enrollment.year}
-            if services.covered_from_birth(enrollment):
-                messages.success(request, _("新生儿 %(name)s 已入户并登记%(year)s年度缴费，自出生之日起享受待遇") % words)
-            else:
-                messages.success(request, _("新生儿 %(name)s 已入户并登记%(year)s年度缴费；出生90天后才缴费，"
-                                            "按补偿方案的缴费规定起算待遇") % words)
-            return redirect("enrollment:household_detail", pk=household.pk)
-    return render(request, "enrollment/newborn_form.html", {
-        "form": form, "household": household, "amount": services.year_contribution(scheme_year()),
-    })
+
+    def act(data):
+        enrollment = services.newborn_add(user=request.user, household=household, **form.service_kwargs())
+        words = {"name": enrollment.member.name, "year": enrollment.year}
+        if services.covered_from_birth(enrollment):
+            return _("新生儿 %(name)s 已入户并登记%(year)s年度缴费，自出生之日起享受待遇") % words
+        return _("新生儿 %(name)s 已入户并登记%(year)s年度缴费；出生90天后才缴费，按补偿方案的缴费规定起算待遇") % words
+
+    return _household_action(request, form=form, act=act, template="enrollment/newborn_form.html", household=household,
+                             amount=services.year_contribution(scheme_year()))
 
 
 @capability_required("enrollment.view")
