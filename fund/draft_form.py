@@ -366,3 +366,62 @@ class PolicyFieldsForm(DraftFacts):
                 self.add_error(field, reason)
         data["parsed"] = document
         return data
+
+
+# --- what a draft changes ---------------------------------------------------------------------
+
+DRAFT_FACTS = ("name", "base_year", "cost_growth", "participation_change")
+SECTION_NAMES = {"unreferred_reduction": _("未经转诊住院"), "coverage": _("待遇等待期")}
+
+
+def field_title(form: PolicyFieldsForm, name: str) -> str:
+    """A field as the page names it: its section, its row and its label ("县级 · 第1段 · 补偿比例（%）")."""
+    label = str(form.fields[name].label)
+    parts = name.split("__")
+    head = parts[0]
+    if head == "levels":
+        band = re.fullmatch(r"bands_(\d+)", parts[2]) if len(parts) > 3 else None
+        row = [str(_("第%(row)s段") % {"row": band.group(1)})] if band else []
+        return " · ".join([str(LEVEL_NAMES[parts[1]]), *row, label])
+    if head == "groups":
+        section = GROUP_NAMES[parts[1]]
+    elif head.startswith("single_disease_"):
+        section = _("单病种 %(row)s") % {"row": head.rsplit("_", 1)[1]}
+    elif head in SECTION_NAMES:
+        section = SECTION_NAMES[head]
+    else:
+        return label
+    return f"{section} · {label}"
+
+
+def _shown(form: PolicyFieldsForm, name: str) -> str:
+    """A field's value as the form shows it, for reading: blank as "—", a box ticked or not."""
+    value = form[name].value() if name in form.fields else None
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if isinstance(value, list | tuple):
+        return "、".join(str(LEVEL_NAMES.get(item, item)) for item in value) or "—"
+    return "—" if value in (None, "") else str(value)
+
+
+def _same(first: str, second: str) -> bool:
+    try:
+        return Decimal(first) == Decimal(second)
+    except (InvalidOperation, ValueError):
+        return first == second
+
+
+def policy_changes(before: dict, after: dict) -> list[dict]:
+    """The fields in which the policy document `after` differs from `before`, as the draft form
+    shows them (ratios as percentages, amounts in yuan), in the form's order: [{"field", "before",
+    "after"}]. 100 and 100.00 are the same amount; bands and diseases compare row by row."""
+    old, new = PolicyFieldsForm(document=before), PolicyFieldsForm(document=after)
+    names = [name for name in new.fields if name not in DRAFT_FACTS]
+    names += [name for name in old.fields if name not in DRAFT_FACTS and name not in new.fields]
+    changes = []
+    for name in names:
+        first, second = _shown(old, name), _shown(new, name)
+        if not _same(first, second):
+            changes.append({"field": field_title(new if name in new.fields else old, name),
+                            "before": first, "after": second})
+    return changes

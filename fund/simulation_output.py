@@ -50,9 +50,16 @@ def compare_rows(columns: list[dict]) -> list[dict]:
     totals, then per level, then the warnings; a draft not yet valued has None."""
     spec = [*COMPARE_ROWS, *_level_rows(),
             (gettext_lazy("预警"), lambda r: "；".join(w["message"] for w in r.get("warnings", [])) or "—", "text")]
-    return [{"label": label, "kind": kind,
+    rows = [{"label": label, "kind": kind,
              "values": [getter(c["result"]) if c["result"] else None for c in columns]}
             for label, getter, kind in spec]
+    # what each draft changes from its year's current plan (fund.draft_form.policy_changes), a line each
+    rows.append({"label": gettext_lazy("与现行方案相比的改动"), "kind": "text", "values": [
+        None if c.get("changes") is None else (
+            "\n".join(f"{change['field']}：{change['before']} → {change['after']}" for change in c["changes"])
+            or str(gettext_lazy("与现行方案相同，没有改动。")))
+        for c in columns]})
+    return rows
 
 
 def out_of_pocket(rows: list[dict], key: str) -> dict[str, Decimal | None]:

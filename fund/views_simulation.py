@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from openpyxl import Workbook
+from openpyxl.styles import Alignment
 
 from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
@@ -22,7 +23,7 @@ from facilities.models import Level
 from policy.models import PolicyVersion
 from policy.rules import PolicyInvalid
 
-from .draft_form import PolicyFieldsForm
+from .draft_form import PolicyFieldsForm, policy_changes
 from .drafts import (
     active_run,
     draft_adopt,
@@ -133,6 +134,7 @@ def draft_detail(request, pk):
     draft = get_object_or_404(PolicyDraft, pk=pk)
     run = active_run(draft)
     interrupted = run_interrupted(run)
+    base = PolicyVersion.objects.filter(year=draft.base_year).first()  # the current plan it is set against
     done = _last_result(draft)
     failed = draft.runs.first()
     return render(request, "fund/simulation_draft.html", {
@@ -146,6 +148,7 @@ def draft_detail(request, pk):
         "can_adopt": user_can(request.user, "fund.adopt_policy"),
         "adopt_form": AdoptForm(initial={"year": draft.base_year + 1}),
         "chart": out_of_pocket_chart([(draft.name, done.result)]) if done else None,
+        "base": base, "changes": policy_changes(base.document, draft.document) if base else None,
         "others": PolicyDraft.objects.exclude(pk=draft.pk)})
 
 
@@ -217,10 +220,15 @@ def _pair(request) -> tuple[PolicyDraft, PolicyDraft]:
 
 
 def _compared(first: PolicyDraft, second: PolicyDraft) -> list[dict]:
+    """Each draft with its latest result and what it changes from its year's current plan."""
+    bases = {version.year: version for version in PolicyVersion.objects.filter(
+        year__in=[first.base_year, second.base_year])}
     columns = []
     for draft in (first, second):
         run = _last_result(draft)
-        columns.append({"draft": draft, "result": run.result if run else None})
+        base = bases.get(draft.base_year)
+        columns.append({"draft": draft, "result": run.result if run else None,
+                        "changes": policy_changes(base.document, draft.document) if base else None})
     return columns
 
 
@@ -266,6 +274,12 @@ def compare_xlsx(request):
         if kind in ("money", "ratio"):
             for col in (2, 3):
                 sheet.cell(row=sheet.max_row, column=col).number_format = "#,##0.00" if kind == "money" else "0.00%"
+        elif kind == "text":  # the warnings and the changes, a line each
+            for col in (2, 3):
+                sheet.cell(row=sheet.max_row, column=col).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.column_dimensions["A"].width = 28
+    for letter in ("B", "C"):
+        sheet.column_dimensions[letter].width = 48
     buffer = BytesIO()
     book.save(buffer)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -181,7 +181,7 @@ class Objection(_Case):
                                               condition=Q(status__in=CaseStatus.values))]
 
     def __str__(self) -> str:
-        return f"{_('异议')} {self.tracking_code}"
+        return f"{self._meta.verbose_name} {self.tracking_code}"
 
 
 class Report(_Case):
@@ -201,7 +201,7 @@ class Report(_Case):
                                               condition=Q(status__in=CaseStatus.values))]
 
     def __str__(self) -> str:
-        return f"{_('举报')} {self.tracking_code}"
+        return f"{self._meta.verbose_name} {self.tracking_code}"
 
 
 class NoticeCorrection(_Posted):

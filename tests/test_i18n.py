@@ -157,14 +157,31 @@ XGETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "n
                   "pgettext_lazy", "npgettext", "npgettext_lazy"}
 
 
-def test_translation_functions_are_imported_under_names_makemessages_collects():
-    aliased = []
+def _python_sources():
     for path in sorted(settings.BASE_DIR.rglob("*.py")):
         relative = path.relative_to(settings.BASE_DIR)
         if relative.parts[0] in {".venv", "var", "node_modules"} or relative.parts[0].startswith("."):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        yield relative, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_translation_functions_are_imported_under_names_makemessages_collects():
+    aliased = []
+    for relative, tree in _python_sources():
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
                 aliased += [f"{relative}: {alias.name} as {alias.asname}" for alias in node.names
                             if alias.asname and alias.asname not in XGETTEXT_NAMES]
     assert aliased == []
+
+
+def test_no_translated_text_is_written_inside_an_f_string():
+    """xgettext reads no call inside an f-string's braces: its text would never reach the catalogue."""
+    hidden = []
+    for relative, tree in _python_sources():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                hidden += [f"{relative}:{call.lineno}" for call in ast.walk(node)
+                           if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                           and call.func.id in XGETTEXT_NAMES]
+    assert hidden == []

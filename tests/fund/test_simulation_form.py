@@ -236,3 +236,42 @@ def test_who_may_draft_and_edit(client, users_by_role):
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     draft.refresh_from_db()
     assert draft.name == "草案" and draft.history.count() == 1
+
+
+# --- what a draft changes ---------------------------------------------------------------------
+
+
+def test_a_drafts_changes_are_listed_as_the_form_shows_them():
+    from fund.draft_form import policy_changes
+
+    current = policy_document()
+    assert policy_changes(current, policy_document(annual_cap="200000")) == []  # the same amount
+    draft = policy_document(annual_cap="160000.00", coverage={"collection_end": "2026-01-31", "waiting_days": 30})
+    draft["levels"]["county"]["bands"][0]["ratio"] = "0.8"
+    draft["groups"].pop("dibao")
+    assert policy_changes(current, draft) == [
+        {"field": "年度封顶线（元）", "before": "200000.00", "after": "160000.00"},
+        {"field": "县级 · 第1段 · 补偿比例（%）", "before": "75", "after": "80"},
+        {"field": "低保户 · 比例提高（百分点）", "before": "5", "after": "—"},
+        {"field": "待遇等待期 · 集中缴费截止日", "before": "—", "after": "2026-01-31"},
+        {"field": "待遇等待期 · 等待期（天）", "before": "—", "after": "30"}]
+
+
+@pytest.mark.django_db
+def test_the_draft_and_compare_pages_say_what_each_draft_changes(officer, county_claims):  # noqa: F811
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    first = PolicyDraft.objects.create(name="甲", base_year=2026, document=policy_document(annual_cap="16000.00"))
+    second = PolicyDraft.objects.create(name="乙", base_year=2026, document=policy_document())
+    page = officer.get(reverse("fund:simulation_draft", args=[first.pk])).content.decode()
+    section = page[page.index('id="policy-changes"'):]
+    assert "与2026年度现行方案（第1版）相比" in section and "年度封顶线（元）" in section and "16000.00" in section
+    assert "与现行方案相同，没有改动。" in officer.get(reverse("fund:simulation_draft", args=[second.pk])).content.decode()
+    query = f"?a={first.pk}&b={second.pk}"
+    sheet = load_workbook(BytesIO(officer.get(reverse("fund:simulation_compare_xlsx") + query).content)).active
+    rows = {row[0]: row[1:] for row in sheet.iter_rows(values_only=True)}
+    assert rows["与现行方案相比的改动"] == ("年度封顶线（元）：200000.00 → 16000.00", "与现行方案相同，没有改动。")
+    assert "年度封顶线（元）：200000.00 → 16000.00" in officer.get(reverse("fund:simulation_compare") + query
+                                                             ).content.decode()
