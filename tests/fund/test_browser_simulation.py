@@ -57,3 +57,37 @@ def test_a_cancelled_run_reloads_the_page_without_the_bar(page, queued):
     assert page.evaluate("window.notReloaded") is None
     expect(page.locator("#simulation-result")).to_have_count(0)
     expect(page.get_by_role("button", name="开始测算")).to_be_visible()
+
+
+def test_a_draft_typed_field_by_field_with_rows_added(page, live_server, users_by_role):
+    """The fund officer starts from the year's policy, gives the township level a second and a
+    third band (the third row added with its button), adds a single disease the same way, and
+    saves: the draft holds what was typed, ratios as the file writes them."""
+    from policy.services import policy_load
+
+    policy_load(data=policy_document())
+    login_in_browser(page, live_server, users_by_role[Role.FUND_OFFICER].username)
+    page.goto(live_server.url + reverse("fund:simulation_new") + "?year=2026")
+    page.fill("input[name=name]", "乡镇分段")
+    township = page.locator("#level-township")
+    township.locator("input[name=levels__township__bands_1__up_to]").fill("1000.00")
+    township.locator("input[name=levels__township__bands_2__up_to]").fill("5000.00")
+    township.locator("input[name=levels__township__bands_2__ratio]").fill("85")
+    township.get_by_role("button", name="增加一段").click()
+    row = township.locator("tbody tr").nth(2)
+    expect(row.locator("td.row-number")).to_have_text("3")
+    row.locator("input[name=levels__township__bands_3__ratio]").fill("80")
+    page.get_by_role("button", name="增加一个病种").click()
+    page.fill("input[name=single_disease_4__code]", "O82")
+    page.fill("input[name=single_disease_4__name]", "剖宫产术")
+    page.select_option("select[name=single_disease_4__level]", "county")
+    page.fill("input[name=single_disease_4__payment]", "3000.00")
+    page.get_by_role("button", name="保存草案").click()
+
+    expect(page.locator("#policy-changes")).to_be_visible()  # on the saved draft's page
+    draft = PolicyDraft.objects.get()
+    assert draft.document["levels"]["township"]["bands"] == [
+        {"up_to": "1000.00", "ratio": "0.90"}, {"up_to": "5000.00", "ratio": "0.85"}, {"up_to": None, "ratio": "0.80"}]
+    assert draft.document["single_disease"][-1] == {"code": "O82", "name": "剖宫产术", "level": "county",
+                                                    "payment": "3000.00"}
+    expect(page.locator("#policy-changes")).to_contain_text("乡镇级 · 第3段 · 补偿比例（%）")
