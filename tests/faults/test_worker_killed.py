@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.models import Role
 from enrollment.models import Enrollment, Household, ImportJob, Member
 from enrollment.tasks import (
     import_job_interrupted,
@@ -30,13 +31,17 @@ from enrollment.tasks import (
     progress_key,
     roster_import_job,
 )
-from fund.models import FundReport
+from fund.drafts import progress_read, run_interrupted, simulation_task
+from fund.models import FundReport, PolicyDraft, SimulationRun
 from fund.report import monthly_report
 from fund.tasks import fund_report_store_last_month
 from ledger.models import AccountBalance, LedgerTransaction
+from places.models import Township
+from tests.claims.conftest import policy_document
 from tests.enrollment.roster_data import csv_bytes, many
 from tests.factories import PolicyVersionFactory
 from tests.faults.conftest import kill_hard, other_connection, own_worker, wait_until
+from tests.fund.test_simulate_command import county_claims  # noqa: F401  the hand-valued county
 
 YEAR = 2026
 ROWS = 30
@@ -193,3 +198,44 @@ def test_a_worker_killed_while_storing_the_monthly_report_stores_nothing_and_the
     assert again == {"year": YEAR, "month": 3, "version": 1, "created": False}
     report = FundReport.objects.get()
     assert report.data == monthly_report(year=YEAR, month=3)
+
+
+def test_a_worker_killed_in_the_middle_of_a_simulation_leaves_it_interrupted_and_it_runs_again(
+        celery_worker, client, users_by_role, county_claims, clock, monkeypatch):  # noqa: F811
+    """The policy simulation's run (fund.drafts): killed after it was seen running, it is said to be
+    interrupted once its heartbeat expired; asking again ends it failed and another worker values
+    a new run to the end."""
+    clock("2027-02-01 10:00")
+    draft = PolicyDraft.objects.create(name="封顶", base_year=2026, document=policy_document(annual_cap="16000.00"))
+    run = SimulationRun.objects.create(draft=draft, task_id=str(uuid.uuid4()), document=draft.document)
+    if real_worker():
+        # the run reads the townships' names after valuing the claims: it waits there, running
+        kill_in_the_middle(simulation_task, (run.pk,), env=SHORT_HEARTBEAT,
+                           hold=f"LOCK TABLE {Township._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+    else:
+        def killed(*args, **kwargs):
+            raise WorkerKilled
+
+        monkeypatch.setattr(Township.objects, "filter", killed)
+        with pytest.raises(WorkerKilled):
+            simulation_task(run.pk)
+        monkeypatch.undo()
+
+    run.refresh_from_db()
+    assert (run.status, run.result) == (SimulationRun.Status.RUNNING, None)
+    wait_until(lambda: run_interrupted(SimulationRun.objects.get(pk=run.pk)), timeout=30,
+               what="the killed worker's run to be seen as interrupted")
+    assert progress_read(run)["status"] == "interrupted"
+    client.force_login(users_by_role[Role.FUND_OFFICER])
+    assert 'id="simulation-interrupted"' in client.get(reverse("fund:simulation_draft", args=[draft.pk])).content.decode()
+
+    # asked again: the interrupted run ends failed, a new one is valued by another worker
+    response = client.post(reverse("fund:simulation_run", args=[draft.pk]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == SimulationRun.Status.FAILED and "中断" in run.message
+    new = SimulationRun.objects.exclude(pk=run.pk).get()
+    wait_until(lambda: SimulationRun.objects.get(pk=new.pk).status == SimulationRun.Status.DONE, timeout=90,
+               what="the new run to be valued")
+    new.refresh_from_db()
+    assert new.result["draft"]["compensation"] == "19500.00"
