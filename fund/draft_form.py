@@ -252,6 +252,8 @@ class PolicyFieldsForm(DraftFacts):
 
     def typed_document(self) -> dict:
         doc = copy.deepcopy(self.document)
+        if "year" not in doc and self.cleaned_data.get("base_year"):  # a draft begun from nothing
+            doc["year"] = self.cleaned_data["base_year"]
         self._row_of.clear()
         self._put(doc, "name", "policy_name")
         contribution = doc["contribution"] = doc.get("contribution") if isinstance(doc.get("contribution"), dict) else {}

@@ -275,3 +275,15 @@ def test_the_draft_and_compare_pages_say_what_each_draft_changes(officer, county
     assert rows["与现行方案相比的改动"] == ("年度封顶线（元）：200000.00 → 16000.00", "与现行方案相同，没有改动。")
     assert "年度封顶线（元）：200000.00 → 16000.00" in officer.get(reverse("fund:simulation_compare") + query
                                                              ).content.decode()
+
+
+@pytest.mark.django_db
+def test_without_any_policy_the_form_starts_empty_and_says_what_is_missing(officer):
+    page = officer.get(reverse("fund:simulation_new")).content.decode()
+    assert 'name="annual_cap"' in page and 'id="level-provincial"' in page
+    response = officer.post(reverse("fund:simulation_new"), {"name": "空白", "base_year": "2026"})
+    form = response.context["form"]
+    assert response.status_code == 200 and not PolicyDraft.objects.exists()
+    assert form.errors["annual_cap"] == ["缺少此项"] and form.errors["levels__county__bands_1__ratio"] == ["至少填写一段"]
+    assert form.errors["contribution__subsidy__central"] == ["缺少此项"]
+    assert "__all__" not in form.errors  # the file's year is the year tried on
