@@ -49,4 +49,5 @@ def write_simulation(ctx: WriteContext) -> None:
     ]
     for draft in drafts:
         simulation_run_here(draft=draft, user=officer)
+    ctx.summary["simulation_drafts"] = len(drafts)
     ctx.summary["simulation_runs"] = SimulationRun.objects.filter(status=SimulationRun.Status.DONE).count()

@@ -262,6 +262,7 @@ def test_defaults_to_the_year_that_has_claims_and_accepts_claims(db):
 
     assert "参合人员40人" in out and "--claims" in out
     year = demo_year(timezone.localdate())  # this year from April, last year before
+    assert f"{year + 1}年度补偿方案草案2个，已按{year}年度的住院补偿测算2个" in out
     assert set(Enrollment.objects.values_list("year", flat=True)) == {year}
     assert set(VillagePopulation.objects.values_list("year", flat=True)) == {year}
     assert Member.objects.count() == 40

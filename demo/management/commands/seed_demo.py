@@ -59,3 +59,6 @@ class Command(BaseCommand):
             )
         if "notices" in summary:
             self.stdout.write(f"补偿公示{summary['notices']}份（按村按月，已发布）")
+        if "simulation_drafts" in summary:
+            self.stdout.write(f"{year + 1}年度补偿方案草案{summary['simulation_drafts']}个，已按{year}年度的住院补偿测算"
+                              f"{summary['simulation_runs']}个（补偿方案测算页面可比较）")
