@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from weasyprint import HTML
 
+from core.money import format_percent, format_yuan, to_ratio
 from policy.rules import LEVELS
 
 from .draft_form import LEVEL_NAMES
 from .report_output import _num, _pyplot, _svg, as_data_uri
+from .rules import OVERSPENDING_FACTOR, UNDERUSE_FACTOR
 
 # The comparison's rows: label, the result's figure, kind (money: Decimal two places; ratio; count; text)
 COMPARE_ROWS = (
@@ -29,6 +31,34 @@ COMPARE_ROWS = (
     (gettext_lazy("现行封顶人数"), lambda r: r["current"].get("members_at_cap"), "count"),  # None: not stored
     (gettext_lazy("封顶人数"), lambda r: r["draft"]["members_at_cap"], "count"),
 )
+
+
+def warning_message(warning: dict, result: dict) -> str:
+    """A simulation warning's sentence in the active language, from the result's figures (the
+    stored message is the Chinese one `fund.rules.simulation_warnings` writes)."""
+    draft = Decimal(result["draft"]["compensation"])
+    available = Decimal(result["fund"]["available"])
+    rate, month = result["draft"].get("fund_usage_rate"), result["fund"]["month"]
+    line = Decimal(month) / Decimal(12)
+    words = {"draft": format_yuan(draft), "available": format_yuan(available), "month": month,
+             "rate": format_percent(Decimal(rate)) if rate is not None else "—",
+             "line": format_percent(to_ratio(line))}
+    if warning["kind"] == "overspending":
+        if rate is None:
+            return _("该年度没有参合筹资，测算补偿 %(draft)s 元将全部超支。") % words
+        if draft > available:
+            return _("测算补偿 %(draft)s 元超过当年可用基金 %(available)s 元（基金使用率 %(rate)s），方案将超支。") % words
+        return _("测算基金使用率 %(rate)s 超过 %(month)s 月进度 %(line)s 的 110%%（%(limit)s），基金有超支风险。") % {
+            **words, "limit": format_percent(to_ratio(line * OVERSPENDING_FACTOR))}
+    if warning["kind"] == "underuse" and rate is not None:
+        return _("测算基金使用率 %(rate)s 低于 %(month)s 月进度 %(line)s 的 85%%（%(limit)s），基金结余过多。") % {
+            **words, "limit": format_percent(to_ratio(line * UNDERUSE_FACTOR))}
+    return warning["message"]
+
+
+def display_warnings(result: dict) -> list[dict]:
+    """The result's warnings for a page, PDF or spreadsheet, each with its sentence in the active language."""
+    return [{**warning, "message": warning_message(warning, result)} for warning in result.get("warnings", [])]
 
 
 def _level_row(result: dict, level: str) -> dict:
@@ -49,7 +79,7 @@ def compare_rows(columns: list[dict]) -> list[dict]:
     """The comparison of the drafts in `columns` ({"draft", "result"}): a row per figure, the
     totals, then per level, then the warnings; a draft not yet valued has None."""
     spec = [*COMPARE_ROWS, *_level_rows(),
-            (gettext_lazy("预警"), lambda r: "；".join(w["message"] for w in r.get("warnings", [])) or "—", "text")]
+            (gettext_lazy("预警"), lambda r: "\n".join(w["message"] for w in display_warnings(r)) or "—", "text")]
     rows = [{"label": label, "kind": kind,
              "values": [getter(c["result"]) if c["result"] else None for c in columns]}
             for label, getter, kind in spec]

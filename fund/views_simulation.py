@@ -37,7 +37,7 @@ from .drafts import (
 from .forms import AdoptForm, PolicyDraftForm
 from .models import PolicyDraft, SimulationRun
 from .simulation_output import compare_pdf as compare_pdf_bytes
-from .simulation_output import compare_rows, out_of_pocket_chart
+from .simulation_output import compare_rows, display_warnings, out_of_pocket_chart
 
 
 def _last_result(draft: PolicyDraft):
@@ -141,6 +141,7 @@ def draft_detail(request, pk):
         "draft": draft, "run": None if interrupted else run, "interrupted": run if interrupted else None,
         "done": done, "result": done.result if done else None,
         "stale": done is not None and not done.of_draft_as_it_is(),
+        "warnings": display_warnings(done.result) if done else [],
         "by_level": [{**row, "label": Level(row["name"]).label} for row in done.result["by_level"]] if done else [],
         "failed": failed if failed and failed.status == SimulationRun.Status.FAILED else None,
         "document": json.dumps(draft.document, ensure_ascii=False, indent=2),

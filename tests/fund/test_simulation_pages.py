@@ -158,7 +158,15 @@ def test_two_drafts_compared_and_exported(officer, county_claims, tmp_path):  # 
     assert rows["县级：草案补偿（元）"] == (Decimal("15690.00"), Decimal("15700.00"))
     assert [Decimal(str(v)) for v in rows["县级：草案实际补偿比"]] == [Decimal("0.6822"), Decimal("0.6826")]
     assert rows["省级：草案补偿（元）"] == (0, 0) and rows["省级：草案实际补偿比"] == (None, None)  # no stay
-    assert rows["预警"][0].startswith("测算补偿 19500.00 元超过")
+    assert rows["预警"][0] == "测算补偿 19,500.00 元超过当年可用基金 2,968.20 元（基金使用率 656.96%），方案将超支。"
+    from django.utils import translation
+
+    with translation.override("en"):  # the warnings in the reader's language, from the figures
+        english = load_workbook(BytesIO(officer.get(reverse("fund:simulation_compare_xlsx") + query,
+                                                    HTTP_ACCEPT_LANGUAGE="en").content)).active
+    assert [row[1] for row in english.iter_rows(values_only=True) if row[0] == "Warnings"] == [
+        "The draft would pay 19,500.00 yuan, more than the 2,968.20 yuan the year raises for compensation "
+        "(fund usage 656.96%): the plan would overspend."]
     pdf = officer.get(reverse("fund:simulation_compare_pdf") + query)
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     path = tmp_path / "compare.pdf"
@@ -376,3 +384,18 @@ def test_the_list_shows_what_each_draft_would_pay(officer, county_claims, django
     assert "已完成" in row and "19,500.00" in row and "656.96%" in row
     row = page[page.index(reverse("fund:simulation_draft", args=[waiting.pk])):]
     assert "尚未测算" in row[:row.index("</tr>")]
+
+
+def test_each_kind_of_warning_is_said_from_the_figures():
+    from fund.simulation_output import warning_message
+
+    def result(draft, available, rate, month):
+        return {"draft": {"compensation": draft, "fund_usage_rate": rate}, "fund": {"available": available,
+                                                                                   "month": month}}
+
+    over = {"kind": "overspending", "message": "…"}
+    assert warning_message(over, result("100.00", "0.00", None, 12)) == "该年度没有参合筹资，测算补偿 100.00 元将全部超支。"
+    assert warning_message(over, result("6000.00", "10000.00", "0.6000", 4)) == (
+        "测算基金使用率 60.00% 超过 4 月进度 33.33% 的 110%（36.67%），基金有超支风险。")
+    assert warning_message({"kind": "underuse", "message": "…"}, result("7000.00", "10000.00", "0.7000", 12)) == (
+        "测算基金使用率 70.00% 低于 12 月进度 100.00% 的 85%（85.00%），基金结余过多。")
