@@ -206,7 +206,7 @@ class ClaimsPagination(PageNumberPagination):
 
 
 def _claims_for(user):
-    return (Claim.objects.for_user(user).select_related("facility", "member", "policy")
+    return (Claim.objects.for_user(user).select_related("facility", "member", "policy", "referral")
             .prefetch_related("cost_lines"))
 
 
@@ -276,7 +276,10 @@ class ClaimListView(ApiView):
         # The service hands back the claim with its member, facility, policy and cost lines
         # (prefetch cache): this reads nothing more; it only guards a claim handed back without.
         prefetch_related_objects([claim], "cost_lines", "member", "facility", "policy")
-        return Response(claim_data(claim),
+        # the referral record the claim rests on is the one the facts named (a retry: the same)
+        referral_no = ((serializer.validated_data.get("referral_no") or "").strip() or None
+                       if claim.referral_id is not None else None)
+        return Response(claim_data(claim, referral_no=referral_no),
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -287,8 +290,12 @@ _MONEY_OUT = serializers.DecimalField(**MONEY)
 _DATETIME_OUT = serializers.DateTimeField()
 
 
-def claim_data(claim: Claim) -> dict:
+def claim_data(claim: Claim, *, referral_no: str | None = None) -> dict:
+    """`referral_no`: the number of the referral record the claim rests on when the caller knows it
+    (the settlement: the facts named it), else read from the claim's referral (selected with it)."""
     money = _MONEY_OUT.to_representation
+    if referral_no is None and claim.referral_id is not None:
+        referral_no = claim.referral.number
     return {
         "id": claim.pk, "invoice_no": claim.invoice_no, "facility": claim.facility.code,
         "id_number": claim.member.id_number, "member_name": claim.member.name, "year": claim.year,
@@ -296,7 +303,7 @@ def claim_data(claim: Claim) -> dict:
         "admission_date": claim.admission_date.isoformat(),
         "discharge_date": claim.discharge_date.isoformat(),
         "diagnosis_code": claim.diagnosis_code, "diagnosis_text": claim.diagnosis_text,
-        "referred": claim.referred, "delivery": claim.delivery,
+        "referred": claim.referred, "referral_no": referral_no, "delivery": claim.delivery,
         "total_cost": money(claim.total_cost), "non_reimbursable_cost": money(claim.non_reimbursable_cost),
         "reimbursable_cost": money(claim.reimbursable_cost), "compensation": money(claim.compensation),
         "patient_pays": money(claim.patient_pays), "rule": claim.rule, "breakdown": claim.breakdown,

@@ -153,6 +153,8 @@ class ClaimSerializer(serializers.Serializer):
     diagnosis_code = serializers.CharField()
     diagnosis_text = serializers.CharField()
     referred = serializers.BooleanField()
+    referral_no = serializers.CharField(source="referral.number", allow_null=True, default=None,
+                                        help_text="转诊单号: the referral record the claim rests on, if any")
     delivery = serializers.ChoiceField(choices=Delivery.choices, allow_null=True)
     total_cost = serializers.DecimalField(**MONEY)
     non_reimbursable_cost = serializers.DecimalField(**MONEY)

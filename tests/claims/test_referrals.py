@@ -216,9 +216,18 @@ def test_the_settlement_api_takes_a_referral_no(policy, facility, municipal, mem
     body = {key: value for key, value in line(member, facility="F003").items() if key not in ("ref", "facility")}
     refused = client.post("/api/v1/claims/", {**body, "referral_no": "NONE"}, content_type="application/json")
     assert refused.status_code == 422 and refused.json()["error"] == "bad_referral"
-    response = client.post("/api/v1/claims/", {**body, "referral_no": "ZZ-0001"}, content_type="application/json")
+    response = client.post("/api/v1/claims/", {**body, "referral_no": " ZZ-0001 "}, content_type="application/json")
     assert response.status_code == 201, response.content
-    assert response.json()["referred"] is True
+    assert response.json()["referred"] is True and response.json()["referral_no"] == "ZZ-0001"
+    # read back, the list and the claim name it too (the claim's referral selected with it)
+    claim_id = response.json()["id"]
+    assert client.get(f"/api/v1/claims/{claim_id}/").json()["referral_no"] == "ZZ-0001"
+    assert [c["referral_no"] for c in client.get("/api/v1/claims/").json()["results"]] == ["ZZ-0001"]
+    from claims.api import claim_data
+    from claims.serializers import ClaimSerializer
+
+    claim = Claim.objects.select_related("member", "facility", "policy", "referral").get(pk=claim_id)
+    assert claim_data(claim) == json.loads(json.dumps(ClaimSerializer(claim).data))
 
 
 def test_quote_claims_lines_check_a_referral_no(policy, facility, municipal, member):
