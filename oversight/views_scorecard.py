@@ -158,30 +158,36 @@ def scorecard(request, pk):
     year, month = _month(request)
     result = indicators(year=year, month=month)
     rows = _rows(result, facility)
-    first, last = month_bounds(*result.months[0])[0], month_bounds(year, month)[1]
-    rates = referral_rates(first=first, last=last)
+    referral, required = _referral(facility, year, month, result.months[0])
     return render(request, "facilities/scorecard.html", {
         "facility": facility, "year": year, "month": month, "rows": rows, "columns": COLUMNS,
-        "referral": rates.facilities.get(facility.pk),
-        "referral_required": any(facility.level in levels for levels in rates.levels.values()),
+        "referral": referral, "referral_required": required,
         "charts": scorecard_charts(rows), "flags": _flagged_claims(request, facility, year, month),
         "other_flags": _flags_out_of_reach(request, facility, year, month),
         "warnings": result.warnings(facility.pk, year), "can_rank": user_can(request.user, "facilities.view"),
     })
 
 
-def scorecard_workbook(facility: Facility, rows: list[Figures]) -> bytes:
+def _referral(facility: Facility, year: int, month: int, first_month: tuple[int, int]):
+    """The facility's referral rate over the scorecard's months, and whether its level asks for
+    referrals at all (the page and its workbook)."""
+    rates = referral_rates(first=month_bounds(*first_month)[0], last=month_bounds(year, month)[1])
+    return rates.facilities.get(facility.pk), any(facility.level in levels for levels in rates.levels.values())
+
+
+def scorecard_workbook(facility: Facility, rows: list[Figures], referral=None, referral_required: bool = False) -> bytes:
+    """The scorecard's months as a sheet, headers in the active language, then its referral rate."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = facility.code
-    sheet.append(["月份", *[column[1] for column in COLUMNS], "预警"])
+    sheet.append([_("月份"), *[_(column[1]) for column in COLUMNS], _("预警")])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        sheet.append([r.label, *[getattr(r, column[0]) for column in COLUMNS], "是" if r.warning else ""])
+        sheet.append([r.label, *[getattr(r, column[0]) for column in COLUMNS], _("是") if r.warning else ""])
     for index, column in enumerate(COLUMNS, start=2):
         kind = column[2]
         letter = sheet.cell(row=1, column=index).column_letter
@@ -190,6 +196,14 @@ def scorecard_workbook(facility: Facility, rows: list[Figures]) -> bytes:
         if fmt:
             for cell in sheet[letter][1:]:
                 cell.number_format = fmt
+    sheet.append([])
+    if referral is not None:
+        sheet.append([_("近12个月转诊率"), referral.rate, _("要求转诊的住院人次"), referral.claims,
+                      _("其中有转诊单或已转诊"), referral.referred])
+        sheet.cell(row=sheet.max_row, column=2).number_format = "0.00%"
+    else:
+        sheet.append([_("近12个月转诊率"), "—", _("近12个月没有要求转诊的住院。") if referral_required
+                      else _("本机构级别住院不要求转诊。")])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -199,8 +213,10 @@ def scorecard_workbook(facility: Facility, rows: list[Figures]) -> bytes:
 def scorecard_xlsx(request, pk):
     facility = _scoped_facility(request, pk)
     year, month = _month(request)
-    rows = _rows(indicators(year=year, month=month), facility)
-    response = HttpResponse(scorecard_workbook(facility, rows), content_type=XLSX)
+    result = indicators(year=year, month=month)
+    rows = _rows(result, facility)
+    referral, required = _referral(facility, year, month, result.months[0])
+    response = HttpResponse(scorecard_workbook(facility, rows, referral, required), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scorecard-{facility.code}-{year}-{month:02d}.xlsx"'
     return response
 

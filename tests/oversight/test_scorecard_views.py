@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from accounts.models import Role
@@ -135,10 +135,20 @@ def test_scorecard_xlsx_has_the_table(client, facility, claims, users_by_role):
     response = client.get(xlsx(facility), Q)
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
-    assert sheet.max_row == 13
+    assert sheet.max_row == 15  # a header, 12 months, a blank line and the referral rate
     assert sheet["A1"].value == "月份" and sheet["B1"].value == "住院人次"
     assert [c.value for c in sheet[13]][:3] == ["2026-03", 2, Decimal("1600.00")] or \
         [c.value for c in sheet[13]][:3] == ["2026-03", 2, 1600]
+    page = client.get(f"/facilities/{facility.pk}/scorecard/", Q).context
+    referral, required = page["referral"], page["referral_required"]
+    last = [c.value for c in sheet[15] if c.value is not None]
+    if referral is not None:  # the same figures as the page
+        assert last[0] == "近12个月转诊率" and last[3] == referral.claims and last[5] == referral.referred
+    else:
+        assert last == ["近12个月转诊率", "—", "近12个月没有要求转诊的住院。" if required else "本机构级别住院不要求转诊。"]
+    with translation.override("en"):
+        english = load_workbook(io.BytesIO(client.get(xlsx(facility), Q, HTTP_ACCEPT_LANGUAGE="en").content)).active
+    assert english["A1"].value == "Month" and english["A15"].value != "近12个月转诊率"
 
 
 def test_ranking_orders_by_the_chosen_indicator(client, facility, county, claims, users_by_role):
