@@ -18,6 +18,7 @@ streams the sheet through zlib, so its memory does not grow with the number of r
 """
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -25,10 +26,27 @@ from datetime import date
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
+from django.http import HttpResponse
+
 TEXT, MONEY, DATE = "text", "money", "date"  # the kinds of a column
 
 # style indexes of styles.xml below (cellXfs)
 _STYLE_TEXT, _STYLE_HEADER, _STYLE_MONEY, _STYLE_DATE = 1, 2, 3, 4
+# What an XLSX file is, for every response that sends one.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(workbook, filename: str) -> HttpResponse:
+    """An openpyxl workbook, or a file's bytes, sent as the attachment `filename`."""
+    if not isinstance(workbook, bytes):
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        workbook = buffer.getvalue()
+    response = HttpResponse(workbook, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 (1900 date system, past its 1900-02-29 bug)
 # characters XML 1.0 cannot hold: written as Excel's _xHHHH_ escapes, as Excel itself does
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -15,7 +15,7 @@ import io
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.roles import capability_required
 from accounts.scoping import is_county_wide
+from core.xlsx import XLSX, xlsx_response
 from enrollment.exports import (
     export_job_create,
     export_job_retry,
@@ -34,7 +35,6 @@ from enrollment.exports import (
 )
 from enrollment.models import ExportJob
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECENT_JOBS = 20
 
 
@@ -68,9 +68,7 @@ def _export(request, kind: str):
     if rows <= settings.EXPORT_ASYNC_THRESHOLD:
         out = io.BytesIO()
         write_export(out, kind, year, township_id)
-        response = HttpResponse(out.getvalue(), content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{file_name(kind, year)}"'
-        return response
+        return xlsx_response(out.getvalue(), file_name(kind, year))
     if request.method == "GET":
         return _exports_page(request, offer={"kind": kind, "year": year, "rows": rows})
     job = export_job_create(kind=kind, year=year, user=request.user, township=township)

@@ -33,6 +33,7 @@ from accounts.roles import capability_required
 from core.errors import NcmsError
 from core.tabular import _cell_text, _decode
 from core.uploads import roster_file_kind
+from core.xlsx import xlsx_response
 from enrollment import roster
 from enrollment.models import ImportJob
 from enrollment.roster import RosterInvalid
@@ -52,7 +53,6 @@ from enrollment.tasks import (
 
 PREVIEW_ROWS = 5
 SHOWN_ERRORS = 200  # the detailed list; the groups above it count every error
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RosterUploadForm(forms.Form):
@@ -299,7 +299,7 @@ def roster_template(request, fmt: str):
                 sheet.cell(row=row, column=position).number_format = "@"
     out = io.BytesIO()
     workbook.save(out)
-    return _xlsx_response(out.getvalue(), "roster-template.xlsx")
+    return xlsx_response(out.getvalue(), "roster-template.xlsx")
 
 
 @capability_required("enrollment.import")
@@ -312,7 +312,3 @@ def roster_import_progress(request, pk: int):
     return response
 
 
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

@@ -3,20 +3,17 @@
 Thin views over enrollment.selectors.participation_report, which applies the user's scope: a
 township clerk sees their township's villages and township row, county roles everything.
 """
-import io
 from decimal import Decimal
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import capability_required
 from core.tabular import text_cell
+from core.xlsx import xlsx_response
 from enrollment.selectors import PARTICIPATION_TARGET, participation_report, participation_years
 from places.models import Township
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year_and_township(request):
@@ -82,9 +79,4 @@ def participation_export(request):
     for column, width in zip("ABCDEFGHIJK", (8, 12, 14, 15, 14, 10, 10, 10, 10, 11, 9)):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    workbook.save(out)
-    name = f"participation-{year}{'-' + township.code if township else ''}.xlsx"
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return xlsx_response(workbook, f"participation-{year}{'-' + township.code if township else ''}.xlsx")

@@ -25,7 +25,6 @@ from .report import COLUMNS, HEADERS, MONEY_OUT, RATIO_COLUMNS, VILLAGE_COLUMNS,
 from .rules import OVERSPENDING_FACTOR, UNDERUSE_FACTOR
 
 CJK_FONT = "Noto Sans CJK SC"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _pyplot():

@@ -6,11 +6,10 @@ is `Claim.objects.for_user` (→ 404); every write goes through fund/services.py
 """
 import uuid
 from decimal import Decimal
-from io import BytesIO
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +22,7 @@ from claims.models import Claim, ClaimStatus
 from core.errors import NcmsError
 from core.money import ZERO, format_yuan
 from core.tabular import text_cell
+from core.xlsx import xlsx_response
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import AccountBalance, LedgerTransaction
@@ -222,13 +222,7 @@ def bank_file(request):
     sheet.cell(row=sheet.max_row, column=4).number_format = "#,##0.00"
     for letter, width in zip("ABCDEFG", (12, 20, 26, 12, 22, 12, 16)):
         sheet.column_dimensions[letter].width = width
-    buffer = BytesIO()
-    book.save(buffer)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="payout-{stamp}.xlsx"'
-    return response
+    return xlsx_response(book, f"payout-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
 
 
 @capability_required("fund.view")

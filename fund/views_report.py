@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import capability_required, user_can
 from accounts.scoping import is_county_wide
 from core.errors import NcmsError
+from core.xlsx import XLSX
 from places.models import Township
 
 from . import report_output
@@ -128,7 +129,7 @@ def report_download(request, fmt: str):
         name = f"fund-report-{year}-{month:02d}-{own.code}"
         data = township_report_json(figures)
     if fmt == "xlsx":
-        response = HttpResponse(report_output.report_xlsx(figures), content_type=report_output.XLSX)
+        response = HttpResponse(report_output.report_xlsx(figures), content_type=XLSX)
     elif fmt == "pdf":
         response = HttpResponse(report_output.report_pdf(figures, base_url=request.build_absolute_uri("/"),
                                                          township=own),

@@ -4,7 +4,6 @@ draft adopted as a year's policy. "fund.simulate_view" reads; "fund.simulate" sa
 "fund.adopt_policy" adopts (fund.drafts)."""
 import json
 from decimal import Decimal
-from io import BytesIO
 
 from django.contrib import messages
 from django.db.models import Prefetch
@@ -19,6 +18,7 @@ from openpyxl.styles import Alignment
 from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
 from core.tabular import text_cell
+from core.xlsx import xlsx_response
 from facilities.models import Level
 from policy.models import PolicyVersion
 from policy.rules import PolicyInvalid
@@ -281,10 +281,4 @@ def compare_xlsx(request):
     sheet.column_dimensions["A"].width = 28
     for letter in ("B", "C"):
         sheet.column_dimensions[letter].width = 48
-    buffer = BytesIO()
-    book.save(buffer)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="simulation-compare-{stamp}.xlsx"'
-    return response
+    return xlsx_response(book, f"simulation-compare-{timezone.localtime():%Y%m%d-%H%M}.xlsx")

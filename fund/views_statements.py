@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from io import BytesIO
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,6 +29,7 @@ from accounts.roles import capability_required, user_can
 from core.errors import NcmsError
 from core.money import ZERO, amount_in_words, format_yuan
 from core.tabular import text_cell
+from core.xlsx import xlsx_response
 from facilities.models import Facility
 
 from .models import FacilityStatement
@@ -212,12 +212,7 @@ def statement_bank_file(request):
     sheet.cell(row=sheet.max_row, column=5).number_format = "0.00"
     for letter, width in zip("ABCDEFG", (12, 24, 20, 26, 14, 22, 12)):
         sheet.column_dimensions[letter].width = width
-    buffer = BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="statements-{year}{month:02d}.xlsx"'
-    return response
+    return xlsx_response(book, f"statements-{year}{month:02d}.xlsx")
 
 
 # --- the facility clerk's pages -----------------------------------------------------------------

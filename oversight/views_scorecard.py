@@ -15,7 +15,6 @@ import io
 from datetime import date
 from decimal import Decimal
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from django.utils.translation import gettext_noop
 from accounts.roles import capability_required, user_can
 from accounts.scoping import is_county_wide
 from claims.models import Claim
+from core.xlsx import xlsx_response
 from facilities.models import Facility, Level
 from places.models import Township
 
@@ -32,7 +32,6 @@ from .indicators import Figures, indicators, months_ending, suspension_review
 from .models import ClaimFlag
 from .referral_rates import referral_rates
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CJK_FONT = "Noto Sans CJK SC"
 
 # (attribute, Chinese header, kind): kind "money", "ratio", "count" or "days"
@@ -216,9 +215,8 @@ def scorecard_xlsx(request, pk):
     result = indicators(year=year, month=month)
     rows = _rows(result, facility)
     referral, required = _referral(facility, year, month, result.months[0])
-    response = HttpResponse(scorecard_workbook(facility, rows, referral, required), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="scorecard-{facility.code}-{year}-{month:02d}.xlsx"'
-    return response
+    return xlsx_response(scorecard_workbook(facility, rows, referral, required),
+                         f"scorecard-{facility.code}-{year}-{month:02d}.xlsx")
 
 
 RANKED = [
