@@ -259,6 +259,19 @@ def display_warnings(figures: dict) -> list[dict]:
             for w in figures["warnings"]]
 
 
+def _format_columns(sheet, keys: list[str]) -> None:
+    """The report's columns 14 wide, ratios as percentages and money with separators, the first
+    two columns and the header kept in view."""
+    for index, key in enumerate(keys, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 14
+        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = fmt
+    sheet.freeze_panes = "C2"
+
+
 def report_xlsx(figures: dict) -> bytes:
     """One sheet: a header row in the active language (Chinese unless English is chosen), then one
     row per township and the county. Money and ratios are written as exact numbers, formatted
@@ -279,14 +292,7 @@ def report_xlsx(figures: dict) -> bytes:
         if row["township"] == "county":
             values[0] = _("全县")
         sheet.append([text_cell(value) for value in values])
-    for index, key in enumerate(keys, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = 14
-        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
-        if fmt:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = fmt
-    sheet.freeze_panes = "C2"
+    _format_columns(sheet, keys)
     if "villages" in figures:  # a township's report: its villages on a sheet of their own
         _villages_sheet(workbook.create_sheet(_("各村")), figures["villages"])
     warnings = workbook.create_sheet(_("预警"))
@@ -317,14 +323,7 @@ def _villages_sheet(sheet, villages: list[dict]) -> None:
         cell.font = Font(bold=True)
     for row in villages:
         sheet.append([text_cell(row[key]) for key in keys])
-    for index, key in enumerate(keys, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = 14
-        fmt = "0.00%" if key in RATIO_COLUMNS else ("#,##0.00" if key in MONEY_OUT else None)
-        if fmt:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = fmt
-    sheet.freeze_panes = "C2"
+    _format_columns(sheet, keys)
 
 
 def village_headers() -> list[tuple[str, str]]:
